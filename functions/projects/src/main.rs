@@ -1,0 +1,113 @@
+//! The `projects` function: projects, members, roles and nodes (API.md "Projects").
+//! A route table: parse -> one call into `keygate::domain::project` -> respond.
+
+use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
+use keygate::domain::project;
+use keygate::http::{Matched, PageRequest, Router, json, no_content, respond};
+use keygate::{App, Error, Result};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response, run, service_fn, tracing};
+
+const ROUTES: Router = Router::new(&[
+    "POST /v1/projects",
+    "GET /v1/me/projects",
+    "GET /v1/projects/{p}",
+    "GET /v1/projects/{p}/members",
+    "PUT /v1/projects/{p}/members/{user}",
+    "DELETE /v1/projects/{p}/members/{user}",
+    "GET /v1/projects/{p}/roles",
+    "PUT /v1/projects/{p}/roles/{role}",
+    "GET /v1/projects/{p}/nodes",
+    "PUT /v1/projects/{p}/nodes/{node}",
+]);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing::init_default_subscriber();
+    let app = App::from_env().await?;
+    run(service_fn(|req: Request| {
+        let app = &app;
+        async move { Ok::<_, std::convert::Infallible>(respond(handle(app, req).await)) }
+    }))
+    .await
+}
+
+fn project_id(m: &Matched) -> Result<ProjectId> {
+    m.existing("p", "project", ProjectId::parse)
+}
+
+async fn handle(app: &App, req: Request) -> Result<Response<Body>> {
+    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let caller = app.caller(&req).await?;
+    let store = &app.store;
+    match m.route {
+        "POST /v1/projects" => {
+            let created = project::create(store, &caller, app.body(&req)?).await?;
+            Ok(json(StatusCode::CREATED, &created))
+        }
+        "GET /v1/me/projects" => {
+            let page =
+                project::my_projects(store, &caller, &PageRequest::from_request(&req)?).await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "GET /v1/projects/{p}" => Ok(json(
+            StatusCode::OK,
+            &project::get(store, &caller, &project_id(&m)?).await?,
+        )),
+        "GET /v1/projects/{p}/members" => {
+            let page = project::list_members(
+                store,
+                &caller,
+                &project_id(&m)?,
+                &PageRequest::from_request(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "PUT /v1/projects/{p}/members/{user}" => {
+            let user = m.key("user", UserId::parse)?;
+            let member =
+                project::put_member(store, &caller, &project_id(&m)?, &user, app.body(&req)?)
+                    .await?;
+            Ok(json(StatusCode::OK, &member))
+        }
+        "DELETE /v1/projects/{p}/members/{user}" => {
+            let user = m.key("user", UserId::parse)?;
+            project::remove_member(store, &caller, &project_id(&m)?, &user).await?;
+            Ok(no_content())
+        }
+        "GET /v1/projects/{p}/roles" => {
+            let page = project::list_roles(
+                store,
+                &caller,
+                &project_id(&m)?,
+                &PageRequest::from_request(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "PUT /v1/projects/{p}/roles/{role}" => {
+            let role = m.key("role", RoleName::parse)?;
+            let saved =
+                project::put_role(store, &caller, &project_id(&m)?, role, app.body(&req)?).await?;
+            Ok(json(StatusCode::OK, &saved))
+        }
+        "GET /v1/projects/{p}/nodes" => {
+            let page = project::list_nodes(
+                store,
+                &caller,
+                &project_id(&m)?,
+                &PageRequest::from_request(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "PUT /v1/projects/{p}/nodes/{node}" => {
+            let node = m.key("node", NodeId::parse)?;
+            let saved =
+                project::put_node(store, &caller, &project_id(&m)?, node, app.body(&req)?).await?;
+            Ok(json(StatusCode::OK, &saved))
+        }
+        other => Err(Error::Internal(format!("route {other} has no handler"))),
+    }
+}

@@ -1,0 +1,103 @@
+//! The `templates` function: API key templates and their info fields (API.md "Templates").
+//! A route table: parse -> one call into `keygate::domain::template` -> respond.
+
+use keygate::domain::ids::{FieldId, ProjectId, TemplateId};
+use keygate::domain::template;
+use keygate::http::{Matched, PageRequest, Router, json, no_content, respond};
+use keygate::{App, Error, Result};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response, run, service_fn, tracing};
+
+const ROUTES: Router = Router::new(&[
+    "GET /v1/projects/{p}/templates",
+    "POST /v1/projects/{p}/templates",
+    "GET /v1/projects/{p}/templates/{t}",
+    "PATCH /v1/projects/{p}/templates/{t}",
+    "DELETE /v1/projects/{p}/templates/{t}",
+    "POST /v1/projects/{p}/templates/{t}/fields",
+    "PATCH /v1/projects/{p}/templates/{t}/fields/{f}",
+    "DELETE /v1/projects/{p}/templates/{t}/fields/{f}",
+]);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing::init_default_subscriber();
+    let app = App::from_env().await?;
+    run(service_fn(|req: Request| {
+        let app = &app;
+        async move { Ok::<_, std::convert::Infallible>(respond(handle(app, req).await)) }
+    }))
+    .await
+}
+
+fn project_id(m: &Matched) -> Result<ProjectId> {
+    m.existing("p", "project", ProjectId::parse)
+}
+
+fn ids(m: &Matched) -> Result<(ProjectId, TemplateId)> {
+    Ok((
+        project_id(m)?,
+        m.existing("t", "template", TemplateId::parse)?,
+    ))
+}
+
+fn field_id(m: &Matched) -> Result<FieldId> {
+    m.existing("f", "field", FieldId::parse)
+}
+
+async fn handle(app: &App, req: Request) -> Result<Response<Body>> {
+    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let caller = app.caller(&req).await?;
+    let store = &app.store;
+    match m.route {
+        "GET /v1/projects/{p}/templates" => {
+            let p = project_id(&m)?;
+            let page =
+                template::list(store, &caller, &p, &PageRequest::from_request(&req)?).await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "POST /v1/projects/{p}/templates" => {
+            let p = project_id(&m)?;
+            let created = template::create(store, &caller, &p, app.body(&req)?).await?;
+            Ok(json(
+                StatusCode::CREATED,
+                &template::TemplateView::from(created),
+            ))
+        }
+        "GET /v1/projects/{p}/templates/{t}" => {
+            let (p, t) = ids(&m)?;
+            Ok(json(
+                StatusCode::OK,
+                &template::get(store, &caller, &p, &t).await?,
+            ))
+        }
+        "PATCH /v1/projects/{p}/templates/{t}" => {
+            let (p, t) = ids(&m)?;
+            let updated = template::update(store, &caller, &p, &t, app.body(&req)?).await?;
+            Ok(json(StatusCode::OK, &template::TemplateView::from(updated)))
+        }
+        "DELETE /v1/projects/{p}/templates/{t}" => {
+            let (p, t) = ids(&m)?;
+            template::delete(store, &caller, &p, &t).await?;
+            Ok(no_content())
+        }
+        "POST /v1/projects/{p}/templates/{t}/fields" => {
+            let (p, t) = ids(&m)?;
+            let field = template::add_field(store, &caller, &p, &t, app.body(&req)?).await?;
+            Ok(json(StatusCode::CREATED, &field))
+        }
+        "PATCH /v1/projects/{p}/templates/{t}/fields/{f}" => {
+            let (p, t) = ids(&m)?;
+            let field =
+                template::edit_field(store, &caller, &p, &t, &field_id(&m)?, app.body(&req)?)
+                    .await?;
+            Ok(json(StatusCode::OK, &field))
+        }
+        "DELETE /v1/projects/{p}/templates/{t}/fields/{f}" => {
+            let (p, t) = ids(&m)?;
+            template::delete_field(store, &caller, &p, &t, &field_id(&m)?).await?;
+            Ok(no_content())
+        }
+        other => Err(Error::Internal(format!("route {other} has no handler"))),
+    }
+}

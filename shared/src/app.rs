@@ -1,0 +1,48 @@
+//! A function's state, built once per container: config, the AWS clients (one SdkConfig), the
+//! store and the authenticator. Handlers borrow it.
+
+use lambda_http::Request;
+
+use crate::config::{Config, aws_config};
+use crate::error::Result;
+use crate::identity::{Authenticator, Caller};
+use crate::store::Store;
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub auth: Authenticator,
+}
+
+impl App {
+    /// Reads the environment and builds everything once; fails fast on bad configuration.
+    pub async fn from_env() -> std::result::Result<Self, lambda_http::Error> {
+        let config = Config::from_env()?;
+        let sdk = aws_config().await;
+        Ok(Self::new(config, &sdk)?)
+    }
+
+    pub fn new(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+    ) -> std::result::Result<Self, lambda_http::Error> {
+        let store = Store::new(sdk, config.table_name.clone());
+        let auth = Authenticator::new(config.user_tokens.clone(), sdk)
+            .map_err(|e| format!("USER_JWKS: {e}"))?;
+        Ok(App {
+            config,
+            store,
+            auth,
+        })
+    }
+
+    /// The verified console user of a request (401 otherwise).
+    pub async fn caller(&self, req: &Request) -> Result<Caller> {
+        self.auth.caller(req.headers()).await
+    }
+
+    /// Parses the request's JSON body within the configured size limit.
+    pub fn body<T: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<T> {
+        crate::http::json_body(req, self.config.max_body_bytes)
+    }
+}

@@ -1,0 +1,376 @@
+//! Projects and what belongs to them: members (the owner is one), roles (name -> permissions) and
+//! graph nodes. Input types, their limits, and the operations the `projects` function exposes.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use super::{Check, check_name, check_text, now};
+use crate::access;
+use crate::error::{Error, FieldError, Result};
+use crate::http::{Page, PageRequest};
+use crate::identity::Caller;
+use crate::store::Store;
+
+pub const PROJECT_NAME_MAX: usize = 100;
+pub const NODE_NAME_MAX: usize = 100;
+pub const ROLE_DESCRIPTION_MAX: usize = 500;
+pub const PERMISSIONS_MAX: usize = 100;
+pub const PERMISSION_PART_MAX: usize = 64;
+
+/// A user as shown beside a resource (owner, requester, holder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: UserId,
+    pub email: Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub owner: Person,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Membership {
+    Owner,
+    Member,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub project_id: ProjectId,
+    /// Project names do not change, so memberships carry it for "my projects" listings.
+    pub project_name: String,
+    pub user: Person,
+    pub membership: Membership,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub project_id: ProjectId,
+    pub name: RoleName,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub project_id: ProjectId,
+    pub id: NodeId,
+    pub name: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProjectInput {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeInput {
+    pub name: String,
+}
+
+/// A permission is `*` or `resource:action`, each part `[a-z][a-z0-9_]{0,63}`.
+pub fn check_permission(field: &str, p: &str) -> std::result::Result<String, FieldError> {
+    if p == "*" {
+        return Ok(p.to_string());
+    }
+    let part_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= PERMISSION_PART_MAX
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    match p.split_once(':') {
+        Some((resource, action)) if part_ok(resource) && part_ok(action) => Ok(p.to_string()),
+        _ => Err(FieldError::new(
+            field,
+            "must be `*` or `resource:action` like `packages:read`",
+        )),
+    }
+}
+
+impl RoleInput {
+    /// Checks the role; permissions come back sorted and without duplicates.
+    pub fn check(self) -> Result<(String, Vec<String>)> {
+        let mut c = Check::new();
+        let description = c.take(check_text(
+            "description",
+            self.description.as_deref().unwrap_or(""),
+            ROLE_DESCRIPTION_MAX,
+        ));
+        if self.permissions.is_empty() {
+            c.push(FieldError::new(
+                "permissions",
+                "must list at least one permission",
+            ));
+        }
+        if self.permissions.len() > PERMISSIONS_MAX {
+            c.push(FieldError::new(
+                "permissions",
+                format!("must list at most {PERMISSIONS_MAX} permissions"),
+            ));
+        }
+        let mut permissions = Vec::new();
+        for (i, p) in self.permissions.iter().enumerate() {
+            if let Some(p) = c.take(check_permission(&format!("permissions[{i}]"), p)) {
+                permissions.push(p);
+            }
+        }
+        c.finish()?;
+        permissions.sort();
+        permissions.dedup();
+        Ok((description.unwrap_or_default(), permissions))
+    }
+}
+
+/// Creates a project; the caller becomes its owner (and first member).
+pub async fn create(store: &Store, caller: &Caller, input: NewProjectInput) -> Result<Project> {
+    let mut c = Check::new();
+    let id = match input.id.as_deref() {
+        Some(id) => c.take(ProjectId::parse("id", id)),
+        None => Some(ProjectId::generate()),
+    };
+    let name = c.take(check_name("name", &input.name, PROJECT_NAME_MAX));
+    c.finish()?;
+    let (Some(id), Some(name)) = (id, name) else {
+        return Err(Error::internal("checked project input without values"));
+    };
+    let created_at = now();
+    let project = Project {
+        id,
+        name,
+        owner: caller.person(),
+        created_at: created_at.clone(),
+    };
+    let owner = Member {
+        project_id: project.id.clone(),
+        project_name: project.name.clone(),
+        user: caller.person(),
+        membership: Membership::Owner,
+        added_at: created_at,
+    };
+    store.create_project(&project, &owner).await?;
+    Ok(project)
+}
+
+pub async fn get(store: &Store, caller: &Caller, p: &ProjectId) -> Result<Project> {
+    access::require_member(store, p, caller).await?;
+    store
+        .get_project(p)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("project {p}")))
+}
+
+/// Adds a member, or updates a member's e-mail. The owner's membership is not changed this way.
+pub async fn put_member(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    user: &UserId,
+    input: MemberInput,
+) -> Result<Member> {
+    let project = access::require_owner(store, p, caller).await?;
+    let email = Email::parse("email", &input.email).map_err(|e| Error::Invalid(vec![e]))?;
+    if user == &project.owner.id {
+        return Err(Error::unprocessable(
+            "user",
+            "is the project's owner, who is always a member",
+        ));
+    }
+    let member = Member {
+        project_id: p.clone(),
+        project_name: project.name,
+        user: Person {
+            id: user.clone(),
+            email,
+        },
+        membership: Membership::Member,
+        added_at: now(),
+    };
+    store.put_member(&member).await?;
+    Ok(member)
+}
+
+pub async fn remove_member(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    user: &UserId,
+) -> Result<()> {
+    let project = access::require_owner(store, p, caller).await?;
+    if user == &project.owner.id {
+        return Err(Error::unprocessable(
+            "user",
+            "is the project's owner and cannot be removed",
+        ));
+    }
+    store.delete_member(p, user).await
+}
+
+pub async fn list_members(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    page: &PageRequest,
+) -> Result<Page<Member>> {
+    access::require_member(store, p, caller).await?;
+    store.list_members(p, page).await
+}
+
+/// The caller's memberships, owner or member, across projects.
+pub async fn my_projects(
+    store: &Store,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<Member>> {
+    store.list_user_projects(&caller.id, page).await
+}
+
+pub async fn put_role(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    name: RoleName,
+    input: RoleInput,
+) -> Result<Role> {
+    access::require_owner(store, p, caller).await?;
+    let (description, permissions) = input.check()?;
+    let role = Role {
+        project_id: p.clone(),
+        name,
+        description,
+        permissions,
+        updated_at: now(),
+    };
+    store.put_role(&role).await?;
+    Ok(role)
+}
+
+pub async fn list_roles(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    page: &PageRequest,
+) -> Result<Page<Role>> {
+    access::require_member(store, p, caller).await?;
+    store.list_roles(p, page).await
+}
+
+pub async fn put_node(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    id: NodeId,
+    input: NodeInput,
+) -> Result<Node> {
+    access::require_owner(store, p, caller).await?;
+    let name =
+        check_name("name", &input.name, NODE_NAME_MAX).map_err(|e| Error::Invalid(vec![e]))?;
+    let node = Node {
+        project_id: p.clone(),
+        id,
+        name,
+        updated_at: now(),
+    };
+    store.put_node(&node).await?;
+    Ok(node)
+}
+
+pub async fn list_nodes(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    page: &PageRequest,
+) -> Result<Page<Node>> {
+    access::require_member(store, p, caller).await?;
+    store.list_nodes(p, page).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(permissions: &[&str]) -> RoleInput {
+        RoleInput {
+            description: None,
+            permissions: permissions.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn permissions_are_star_or_resource_action() {
+        for ok in ["*", "packages:read", "data_layers:read", "files2:read_all"] {
+            assert!(check_permission("p", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "packages",
+            "packages:",
+            ":read",
+            "Packages:read",
+            "a:b:c",
+            "pack ages:read",
+            "*:read",
+        ] {
+            assert!(check_permission("p", bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}:read", "a".repeat(PERMISSION_PART_MAX + 1));
+        assert!(check_permission("p", &long).is_err());
+    }
+
+    #[test]
+    fn role_input_sorts_dedupes_and_names_bad_entries() {
+        let (_, perms) = role(&["packages:write", "files:read", "packages:write"])
+            .check()
+            .expect("valid");
+        assert_eq!(perms, vec!["files:read", "packages:write"]);
+        match role(&["files:read", "nope"]).check() {
+            Err(Error::Invalid(e)) => assert_eq!(e[0].field, "permissions[1]"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+        assert!(role(&[]).check().is_err());
+        let many: Vec<String> = (0..=PERMISSIONS_MAX)
+            .map(|i| format!("r{i}:read"))
+            .collect();
+        assert!(
+            RoleInput {
+                description: None,
+                permissions: many
+            }
+            .check()
+            .is_err()
+        );
+        let long = RoleInput {
+            description: Some("d".repeat(ROLE_DESCRIPTION_MAX + 1)),
+            permissions: vec!["*".into()],
+        };
+        match long.check() {
+            Err(Error::Invalid(e)) => assert_eq!(e[0].field, "description"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+}

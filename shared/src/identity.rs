@@ -1,0 +1,443 @@
+//! Who is calling: the console user's `Authorization: Bearer <JWT>` verified against the configured
+//! issuer's public keys (a JWKS, inline or from Secrets Manager, cached per container).
+//! RFC 8725: the algorithm comes from our key, never from the token; symmetric keys and `none` are
+//! refused; `kid` is only a lookup into our own set; `jku`/`x5u` are ignored; an API key (its own
+//! `typ`, issuer and audience) is never accepted here.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, errors::ErrorKind};
+use lambda_http::http::{HeaderMap, header};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::config::{JwksSource, UserTokenConfig};
+use crate::domain::ids::{Email, UserId};
+use crate::domain::project::Person;
+use crate::error::{Error, Result};
+
+/// The `typ` header of API keys keygate signs; console routes refuse tokens of this type.
+pub const API_KEY_TOKEN_TYPE: &str = "keygate-api-key+jwt";
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated on `exp`/`nbf`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 30;
+/// A token with an unknown `kid` refetches the key set at most this often (key rotation).
+const REFETCH_AFTER_UNKNOWN_KID_SECONDS: u64 = 10;
+
+/// The verified console user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: UserId,
+    pub email: Email,
+}
+
+impl Caller {
+    pub fn person(&self) -> Person {
+        Person {
+            id: self.id.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+struct VerifyingKey {
+    kid: Option<String>,
+    alg: Algorithm,
+    key: DecodingKey,
+}
+
+/// The issuer's usable public keys.
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+}
+
+impl KeySet {
+    /// Parses a JWKS document. Keys of unusable kinds (symmetric, unknown curves) are skipped, so
+    /// they can never verify anything; a set with no usable key is an error.
+    pub fn from_jwks(doc: &str) -> std::result::Result<Self, String> {
+        let set: JwkSet =
+            serde_json::from_str(doc).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            let alg = match &jwk.algorithm {
+                AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+                    Algorithm::EdDSA
+                }
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => {
+                    Algorithm::ES384
+                }
+                AlgorithmParameters::RSA(_) => {
+                    match jwk.common.key_algorithm.map(|a| a.to_string()).as_deref() {
+                        Some("RS384") => Algorithm::RS384,
+                        Some("RS512") => Algorithm::RS512,
+                        Some("PS256") => Algorithm::PS256,
+                        _ => Algorithm::RS256,
+                    }
+                }
+                _ => continue,
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable JWK: {e}"))?;
+            keys.push(VerifyingKey {
+                kid: jwk.common.key_id.clone(),
+                alg,
+                key,
+            });
+        }
+        if keys.is_empty() {
+            return Err("the JWKS has no usable public key (EdDSA, ES256/384 or RSA)".into());
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// The key a token names: by `kid`, or the only key when the token names none.
+    fn find(&self, kid: Option<&str>) -> Option<&VerifyingKey> {
+        match kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
+            None if self.keys.len() == 1 => self.keys.first(),
+            None => None,
+        }
+    }
+}
+
+struct Cached {
+    fetched: Instant,
+    set: Arc<KeySet>,
+}
+
+/// Verifies console-user tokens. Built once per container.
+pub struct Authenticator {
+    config: UserTokenConfig,
+    secrets: aws_sdk_secretsmanager::Client,
+    cache: RwLock<Option<Cached>>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    email: Option<String>,
+}
+
+fn unauthenticated(why: &str) -> Error {
+    Error::Unauthenticated(why.to_string())
+}
+
+/// The bearer token of a request; 401 when there is none.
+pub fn bearer(headers: &HeaderMap) -> Result<&str> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            unauthenticated("no Authorization header: send `Authorization: Bearer <token>`")
+        })?
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not text"))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    let token = token.trim();
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(unauthenticated("the token is too long"));
+    }
+    Ok(token)
+}
+
+impl Authenticator {
+    /// Fails at start-up when an inline JWKS is unusable.
+    pub fn new(
+        config: UserTokenConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> std::result::Result<Self, String> {
+        let cache = match &config.jwks {
+            JwksSource::Inline(doc) => Some(Cached {
+                fetched: Instant::now(),
+                set: Arc::new(KeySet::from_jwks(doc)?),
+            }),
+            JwksSource::Secret(_) => None,
+        };
+        Ok(Authenticator {
+            config,
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            cache: RwLock::new(cache),
+        })
+    }
+
+    async fn fetch(&self, secret_id: &str) -> Result<Arc<KeySet>> {
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| Error::Unavailable(format!("issuer JWKS secret {secret_id}: {e:?}")))?;
+        let doc = out
+            .secret_string()
+            .ok_or_else(|| Error::internal(format!("secret {secret_id} holds no string")))?;
+        let set = KeySet::from_jwks(doc)
+            .map_err(|e| Error::internal(format!("secret {secret_id}: {e}")))?;
+        Ok(Arc::new(set))
+    }
+
+    /// The current key set; fetched lazily, refreshed after the TTL, and early when a token names
+    /// a `kid` we do not know (rate-limited).
+    async fn key_set(&self, kid: Option<&str>) -> Result<Arc<KeySet>> {
+        let JwksSource::Secret(secret_id) = &self.config.jwks else {
+            let cache = self.cache.read().await;
+            return cache
+                .as_ref()
+                .map(|c| c.set.clone())
+                .ok_or_else(|| Error::internal("inline JWKS not loaded"));
+        };
+        {
+            let cache = self.cache.read().await;
+            if let Some(c) = cache.as_ref() {
+                let age = c.fetched.elapsed();
+                let knows_kid = c.set.find(kid).is_some();
+                if age < self.config.jwks_ttl
+                    && (knows_kid || age.as_secs() < REFETCH_AFTER_UNKNOWN_KID_SECONDS)
+                {
+                    return Ok(c.set.clone());
+                }
+            }
+        }
+        let mut cache = self.cache.write().await;
+        let set = self.fetch(secret_id).await?;
+        *cache = Some(Cached {
+            fetched: Instant::now(),
+            set: set.clone(),
+        });
+        Ok(set)
+    }
+
+    /// Verifies the request's bearer token and returns the caller.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller> {
+        let token = bearer(headers)?;
+        let head =
+            decode_header(token).map_err(|_| unauthenticated("the bearer token is not a JWT"))?;
+        if head.typ.as_deref() == Some(API_KEY_TOKEN_TYPE) {
+            return Err(unauthenticated(
+                "an API key cannot be used on console routes: send a console user token",
+            ));
+        }
+        let set = self.key_set(head.kid.as_deref()).await?;
+        let key = set.find(head.kid.as_deref()).ok_or_else(|| {
+            unauthenticated("the token's signing key is not one of the issuer's keys")
+        })?;
+        if head.alg != key.alg {
+            return Err(unauthenticated(
+                "the token's algorithm does not match the issuer's key",
+            ));
+        }
+        let mut v = Validation::new(key.alg);
+        v.set_issuer(&[&self.config.issuer]);
+        v.set_audience(&[&self.config.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = LEEWAY_SECONDS;
+        let data = decode::<Claims>(token, &key.key, &v).map_err(|e| {
+            unauthenticated(match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::ImmatureSignature => "the token is not valid yet",
+                ErrorKind::InvalidIssuer => {
+                    "the token was not issued by the console's identity provider"
+                }
+                ErrorKind::InvalidAudience => "the token is not meant for this service",
+                ErrorKind::InvalidSignature => "the token's signature does not verify",
+                ErrorKind::MissingRequiredClaim(_) => {
+                    "the token lacks a required claim (exp, iss, aud, sub)"
+                }
+                _ => "the token does not verify",
+            })
+        })?;
+        let id = UserId::parse("sub", &data.claims.sub)
+            .map_err(|_| unauthenticated("the token's subject is not a valid user id"))?;
+        let email = data
+            .claims
+            .email
+            .as_deref()
+            .ok_or_else(|| unauthenticated("the token has no email claim"))
+            .and_then(|e| {
+                Email::parse("email", e).map_err(|_| {
+                    unauthenticated("the token's email claim is not an e-mail address")
+                })
+            })?;
+        Ok(Caller { id, email })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use lambda_http::http::HeaderValue;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    struct Issuer {
+        der: Vec<u8>,
+        jwks: String,
+    }
+
+    fn issuer(kid: &str) -> Issuer {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("keygen");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"{kid}","alg":"EdDSA","use":"sig"}}]}}"#
+        );
+        Issuer {
+            der: pkcs8.as_ref().to_vec(),
+            jwks,
+        }
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    }
+
+    fn token(iss: &Issuer, kid: &str, typ: &str, claims: serde_json::Value) -> String {
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.kid = Some(kid.into());
+        h.typ = Some(typ.into());
+        encode(&h, &claims, &EncodingKey::from_ed_der(&iss.der)).expect("sign")
+    }
+
+    fn claims(exp_offset: i64) -> serde_json::Value {
+        serde_json::json!({"iss":"https://id.test","aud":"console","sub":"alice","email":"alice@example.com","exp": (now() as i64 + exp_offset)})
+    }
+
+    fn auth(iss: &Issuer) -> Authenticator {
+        let config = UserTokenConfig {
+            issuer: "https://id.test".into(),
+            audience: "console".into(),
+            jwks: JwksSource::Inline(iss.jwks.clone()),
+            jwks_ttl: Duration::from_secs(300),
+        };
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Authenticator::new(config, &sdk).expect("authenticator")
+    }
+
+    fn headers(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        );
+        h
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_names_the_caller() {
+        let iss = issuer("k1");
+        let c = auth(&iss)
+            .caller(&headers(&token(&iss, "k1", "JWT", claims(600))))
+            .await
+            .expect("valid");
+        assert_eq!(c.id.as_str(), "alice");
+        assert_eq!(c.email.as_str(), "alice@example.com");
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_are_401() {
+        let iss = issuer("k1");
+        let other = issuer("k1");
+        let a = auth(&iss);
+        let mut wrong_aud = claims(600);
+        wrong_aud["aud"] = "platform-api".into();
+        let mut no_email = claims(600);
+        no_email.as_object_mut().expect("object").remove("email");
+        let cases = vec![
+            ("expired", token(&iss, "k1", "JWT", claims(-3600))),
+            (
+                "signed by another key",
+                token(&other, "k1", "JWT", claims(600)),
+            ),
+            ("unknown kid", token(&iss, "k2", "JWT", claims(600))),
+            (
+                "api key type",
+                token(&iss, "k1", API_KEY_TOKEN_TYPE, claims(600)),
+            ),
+            ("wrong audience", token(&iss, "k1", "JWT", wrong_aud)),
+            ("no email", token(&iss, "k1", "JWT", no_email)),
+            ("garbage", "not.a.jwt".to_string()),
+        ];
+        for (what, t) in cases {
+            match a.caller(&headers(&t)).await {
+                Err(Error::Unauthenticated(_)) => {}
+                other => panic!("{what}: expected 401, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            a.caller(&HeaderMap::new()).await,
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn hmac_and_none_are_refused_even_with_the_public_key_as_secret() {
+        let iss = issuer("k1");
+        let a = auth(&iss);
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k1".into());
+        let forged = encode(
+            &h,
+            &claims(600),
+            &EncodingKey::from_secret(iss.jwks.as_bytes()).expect("hmac key"),
+        )
+        .expect("sign");
+        assert!(matches!(
+            a.caller(&headers(&forged)).await,
+            Err(Error::Unauthenticated(_))
+        ));
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(claims(600).to_string())
+        );
+        assert!(matches!(
+            a.caller(&headers(&none)).await,
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+
+    #[test]
+    fn symmetric_only_jwks_is_refused() {
+        assert!(KeySet::from_jwks(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"s"}]}"#).is_err());
+        assert!(KeySet::from_jwks("nope").is_err());
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert!(bearer(&h).is_err());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc"),
+        );
+        assert_eq!(bearer(&h).expect("ok"), "abc");
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1)))
+                .expect("h"),
+        );
+        assert!(bearer(&h).is_err());
+    }
+}

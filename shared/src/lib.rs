@@ -1,0 +1,15 @@
+//! keygate: the API-key service's library. Domain types and their rules, the single-table
+//! DynamoDB store, console-user identity, configuration and the HTTP edges every function shares.
+
+pub mod access;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod store;
+
+pub use app::App;
+pub use error::{Error, FieldError, Result};
+pub use identity::Caller;

@@ -1,0 +1,357 @@
+//! Single-table DynamoDB access. Only this module knows DynamoDB: it maps items to domain structs
+//! (serde_dynamo, one generic `Item` envelope), runs conditional writes and transactions, pages
+//! queries with opaque cursors, and translates SDK errors into `keygate::Error`.
+
+pub mod keys;
+mod projects;
+mod templates;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::http::{Page, PageRequest};
+use keys::{IndexKey, Key};
+
+pub const GSI1: &str = "gsi1";
+
+/// The table and the client to reach it; built once per container.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// Every item: its keys, what it is, and the entity's own attributes beside them.
+#[derive(Debug, Serialize, Deserialize)]
+struct Item<T> {
+    pk: String,
+    sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    entity_type: String,
+    #[serde(flatten)]
+    data: T,
+}
+
+type Attrs = HashMap<String, AttributeValue>;
+
+fn to_attrs<T: Serialize>(
+    key: Key,
+    index: Option<IndexKey>,
+    entity_type: &str,
+    data: &T,
+) -> Result<Attrs> {
+    let item = Item {
+        pk: key.pk,
+        sk: key.sk,
+        gsi1pk: index.as_ref().map(|i| i.gsi1pk.clone()),
+        gsi1sk: index.map(|i| i.gsi1sk),
+        entity_type: entity_type.to_string(),
+        data,
+    };
+    serde_dynamo::to_item(item).map_err(|e| Error::internal(format!("item encoding: {e}")))
+}
+
+fn from_attrs<T: DeserializeOwned>(attrs: Attrs) -> Result<T> {
+    let item: Item<T> = serde_dynamo::from_item(attrs)
+        .map_err(|e| Error::internal(format!("item decoding: {e}")))?;
+    Ok(item.data)
+}
+
+fn key_attrs(key: &Key) -> Attrs {
+    HashMap::from([
+        ("pk".to_string(), AttributeValue::S(key.pk.clone())),
+        ("sk".to_string(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// Maps any SDK failure to the caller's view: throttling and unreachable -> 503, the rest -> 500.
+fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().unwrap_or_default().to_string();
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Error::Unavailable(format!("{op}: DynamoDB unreachable: {err:?}"))
+        }
+        _ if matches!(
+            code.as_str(),
+            "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "ThrottlingException"
+                | "InternalServerError"
+        ) =>
+        {
+            Error::Unavailable(format!("{op}: {code}"))
+        }
+        _ => Error::Internal(format!(
+            "{op}: {code}: {}",
+            err.message().unwrap_or("no message")
+        )),
+    }
+}
+
+/// Which query a cursor belongs to: its partition and the sort-key prefix it may continue in.
+struct Scope<'a> {
+    index: Option<&'static str>,
+    partition: String,
+    prefix: &'a str,
+}
+
+impl Scope<'_> {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self.index {
+            Some(_) => ("gsi1pk", "gsi1sk"),
+            None => ("pk", "sk"),
+        }
+    }
+}
+
+/// Cursors are the last returned item's key attributes, base64url(JSON). Decoding checks that the
+/// cursor continues this very query, so a crafted cursor cannot read another partition.
+fn encode_cursor(attrs: &Attrs, scope: &Scope<'_>) -> Result<String> {
+    let mut names = vec!["pk", "sk"];
+    if scope.index.is_some() {
+        names.extend(["gsi1pk", "gsi1sk"]);
+    }
+    let mut map = BTreeMap::new();
+    for n in names {
+        match attrs.get(n) {
+            Some(AttributeValue::S(v)) => {
+                map.insert(n.to_string(), v.clone());
+            }
+            _ => return Err(Error::internal(format!("item without key attribute {n}"))),
+        }
+    }
+    let json = serde_json::to_vec(&map).map_err(Error::internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_cursor(cursor: &str, scope: &Scope<'_>) -> Result<Attrs> {
+    let bad = || {
+        Error::invalid(
+            "cursor",
+            "is not a cursor of this list; use the `next` value of the previous page",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let map: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let (pk_name, sk_name) = scope.names();
+    let same_partition = map.get(pk_name) == Some(&scope.partition);
+    let in_prefix = map
+        .get(sk_name)
+        .is_some_and(|v| v.starts_with(scope.prefix));
+    let expected = if scope.index.is_some() { 4 } else { 2 };
+    if !same_partition
+        || !in_prefix
+        || map.len() != expected
+        || !map.contains_key("pk")
+        || !map.contains_key("sk")
+    {
+        return Err(bad());
+    }
+    Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+impl Store {
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Store {
+            client: Client::new(sdk),
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        out.item.map(from_attrs).transpose()
+    }
+
+    /// One page of a partition's items whose sort key starts with `scope.prefix`, in sort order.
+    /// Asks for one item more than the page so `next` is null on the last page.
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        scope: Scope<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<T>> {
+        let start = page
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, &scope))
+            .transpose()?;
+        let (pk_name, sk_name) = scope.names();
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(scope.index.map(str::to_string))
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", s(scope.partition.clone()))
+            .expression_attribute_values(":prefix", s(scope.prefix))
+            .set_exclusive_start_key(start)
+            .limit(page.size as i32 + 1)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let mut items = out.items.unwrap_or_default();
+        let more = items.len() > page.size as usize;
+        items.truncate(page.size as usize);
+        let next = match (more, items.last()) {
+            (true, Some(last)) => Some(encode_cursor(last, &scope)?),
+            _ => None,
+        };
+        let items = items
+            .into_iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<T>>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// Runs one `TransactWriteItems`. `on_failed[i]` is the domain error a failed condition on the
+    /// i-th item means (the transaction is rolled back: nothing of it is written).
+    async fn transact(
+        &self,
+        op: &str,
+        items: Vec<TransactWriteItem>,
+        mut on_failed: Vec<Error>,
+    ) -> Result<()> {
+        if on_failed.len() != items.len() {
+            return Err(Error::internal(format!(
+                "{op}: {} items but {} failure meanings",
+                items.len(),
+                on_failed.len()
+            )));
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let reasons: Option<Vec<CancellationReason>> = match &err {
+            SdkError::ServiceError(se) => match se.err() {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Some(c.cancellation_reasons().to_vec())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(reasons) = reasons else {
+            return Err(sdk_error(op, err));
+        };
+        for (i, r) in reasons.iter().enumerate() {
+            match r.code() {
+                Some("ConditionalCheckFailed") => return Err(on_failed.swap_remove(i)),
+                Some("TransactionConflict") => {
+                    return Err(Error::Conflict(
+                        "a concurrent change touched the same data; retry".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Err(Error::Internal(format!(
+            "{op}: transaction cancelled: {reasons:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Thing {
+        name: String,
+        count: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn envelope_round_trips_and_sparse_index_is_absent() {
+        let thing = Thing {
+            name: "a".into(),
+            count: 3,
+            note: None,
+        };
+        let key = Key {
+            pk: "P".into(),
+            sk: "S".into(),
+        };
+        let attrs = to_attrs(key, None, "thing", &thing).expect("encode");
+        assert!(
+            !attrs.contains_key("gsi1pk"),
+            "sparse index attribute must be absent, not NULL"
+        );
+        assert!(!attrs.contains_key("note"));
+        assert_eq!(attrs["entity_type"], s("thing"));
+        assert_eq!(attrs["count"], AttributeValue::N("3".into()));
+        let back: Thing = from_attrs(attrs).expect("decode");
+        assert_eq!(back, thing);
+    }
+
+    #[test]
+    fn cursors_only_continue_their_own_query() {
+        let scope = Scope {
+            index: None,
+            partition: "PROJECT#a".into(),
+            prefix: "ROLE#",
+        };
+        let attrs = key_attrs(&Key {
+            pk: "PROJECT#a".into(),
+            sk: "ROLE#x".into(),
+        });
+        let c = encode_cursor(&attrs, &scope).expect("encode");
+        assert_eq!(decode_cursor(&c, &scope).expect("decode"), attrs);
+
+        let other = Scope {
+            index: None,
+            partition: "PROJECT#b".into(),
+            prefix: "ROLE#",
+        };
+        assert!(decode_cursor(&c, &other).is_err());
+        let other_prefix = Scope {
+            index: None,
+            partition: "PROJECT#a".into(),
+            prefix: "NODE#",
+        };
+        assert!(decode_cursor(&c, &other_prefix).is_err());
+        assert!(decode_cursor("not base64!", &scope).is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("[]"), &scope).is_err());
+    }
+}

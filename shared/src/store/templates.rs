@@ -1,0 +1,182 @@
+//! Templates and their name guards (`TEMPLATENAME#folded`): every change that touches a name moves
+//! the guard in the same transaction, so two templates of a project never share a name.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
+use serde::Serialize;
+
+use super::{Scope, Store, key_attrs, keys, s, to_attrs};
+use crate::domain::ids::{ProjectId, TemplateId};
+use crate::domain::template::Template;
+use crate::error::{Error, Result};
+use crate::http::{Page, PageRequest};
+
+/// The guard item's attributes (written only; the template id is what a delete checks).
+#[derive(Serialize)]
+struct NameGuard<'a> {
+    project_id: &'a ProjectId,
+    template_id: &'a TemplateId,
+    name: &'a str,
+}
+
+fn taken(t: &Template) -> Error {
+    Error::Conflict(format!(
+        "a template named {:?} already exists in project {} (names are compared ignoring case)",
+        t.name, t.project_id
+    ))
+}
+
+fn no_role(t: &Template) -> Error {
+    Error::unprocessable(
+        "role",
+        format!("project {} has no role {:?}", t.project_id, t.role.as_str()),
+    )
+}
+
+impl Store {
+    fn guard_put(&self, t: &Template) -> Result<TransactWriteItem> {
+        let guard = NameGuard {
+            project_id: &t.project_id,
+            template_id: &t.id,
+            name: &t.name,
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(
+                keys::template_name(&t.project_id, &t.folded_name()),
+                None,
+                "template_name",
+                &guard,
+            )?))
+            // Prevents two templates of a project from taking the same (case-folded) name.
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn guard_delete(&self, t: &Template) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&keys::template_name(
+                &t.project_id,
+                &t.folded_name(),
+            ))))
+            // Only the template's own guard is released, never one another template holds.
+            .condition_expression("template_id = :t")
+            .expression_attribute_values(":t", s(t.id.as_str()))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn role_exists(&self, t: &Template) -> Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&keys::role(&t.project_id, &t.role))))
+            // A template may only name a role that exists when it is written.
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Stores a new template with its name guard, if its role exists.
+    pub async fn create_template(&self, t: &Template) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(
+                keys::template(&t.project_id, &t.id),
+                None,
+                "template",
+                t,
+            )?))
+            // Ids are generated; this only guards against overwriting on an id collision.
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.guard_put(t)?,
+            self.role_exists(t)?,
+        ];
+        let on_failed = vec![
+            Error::internal("template id collision"),
+            taken(t),
+            no_role(t),
+        ];
+        self.transact("CreateTemplate", items, on_failed).await
+    }
+
+    pub async fn get_template(&self, p: &ProjectId, t: &TemplateId) -> Result<Option<Template>> {
+        self.get(&keys::template(p, t)).await
+    }
+
+    pub async fn list_templates(
+        &self,
+        p: &ProjectId,
+        page: &PageRequest,
+    ) -> Result<Page<Template>> {
+        let scope = Scope {
+            index: None,
+            partition: keys::project_partition(p),
+            prefix: keys::TEMPLATE,
+        };
+        self.query_page(scope, page).await
+    }
+
+    /// Replaces `old` by `new` if `old` is still what is stored; moves the name guard when the
+    /// folded name changes and checks the role when it changes.
+    pub async fn replace_template(&self, old: &Template, new: &Template) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(
+                keys::template(&new.project_id, &new.id),
+                None,
+                "template",
+                new,
+            )?))
+            // Optimistic concurrency: a change made since `old` was read wins; this one is refused.
+            .condition_expression("version = :v")
+            .expression_attribute_values(
+                ":v",
+                aws_sdk_dynamodb::types::AttributeValue::N(old.version.to_string()),
+            )
+            .build()
+            .map_err(Error::internal)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut on_failed = vec![Error::VersionMismatch { current: None }];
+        if old.folded_name() != new.folded_name() {
+            items.push(self.guard_delete(old)?);
+            on_failed.push(Error::Conflict(
+                "the template's name guard changed concurrently; retry".into(),
+            ));
+            items.push(self.guard_put(new)?);
+            on_failed.push(taken(new));
+        }
+        if old.role != new.role {
+            items.push(self.role_exists(new)?);
+            on_failed.push(no_role(new));
+        }
+        self.transact("UpdateTemplate", items, on_failed).await
+    }
+
+    /// Deletes a template and frees its name.
+    pub async fn delete_template(&self, t: &Template) -> Result<()> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&keys::template(&t.project_id, &t.id))))
+            // A concurrent delete makes this one a 404 rather than a silent success.
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.guard_delete(t)?,
+        ];
+        let on_failed = vec![
+            Error::NotFound(format!("template {} in project {}", t.id, t.project_id)),
+            Error::Conflict("the template's name guard changed concurrently; retry".into()),
+        ];
+        self.transact("DeleteTemplate", items, on_failed).await
+    }
+}
