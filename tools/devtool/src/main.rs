@@ -1,1 +1,199 @@
-fn main() {}
+//! `keygate-dev`: the local stack's own tool.
+//!   keygate-dev setup                      table, SES identity, dev issuer key and its JWKS secret
+//!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
+//!   keygate-dev seed                        the demo: alice's server project, bob's client project
+//! Reads the standard AWS variables (pointing at the emulator), TABLE_NAME and KEYGATE_STATE_DIR.
+
+use keygate::Caller;
+use keygate::Error;
+use keygate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
+use keygate::domain::template::{self, FieldInput, NewTemplateInput};
+use keygate::store::Store;
+use keygate_dev::{BoxError, DevIssuer, setup, state_dir};
+
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed";
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(std::env::args().skip(1).collect()).await {
+        eprintln!("keygate-dev: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn table() -> Result<String, BoxError> {
+    std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is required".into())
+}
+
+async fn run(args: Vec<String>) -> Result<(), BoxError> {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["setup"] => {
+            let sdk = keygate::config::aws_config().await;
+            let table = table()?;
+            setup::create_table(&sdk, &table).await?;
+            setup::create_mail_identity(&sdk).await?;
+            let issuer = DevIssuer::load_or_create(&state_dir())?;
+            setup::publish_issuer(&sdk, &issuer).await?;
+            println!(
+                "table {table}, mail identity and dev issuer {} ready",
+                issuer.kid()
+            );
+            Ok(())
+        }
+        ["token", user, email, rest @ ..] => {
+            let ttl = match rest {
+                [] => 12 * 3600,
+                [ttl] => ttl
+                    .parse()
+                    .map_err(|_| format!("ttl-seconds {ttl:?} is not a number"))?,
+                _ => return Err(USAGE.into()),
+            };
+            UserId::parse("USER", user).map_err(|e| format!("{}: {}", e.field, e.message))?;
+            Email::parse("EMAIL", email).map_err(|e| format!("{}: {}", e.field, e.message))?;
+            println!(
+                "{}",
+                DevIssuer::load(&state_dir())?.user_token(user, email, ttl)?
+            );
+            Ok(())
+        }
+        ["seed"] => seed().await,
+        _ => Err(USAGE.into()),
+    }
+}
+
+fn caller(id: &str, email: &str) -> Result<Caller, BoxError> {
+    Ok(Caller {
+        id: UserId::parse("id", id).map_err(|e| e.message)?,
+        email: Email::parse("email", email).map_err(|e| e.message)?,
+    })
+}
+
+/// Ignores "already there", so seeding twice is harmless.
+fn exists_ok<T>(r: Result<T, Error>) -> Result<(), BoxError> {
+    match r {
+        Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+        Err(e) => Err(format!("{e}").into()),
+    }
+}
+
+fn id<T>(parse: fn(&str, &str) -> Result<T, keygate::FieldError>, v: &str) -> Result<T, BoxError> {
+    parse("id", v).map_err(|e| e.message.into())
+}
+
+async fn seed() -> Result<(), BoxError> {
+    let sdk = keygate::config::aws_config().await;
+    let store = Store::new(&sdk, table()?);
+    let alice = caller("alice", "alice@example.com")?;
+    let bob = caller("bob", "bob@example.com")?;
+    let server = id(ProjectId::parse, "server")?;
+    let client = id(ProjectId::parse, "bob-client")?;
+
+    exists_ok(
+        project::create(
+            &store,
+            &alice,
+            NewProjectInput {
+                id: Some(server.to_string()),
+                name: "Weather server".into(),
+            },
+        )
+        .await,
+    )?;
+    project::put_member(
+        &store,
+        &alice,
+        &server,
+        &bob.id,
+        MemberInput {
+            email: bob.email.to_string(),
+        },
+    )
+    .await?;
+    let reader = RoleInput {
+        description: Some("Reads the latest data layer and packages".into()),
+        permissions: vec![
+            "data_layers:read".into(),
+            "packages:read".into(),
+            "files:read".into(),
+        ],
+    };
+    project::put_role(
+        &store,
+        &alice,
+        &server,
+        id(RoleName::parse, "reader")?,
+        reader,
+    )
+    .await?;
+    let writer = RoleInput {
+        description: Some("Uploads packages".into()),
+        permissions: vec!["packages:write".into()],
+    };
+    project::put_role(
+        &store,
+        &alice,
+        &server,
+        id(RoleName::parse, "writer")?,
+        writer,
+    )
+    .await?;
+    for (n, name) in [("input", "Input"), ("output", "Output")] {
+        project::put_node(
+            &store,
+            &alice,
+            &server,
+            id(NodeId::parse, n)?,
+            NodeInput { name: name.into() },
+        )
+        .await?;
+    }
+    let field = |name: &str, description: &str, value: &str| FieldInput {
+        name: name.into(),
+        description: Some(description.into()),
+        value: value.into(),
+    };
+    let weather = NewTemplateInput {
+        name: "Weather data reader".into(),
+        description: Some("Read access to the weather server's data layers and packages".into()),
+        role: "reader".into(),
+        ttl_days: Some(90),
+        fields: Some(vec![
+            field("project id", "The server project", "server"),
+            field("input node", "Node that receives packages", "input"),
+            field("output node", "Node that publishes results", "output"),
+        ]),
+    };
+    exists_ok(template::create(&store, &alice, &server, weather).await)?;
+
+    exists_ok(
+        project::create(
+            &store,
+            &bob,
+            NewProjectInput {
+                id: Some(client.to_string()),
+                name: "Bob's client".into(),
+            },
+        )
+        .await,
+    )?;
+    project::put_node(
+        &store,
+        &bob,
+        &client,
+        id(NodeId::parse, "fetcher")?,
+        NodeInput {
+            name: "Fetcher".into(),
+        },
+    )
+    .await?;
+    println!(
+        "seeded: project server (owner alice, member bob, roles reader/writer, nodes input/output, template \"Weather data reader\"), project bob-client (owner bob)"
+    );
+    Ok(())
+}

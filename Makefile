@@ -1,0 +1,23 @@
+# The two commands of the README, and the helpers they use.
+.PHONY: dev test token tools build release lint fmt
+
+dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
+	bash scripts/dev.sh
+
+test:         ## every test against a local stack of its own
+	bash scripts/test.sh
+
+token:        ## make token USER=<id> EMAIL=<email>: a dev console-user token (last line)
+	@bash scripts/token.sh "$(USER)" "$(EMAIL)"
+
+tools:        ## install the pinned local tools into .keygate/venv
+	bash scripts/install-tools.sh
+
+release:      ## release binaries for Lambda in target/lambda/<function>/bootstrap
+	bash scripts/install-tools.sh
+	PATH="$(CURDIR)/.keygate/venv/bin:$$PATH" AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo lambda build --release --workspace
+
+lint:         ## formatting, clippy and the SAM template
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	.keygate/venv/bin/cfn-lint infra/template.yaml

@@ -1,0 +1,66 @@
+# Shared by the stack scripts (sourced): paths, the local AWS environment, free ports, and
+# starting/stopping the emulator and `cargo lambda watch` in their own process groups.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.keygate/venv"
+export PATH="$VENV/bin:$PATH"
+PIDS=()
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port PORT NAME SECONDS [PID]: waits until 127.0.0.1:PORT accepts connections.
+wait_port() {
+  local port=$1 name=$2 secs=$3 pid=${4:-} i
+  for ((i = 0; i < secs * 5; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited before listening on $port"; return 1
+    fi
+    sleep 0.2
+  done
+  log "$name did not listen on 127.0.0.1:$port within ${secs}s"; return 1
+}
+
+# stack_env STATE_DIR MOTO_PORT TABLE: everything local talks to loopback with dummy credentials.
+stack_env() {
+  mkdir -p "$1"
+  export KEYGATE_STATE_DIR="$1"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$2"
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  unset AWS_SESSION_TOKEN AWS_PROFILE
+  export AWS_CONFIG_FILE="$1/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$1/no-aws-credentials"
+  export AWS_EC2_METADATA_DISABLED=true
+  export TABLE_NAME="$3"
+  export USER_TOKEN_ISSUER=keygate-dev-issuer USER_TOKEN_AUDIENCE=keygate-console
+  export USER_JWKS_SECRET_ID=keygate/dev/user-jwks
+}
+
+# start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback.
+start_moto() {
+  setsid moto_server -H 127.0.0.1 -p "$1" >"$KEYGATE_STATE_DIR/moto.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$1" "moto_server" 30 "$!"
+}
+
+# start_watch PORT [ARGS...]: every function of the workspace behind the API.md routes.
+start_watch() {
+  local port=$1; shift
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" "$@" \
+    >"$KEYGATE_STATE_DIR/watch.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$port" "cargo lambda watch" 300 "$!"
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+
+devtool() { "$ROOT/target/debug/keygate-dev" "$@"; }

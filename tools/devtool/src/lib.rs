@@ -1,0 +1,110 @@
+//! Local-stack tooling shared by the `keygate-dev` command and the end-to-end tests: the dev
+//! issuer (an Ed25519 key kept in the stack's state folder, standing in for the platform's
+//! identity provider) and the set-up of the emulator (table, SES sender identity, issuer JWKS).
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `iss` of dev user tokens; functions get it as `USER_TOKEN_ISSUER`.
+pub const DEV_ISSUER: &str = "keygate-dev-issuer";
+/// `aud` of dev user tokens; functions get it as `USER_TOKEN_AUDIENCE`.
+pub const DEV_AUDIENCE: &str = "keygate-console";
+/// The secret holding the dev issuer's JWKS; functions get it as `USER_JWKS_SECRET_ID`.
+pub const DEV_JWKS_SECRET: &str = "keygate/dev/user-jwks";
+/// The domain whose senders SES accepts locally.
+pub const MAIL_DOMAIN: &str = "example.com";
+
+const KEY_FILE: &str = "dev-issuer.pk8";
+
+/// The dev identity provider's signing key.
+pub struct DevIssuer {
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl DevIssuer {
+    /// Loads the key from `dir`, creating it on first use.
+    pub fn load_or_create(dir: &Path) -> Result<Self, BoxError> {
+        let path = dir.join(KEY_FILE);
+        if !path.exists() {
+            std::fs::create_dir_all(dir)?;
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            let pkcs8 =
+                Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| format!("key generation: {e}"))?;
+            std::fs::write(&path, pkcs8.as_ref())?;
+        }
+        Self::load(dir)
+    }
+
+    /// Loads the key the stack created in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, BoxError> {
+        let path = dir.join(KEY_FILE);
+        let pkcs8 = std::fs::read(&path)
+            .map_err(|e| format!("{}: {e} (has the dev stack been set up?)", path.display()))?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("{}: {e}", path.display()))?;
+        let public = pair.public_key().as_ref().to_vec();
+        Ok(DevIssuer { pkcs8, public })
+    }
+
+    /// A key id derived from the public key, so a new key gets a new `kid`.
+    pub fn kid(&self) -> String {
+        let d = digest::digest(&digest::SHA256, &self.public);
+        let hex: String = d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("dev-{hex}")
+    }
+
+    pub fn jwks(&self) -> String {
+        serde_json::json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+            "kid": self.kid(), "x": URL_SAFE_NO_PAD.encode(&self.public),
+        }]})
+        .to_string()
+    }
+
+    /// Signs a console user token with any claims (tests use this for wrong or expired ones).
+    pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> Result<String, BoxError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid());
+        header.typ = Some(typ.into());
+        Ok(encode(
+            &header,
+            claims,
+            &EncodingKey::from_ed_der(&self.pkcs8),
+        )?)
+    }
+
+    /// A valid console user token for `user`, good for `ttl_seconds`.
+    pub fn user_token(
+        &self,
+        user: &str,
+        email: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, BoxError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        self.sign(
+            "JWT",
+            &serde_json::json!({
+                "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": user, "email": email,
+                "iat": now, "exp": now + ttl_seconds,
+            }),
+        )
+    }
+}
+
+/// The folder holding a stack's state (`KEYGATE_STATE_DIR`, default `.keygate/dev`).
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("KEYGATE_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".keygate/dev"))
+}
+
+pub mod setup;
