@@ -1,1 +1,201 @@
+//! Test support for the end-to-end tests: the running local stack (from the env `make test`
+//! exports), dev user tokens, an HTTP client and a look into the table.
 
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use keygate_dev::{DEV_AUDIENCE, DEV_ISSUER, DevIssuer, state_dir};
+use serde_json::{Value, json};
+
+pub use reqwest::Method;
+
+/// The stack under test. Panics with a clear message when run outside `make test`.
+pub struct Stack {
+    pub url: String,
+    pub issuer: DevIssuer,
+    pub http: reqwest::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+/// A response: status, headers and the JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub allow: Option<String>,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status and, for errors, a problem+json body; returns self for more checks.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        if status >= 400 {
+            assert_eq!(self.content_type, "application/problem+json", "errors are problem+json: {}", self.body);
+            assert_eq!(self.body["status"], status, "problem status field: {}", self.body);
+        }
+        self
+    }
+
+    /// The field names of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`, which starts the local stack"))
+}
+
+/// A fresh lower-case id, unique per call, so tests never share data.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        let issuer = DevIssuer::load(&state_dir()).expect("dev issuer key of the test stack");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        Stack {
+            url: env("KEYGATE_URL"),
+            issuer,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .expect("http client"),
+            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            table: env("TABLE_NAME"),
+        }
+    }
+
+    /// A valid console token for `user` (email `<user>@example.com`).
+    pub fn token(&self, user: &str) -> String {
+        self.issuer.user_token(user, &format!("{user}@example.com"), 3600).expect("token")
+    }
+
+    /// A token signed by the dev issuer with the given claims and `typ`.
+    pub fn signed(&self, typ: &str, claims: Value) -> String {
+        self.issuer.sign(typ, &claims).expect("token")
+    }
+
+    pub fn expired_token(&self, user: &str) -> String {
+        let t = now();
+        self.signed("JWT", json!({"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": user, "email": format!("{user}@example.com"), "iat": t - 7200, "exp": t - 3600}))
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request reaches the local stack");
+        let status = res.status().as_u16();
+        let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = header("content-type").unwrap_or_default();
+        let allow = header("allow");
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
+        Reply { status, content_type, allow, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Every item's sort key in a partition, read straight from the table.
+    pub async fn sort_keys(&self, pk: &str) -> Vec<String> {
+        self.items(pk).await.into_iter().filter_map(|i| match i.get("sk") { Some(AttributeValue::S(s)) => Some(s.clone()), _ => None }).collect()
+    }
+
+    /// Every item of a partition, paginated to the end.
+    pub async fn items(&self, pk: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query the table");
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// A project owned by `owner`, with `member` as a member, role `reader` and node `input`.
+pub struct Fixture {
+    pub project: String,
+    pub owner: String,
+    pub member: String,
+    pub outsider: String,
+}
+
+impl Fixture {
+    pub async fn new(stack: &Stack) -> Fixture {
+        let f = Fixture { project: unique("p"), owner: unique("owner-"), member: unique("member-"), outsider: unique("outsider-") };
+        let owner = stack.token(&f.owner);
+        stack.post("/v1/projects", &owner, json!({"id": f.project, "name": "Fixture project"})).await.expect(201);
+        stack.put(&f.path(&format!("/members/{}", f.member)), &owner, json!({"email": format!("{}@example.com", f.member)})).await.expect(200);
+        stack.put(&f.path("/roles/reader"), &owner, json!({"permissions": ["packages:read", "files:read"]})).await.expect(200);
+        stack.put(&f.path("/nodes/input"), &owner, json!({"name": "Input"})).await.expect(200);
+        f
+    }
+
+    /// `/v1/projects/<project><rest>`.
+    pub fn path(&self, rest: &str) -> String {
+        format!("/v1/projects/{}{rest}", self.project)
+    }
+
+    /// Creates a template named `name` with role `reader` and one field; returns its JSON.
+    pub async fn template(&self, stack: &Stack, name: &str) -> Value {
+        stack
+            .post(&self.path("/templates"), &stack.token(&self.owner), json!({"name": name, "role": "reader", "fields": [{"name": "project id", "value": self.project}]}))
+            .await
+            .expect(201)
+            .body
+    }
+}
