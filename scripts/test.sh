@@ -16,6 +16,9 @@ stack_env "$STATE" "$MOTO_PORT" keygate-test
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
+log "checking formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run

@@ -19,7 +19,7 @@ impl App {
     pub async fn from_env() -> std::result::Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = aws_config().await;
-        Ok(Self::new(config, &sdk)?)
+        Self::new(config, &sdk)
     }
 
     pub fn new(

@@ -332,10 +332,10 @@ pub fn problem(err: &Error) -> Response<Body> {
     let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = with_type(code, PROBLEM_JSON, bytes);
-    if let Error::MethodNotAllowed { allow } = err {
-        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
-            res.headers_mut().insert(header::ALLOW, v);
-        }
+    if let Error::MethodNotAllowed { allow } = err
+        && let Ok(v) = HeaderValue::from_str(&allow.join(", "))
+    {
+        res.headers_mut().insert(header::ALLOW, v);
     }
     if let Error::Unauthenticated(_) = err {
         res.headers_mut()

@@ -18,17 +18,28 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is not set: run the tests with `make test`");
+    let table =
+        std::env::var("TABLE_NAME").expect("TABLE_NAME is not set: run the tests with `make test`");
     let sdk = keygate::config::aws_config().await;
-    Env { store: Store::new(&sdk, table.clone()), ddb: aws_sdk_dynamodb::Client::new(&sdk), table }
+    Env {
+        store: Store::new(&sdk, table.clone()),
+        ddb: aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    }
 }
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    format!(
+        "{prefix}{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 fn caller(id: &str) -> Caller {
-    Caller { id: UserId::parse("id", id).expect("user id"), email: Email::parse("email", &format!("{id}@example.com")).expect("email") }
+    Caller {
+        id: UserId::parse("id", id).expect("user id"),
+        email: Email::parse("email", &format!("{id}@example.com")).expect("email"),
+    }
 }
 
 async fn item(env: &Env, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
@@ -54,20 +65,50 @@ async fn sort_keys(env: &Env, pk: &str) -> Vec<String> {
         .send()
         .await
         .expect("Query");
-    out.items.unwrap_or_default().iter().filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned()).collect()
+    out.items
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+        .collect()
 }
 
 async fn new_project(env: &Env, owner: &Caller) -> ProjectId {
     let id = unique("p");
-    project::create(&env.store, owner, NewProjectInput { id: Some(id.clone()), name: "Test".into() }).await.expect("project");
+    project::create(
+        &env.store,
+        owner,
+        NewProjectInput {
+            id: Some(id.clone()),
+            name: "Test".into(),
+        },
+    )
+    .await
+    .expect("project");
     let p = ProjectId::parse("p", &id).expect("id");
-    let reader = RoleInput { description: None, permissions: vec!["packages:read".into()] };
-    project::put_role(&env.store, owner, &p, RoleName::parse("r", "reader").expect("role"), reader).await.expect("role");
+    let reader = RoleInput {
+        description: None,
+        permissions: vec!["packages:read".into()],
+    };
+    project::put_role(
+        &env.store,
+        owner,
+        &p,
+        RoleName::parse("r", "reader").expect("role"),
+        reader,
+    )
+    .await
+    .expect("role");
     p
 }
 
 fn template_input(name: &str, role: &str) -> NewTemplateInput {
-    NewTemplateInput { name: name.into(), description: None, role: role.into(), ttl_days: None, fields: None }
+    NewTemplateInput {
+        name: name.into(),
+        description: None,
+        role: role.into(),
+        ttl_days: None,
+        fields: None,
+    }
 }
 
 #[tokio::test]
@@ -78,12 +119,25 @@ async fn items_carry_keys_entity_type_and_sparse_index_attributes() {
     let pk = format!("PROJECT#{p}");
     let meta = item(&env, &pk, "META").await.expect("project item");
     assert_eq!(meta["entity_type"], AttributeValue::S("project".into()));
-    assert!(!meta.contains_key("gsi1pk"), "only listed items carry index keys");
-    let member = item(&env, &pk, &format!("MEMBER#{}", alice.id)).await.expect("member item");
+    assert!(
+        !meta.contains_key("gsi1pk"),
+        "only listed items carry index keys"
+    );
+    let member = item(&env, &pk, &format!("MEMBER#{}", alice.id))
+        .await
+        .expect("member item");
     assert_eq!(member["entity_type"], AttributeValue::S("member".into()));
-    assert_eq!(member["gsi1pk"], AttributeValue::S(format!("USER#{}", alice.id)));
+    assert_eq!(
+        member["gsi1pk"],
+        AttributeValue::S(format!("USER#{}", alice.id))
+    );
     assert_eq!(member["gsi1sk"], AttributeValue::S(pk.clone()));
-    let got = env.store.get_project(&p).await.expect("read").expect("present");
+    let got = env
+        .store
+        .get_project(&p)
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(got.owner, alice.person());
 }
 
@@ -93,9 +147,25 @@ async fn a_failed_transaction_leaves_no_partial_items() {
     let alice = caller(&unique("alice-"));
     let mallory = caller(&unique("mallory-"));
     let p = new_project(&env, &alice).await;
-    let again = project::create(&env.store, &mallory, NewProjectInput { id: Some(p.to_string()), name: "Taken".into() }).await;
+    let again = project::create(
+        &env.store,
+        &mallory,
+        NewProjectInput {
+            id: Some(p.to_string()),
+            name: "Taken".into(),
+        },
+    )
+    .await;
     assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
-    assert!(item(&env, &format!("PROJECT#{p}"), &format!("MEMBER#{}", mallory.id)).await.is_none());
+    assert!(
+        item(
+            &env,
+            &format!("PROJECT#{p}"),
+            &format!("MEMBER#{}", mallory.id)
+        )
+        .await
+        .is_none()
+    );
 
     let ghost = template::create(&env.store, &alice, &p, template_input("Ghost", "ghost")).await;
     assert!(matches!(ghost, Err(Error::Unprocessable(_))), "{ghost:?}");
@@ -108,9 +178,24 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
     let env = env().await;
     let alice = caller(&unique("alice-"));
     let p = new_project(&env, &alice).await;
-    let t = template::create(&env.store, &alice, &p, template_input("Versioned", "reader")).await.expect("template");
-    let patch = TemplatePatch { name: Some("Second".into()), description: None, role: None, ttl_days: None, version: 1 };
-    let v2 = template::update(&env.store, &alice, &p, &t.id, patch).await.expect("update");
+    let t = template::create(
+        &env.store,
+        &alice,
+        &p,
+        template_input("Versioned", "reader"),
+    )
+    .await
+    .expect("template");
+    let patch = TemplatePatch {
+        name: Some("Second".into()),
+        description: None,
+        role: None,
+        ttl_days: None,
+        version: 1,
+    };
+    let v2 = template::update(&env.store, &alice, &p, &t.id, patch)
+        .await
+        .expect("update");
     assert_eq!(v2.version, 2);
     // A writer that read version 1 loses at the store's condition, not only at the pre-check.
     let mut stale = t.clone();
@@ -118,10 +203,19 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
     stale.version = 2;
     let r = env.store.replace_template(&t, &stale).await;
     assert!(matches!(r, Err(Error::VersionMismatch { .. })), "{r:?}");
-    let stored = env.store.get_template(&p, &t.id).await.expect("read").expect("present");
+    let stored = env
+        .store
+        .get_template(&p, &t.id)
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(stored, v2);
     let sks = sort_keys(&env, &format!("PROJECT#{p}")).await;
-    assert!(sks.contains(&"TEMPLATENAME#second".to_string()) && !sks.contains(&"TEMPLATENAME#third".to_string()), "{sks:?}");
+    assert!(
+        sks.contains(&"TEMPLATENAME#second".to_string())
+            && !sks.contains(&"TEMPLATENAME#third".to_string()),
+        "{sks:?}"
+    );
 }
 
 #[tokio::test]
@@ -130,11 +224,25 @@ async fn lists_page_to_the_end_without_repeats() {
     let alice = caller(&unique("alice-"));
     let p = new_project(&env, &alice).await;
     for i in 0..7 {
-        let role = RoleInput { description: None, permissions: vec!["files:read".into()] };
-        project::put_role(&env.store, &alice, &p, RoleName::parse("r", &format!("role{i}")).expect("role"), role).await.expect("role");
+        let role = RoleInput {
+            description: None,
+            permissions: vec!["files:read".into()],
+        };
+        project::put_role(
+            &env.store,
+            &alice,
+            &p,
+            RoleName::parse("r", &format!("role{i}")).expect("role"),
+            role,
+        )
+        .await
+        .expect("role");
     }
     let mut seen = Vec::new();
-    let mut page = PageRequest { size: 3, cursor: None };
+    let mut page = PageRequest {
+        size: 3,
+        cursor: None,
+    };
     loop {
         let got = env.store.list_roles(&p, &page).await.expect("page");
         assert!(got.items.len() <= 3);
@@ -156,8 +264,27 @@ async fn memberships_are_found_through_the_index() {
     let alice = caller(&unique("alice-"));
     let bob = caller(&unique("bob-"));
     let p = new_project(&env, &alice).await;
-    project::put_member(&env.store, &alice, &p, &bob.id, MemberInput { email: bob.email.to_string() }).await.expect("member");
-    let mine = project::my_projects(&env.store, &bob, &PageRequest { size: 10, cursor: None }).await.expect("list");
+    project::put_member(
+        &env.store,
+        &alice,
+        &p,
+        &bob.id,
+        MemberInput {
+            email: bob.email.to_string(),
+        },
+    )
+    .await
+    .expect("member");
+    let mine = project::my_projects(
+        &env.store,
+        &bob,
+        &PageRequest {
+            size: 10,
+            cursor: None,
+        },
+    )
+    .await
+    .expect("list");
     assert_eq!(mine.items.len(), 1);
     assert_eq!(mine.items[0].project_id, p);
     assert_eq!(mine.items[0].project_name, "Test");

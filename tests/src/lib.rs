@@ -32,10 +32,22 @@ impl Reply {
     /// Asserts the status and, for errors, a problem+json body; returns self for more checks.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         if status >= 400 {
-            assert_eq!(self.content_type, "application/problem+json", "errors are problem+json: {}", self.body);
-            assert_eq!(self.body["status"], status, "problem status field: {}", self.body);
+            assert_eq!(
+                self.content_type, "application/problem+json",
+                "errors are problem+json: {}",
+                self.body
+            );
+            assert_eq!(
+                self.body["status"], status,
+                "problem status field: {}",
+                self.body
+            );
         }
         self
     }
@@ -44,28 +56,42 @@ impl Reply {
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`, which starts the local stack"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which starts the local stack")
+    })
 }
 
 /// A fresh lower-case id, unique per call, so tests never share data.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    format!(
+        "{prefix}{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Stack {
     pub async fn new() -> Stack {
         let issuer = DevIssuer::load(&state_dir()).expect("dev issuer key of the test stack");
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
         Stack {
             url: env("KEYGATE_URL"),
             issuer,
@@ -80,7 +106,9 @@ impl Stack {
 
     /// A valid console token for `user` (email `<user>@example.com`).
     pub fn token(&self, user: &str) -> String {
-        self.issuer.user_token(user, &format!("{user}@example.com"), 3600).expect("token")
+        self.issuer
+            .user_token(user, &format!("{user}@example.com"), 3600)
+            .expect("token")
     }
 
     /// A token signed by the dev issuer with the given claims and `typ`.
@@ -94,7 +122,13 @@ impl Stack {
     }
 
     /// Sends a request; `body` is sent as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -108,12 +142,27 @@ impl Stack {
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         let res = req.send().await.expect("request reaches the local stack");
         let status = res.status().as_u16();
-        let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |n: &str| {
+            res.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let content_type = header("content-type").unwrap_or_default();
         let allow = header("allow");
         let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
-        Reply { status, content_type, allow, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            content_type,
+            allow,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -129,7 +178,8 @@ impl Stack {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
@@ -138,7 +188,14 @@ impl Stack {
 
     /// Every item's sort key in a partition, read straight from the table.
     pub async fn sort_keys(&self, pk: &str) -> Vec<String> {
-        self.items(pk).await.into_iter().filter_map(|i| match i.get("sk") { Some(AttributeValue::S(s)) => Some(s.clone()), _ => None }).collect()
+        self.items(pk)
+            .await
+            .into_iter()
+            .filter_map(|i| match i.get("sk") {
+                Some(AttributeValue::S(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every item of a partition, paginated to the end.
@@ -176,12 +233,41 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(stack: &Stack) -> Fixture {
-        let f = Fixture { project: unique("p"), owner: unique("owner-"), member: unique("member-"), outsider: unique("outsider-") };
+        let f = Fixture {
+            project: unique("p"),
+            owner: unique("owner-"),
+            member: unique("member-"),
+            outsider: unique("outsider-"),
+        };
         let owner = stack.token(&f.owner);
-        stack.post("/v1/projects", &owner, json!({"id": f.project, "name": "Fixture project"})).await.expect(201);
-        stack.put(&f.path(&format!("/members/{}", f.member)), &owner, json!({"email": format!("{}@example.com", f.member)})).await.expect(200);
-        stack.put(&f.path("/roles/reader"), &owner, json!({"permissions": ["packages:read", "files:read"]})).await.expect(200);
-        stack.put(&f.path("/nodes/input"), &owner, json!({"name": "Input"})).await.expect(200);
+        stack
+            .post(
+                "/v1/projects",
+                &owner,
+                json!({"id": f.project, "name": "Fixture project"}),
+            )
+            .await
+            .expect(201);
+        stack
+            .put(
+                &f.path(&format!("/members/{}", f.member)),
+                &owner,
+                json!({"email": format!("{}@example.com", f.member)}),
+            )
+            .await
+            .expect(200);
+        stack
+            .put(
+                &f.path("/roles/reader"),
+                &owner,
+                json!({"permissions": ["packages:read", "files:read"]}),
+            )
+            .await
+            .expect(200);
+        stack
+            .put(&f.path("/nodes/input"), &owner, json!({"name": "Input"}))
+            .await
+            .expect(200);
         f
     }
 

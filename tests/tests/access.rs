@@ -17,7 +17,14 @@ async fn ctx(stack: &Stack) -> Ctx {
     let f = Fixture::new(stack).await;
     let t = f.template(stack, &unique("Template ")).await;
     let other_member = unique("other-");
-    stack.put(&f.path(&format!("/members/{other_member}")), &stack.token(&f.owner), json!({"email": "other@example.com"})).await.expect(200);
+    stack
+        .put(
+            &f.path(&format!("/members/{other_member}")),
+            &stack.token(&f.owner),
+            json!({"email": "other@example.com"}),
+        )
+        .await
+        .expect(200);
     Ctx {
         template: t["id"].as_str().expect("id").to_string(),
         field: t["fields"][0]["id"].as_str().expect("field id").to_string(),
@@ -37,29 +44,138 @@ struct Route {
 }
 
 fn routes() -> Vec<Route> {
-    fn r(method: Method, path: fn(&Ctx) -> String, body: fn(&Ctx) -> Option<Value>, owner: u16, member: u16, outsider: u16) -> Route {
-        Route { method, path, body, owner, member, outsider }
+    fn r(
+        method: Method,
+        path: fn(&Ctx) -> String,
+        body: fn(&Ctx) -> Option<Value>,
+        owner: u16,
+        member: u16,
+        outsider: u16,
+    ) -> Route {
+        Route {
+            method,
+            path,
+            body,
+            owner,
+            member,
+            outsider,
+        }
     }
     let none: fn(&Ctx) -> Option<Value> = |_| None;
     vec![
-        r(Method::POST, |_| "/v1/projects".into(), |_| Some(json!({"id": unique("p"), "name": "New"})), 201, 201, 201),
-        r(Method::GET, |_| "/v1/me/projects".into(), none, 200, 200, 200),
+        r(
+            Method::POST,
+            |_| "/v1/projects".into(),
+            |_| Some(json!({"id": unique("p"), "name": "New"})),
+            201,
+            201,
+            201,
+        ),
+        r(
+            Method::GET,
+            |_| "/v1/me/projects".into(),
+            none,
+            200,
+            200,
+            200,
+        ),
         r(Method::GET, |c| c.f.path(""), none, 200, 200, 404),
         r(Method::GET, |c| c.f.path("/members"), none, 200, 200, 404),
-        r(Method::PUT, |c| c.f.path("/members/newcomer"), |_| Some(json!({"email": "n@example.com"})), 200, 403, 404),
-        r(Method::DELETE, |c| c.f.path(&format!("/members/{}", c.other_member)), none, 204, 403, 404),
+        r(
+            Method::PUT,
+            |c| c.f.path("/members/newcomer"),
+            |_| Some(json!({"email": "n@example.com"})),
+            200,
+            403,
+            404,
+        ),
+        r(
+            Method::DELETE,
+            |c| c.f.path(&format!("/members/{}", c.other_member)),
+            none,
+            204,
+            403,
+            404,
+        ),
         r(Method::GET, |c| c.f.path("/roles"), none, 200, 200, 404),
-        r(Method::PUT, |c| c.f.path("/roles/writer"), |_| Some(json!({"permissions": ["packages:write"]})), 200, 403, 404),
+        r(
+            Method::PUT,
+            |c| c.f.path("/roles/writer"),
+            |_| Some(json!({"permissions": ["packages:write"]})),
+            200,
+            403,
+            404,
+        ),
         r(Method::GET, |c| c.f.path("/nodes"), none, 200, 200, 404),
-        r(Method::PUT, |c| c.f.path("/nodes/output"), |_| Some(json!({"name": "Output"})), 200, 403, 404),
+        r(
+            Method::PUT,
+            |c| c.f.path("/nodes/output"),
+            |_| Some(json!({"name": "Output"})),
+            200,
+            403,
+            404,
+        ),
         r(Method::GET, |c| c.f.path("/templates"), none, 200, 200, 404),
-        r(Method::POST, |c| c.f.path("/templates"), |_| Some(json!({"name": unique("T "), "role": "reader"})), 201, 403, 404),
-        r(Method::GET, |c| c.f.path(&format!("/templates/{}", c.template)), none, 200, 200, 404),
-        r(Method::PATCH, |c| c.f.path(&format!("/templates/{}", c.template)), |c| Some(json!({"description": "d", "version": c.version})), 200, 403, 404),
-        r(Method::DELETE, |c| c.f.path(&format!("/templates/{}", c.template)), none, 204, 403, 404),
-        r(Method::POST, |c| c.f.path(&format!("/templates/{}/fields", c.template)), |_| Some(json!({"name": "output node", "value": "output"})), 201, 403, 404),
-        r(Method::PATCH, |c| c.f.path(&format!("/templates/{}/fields/{}", c.template, c.field)), |_| Some(json!({"value": "v2"})), 200, 403, 404),
-        r(Method::DELETE, |c| c.f.path(&format!("/templates/{}/fields/{}", c.template, c.field)), none, 204, 403, 404),
+        r(
+            Method::POST,
+            |c| c.f.path("/templates"),
+            |_| Some(json!({"name": unique("T "), "role": "reader"})),
+            201,
+            403,
+            404,
+        ),
+        r(
+            Method::GET,
+            |c| c.f.path(&format!("/templates/{}", c.template)),
+            none,
+            200,
+            200,
+            404,
+        ),
+        r(
+            Method::PATCH,
+            |c| c.f.path(&format!("/templates/{}", c.template)),
+            |c| Some(json!({"description": "d", "version": c.version})),
+            200,
+            403,
+            404,
+        ),
+        r(
+            Method::DELETE,
+            |c| c.f.path(&format!("/templates/{}", c.template)),
+            none,
+            204,
+            403,
+            404,
+        ),
+        r(
+            Method::POST,
+            |c| c.f.path(&format!("/templates/{}/fields", c.template)),
+            |_| Some(json!({"name": "output node", "value": "output"})),
+            201,
+            403,
+            404,
+        ),
+        r(
+            Method::PATCH,
+            |c| {
+                c.f.path(&format!("/templates/{}/fields/{}", c.template, c.field))
+            },
+            |_| Some(json!({"value": "v2"})),
+            200,
+            403,
+            404,
+        ),
+        r(
+            Method::DELETE,
+            |c| {
+                c.f.path(&format!("/templates/{}/fields/{}", c.template, c.field))
+            },
+            none,
+            204,
+            403,
+            404,
+        ),
     ]
 }
 
@@ -76,8 +192,19 @@ async fn owner_member_and_outsider_get_the_right_status_on_every_route() {
                 _ => (&c.f.outsider, route.outsider),
             };
             let path = (route.path)(&c);
-            let reply = stack.call(route.method.clone(), &path, Some(&stack.token(user)), (route.body)(&c)).await;
-            assert_eq!(reply.status, expected, "{who} {} {path}: {}", route.method, reply.body);
+            let reply = stack
+                .call(
+                    route.method.clone(),
+                    &path,
+                    Some(&stack.token(user)),
+                    (route.body)(&c),
+                )
+                .await;
+            assert_eq!(
+                reply.status, expected,
+                "{who} {} {path}: {}",
+                route.method, reply.body
+            );
         }
     }
 }
@@ -109,8 +236,19 @@ async fn missing_bad_expired_and_api_key_tokens_are_401_on_every_route() {
     for route in routes() {
         for (what, token) in &tokens {
             let path = (route.path)(&c);
-            let reply = stack.call(route.method.clone(), &path, token.as_deref(), (route.body)(&c)).await;
-            assert_eq!(reply.status, 401, "{what}: {} {path}: {}", route.method, reply.body);
+            let reply = stack
+                .call(
+                    route.method.clone(),
+                    &path,
+                    token.as_deref(),
+                    (route.body)(&c),
+                )
+                .await;
+            assert_eq!(
+                reply.status, 401,
+                "{what}: {} {path}: {}",
+                route.method, reply.body
+            );
             assert_eq!(reply.content_type, "application/problem+json");
         }
     }
@@ -127,7 +265,13 @@ async fn a_removed_member_loses_access() {
     let f = Fixture::new(&stack).await;
     let member = stack.token(&f.member);
     stack.get(&f.path(""), &member).await.expect(200);
-    stack.delete(&f.path(&format!("/members/{}", f.member)), &stack.token(&f.owner)).await.expect(204);
+    stack
+        .delete(
+            &f.path(&format!("/members/{}", f.member)),
+            &stack.token(&f.owner),
+        )
+        .await
+        .expect(204);
     stack.get(&f.path(""), &member).await.expect(404);
     stack.get(&f.path("/templates"), &member).await.expect(404);
 }
