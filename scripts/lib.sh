@@ -56,9 +56,18 @@ start_watch() {
   wait_port "$port" "cargo lambda watch" 300 "$!"
 }
 
+# stop_all: TERM to every process group started here; KILL what is still there after 5 s
+# (the emulator's server can take a while to wind down its threads).
 stop_all() {
-  local pid
+  local pid i
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 25; i++)); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
 }

@@ -46,3 +46,21 @@ impl App {
         crate::http::json_body(req, self.config.max_body_bytes)
     }
 }
+
+/// A console function's whole `main`: logging, the state built once per container, then every
+/// request through `handle`, whose errors become problem+json responses.
+pub async fn serve<F, Fut>(handle: F) -> std::result::Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
+{
+    lambda_http::tracing::init_default_subscriber();
+    // The state lives as long as the container's process; leaking it once gives handlers a
+    // plain `&'static App` to borrow.
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        let reply = handle(app, req);
+        async move { Ok::<_, std::convert::Infallible>(crate::http::respond(reply.await)) }
+    }))
+    .await
+}

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod store;
+pub mod token;
 
 pub use app::App;
 pub use error::{Error, FieldError, Result};

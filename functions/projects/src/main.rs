@@ -3,10 +3,10 @@
 
 use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::project;
-use keygate::http::{Matched, PageRequest, Router, json, no_content, respond};
+use keygate::http::{Matched, PageRequest, Router, json, no_content};
 use keygate::{App, Error, Result};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response, run, service_fn, tracing};
+use lambda_http::{Body, Request, Response};
 
 const ROUTES: Router = Router::new(&[
     "POST /v1/projects",
@@ -23,20 +23,14 @@ const ROUTES: Router = Router::new(&[
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing::init_default_subscriber();
-    let app = App::from_env().await?;
-    run(service_fn(|req: Request| {
-        let app = &app;
-        async move { Ok::<_, std::convert::Infallible>(respond(handle(app, req).await)) }
-    }))
-    .await
+    keygate::app::serve(handle).await
 }
 
 fn project_id(m: &Matched) -> Result<ProjectId> {
     m.existing("p", "project", ProjectId::parse)
 }
 
-async fn handle(app: &App, req: Request) -> Result<Response<Body>> {
+async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
     let m = ROUTES.find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;

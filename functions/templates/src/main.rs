@@ -3,10 +3,10 @@
 
 use keygate::domain::ids::{FieldId, ProjectId, TemplateId};
 use keygate::domain::template;
-use keygate::http::{Matched, PageRequest, Router, json, no_content, respond};
+use keygate::http::{Matched, PageRequest, Router, json, no_content};
 use keygate::{App, Error, Result};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response, run, service_fn, tracing};
+use lambda_http::{Body, Request, Response};
 
 const ROUTES: Router = Router::new(&[
     "GET /v1/projects/{p}/templates",
@@ -21,13 +21,7 @@ const ROUTES: Router = Router::new(&[
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing::init_default_subscriber();
-    let app = App::from_env().await?;
-    run(service_fn(|req: Request| {
-        let app = &app;
-        async move { Ok::<_, std::convert::Infallible>(respond(handle(app, req).await)) }
-    }))
-    .await
+    keygate::app::serve(handle).await
 }
 
 fn project_id(m: &Matched) -> Result<ProjectId> {
@@ -45,7 +39,7 @@ fn field_id(m: &Matched) -> Result<FieldId> {
     m.existing("f", "field", FieldId::parse)
 }
 
-async fn handle(app: &App, req: Request) -> Result<Response<Body>> {
+async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
     let m = ROUTES.find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;

@@ -325,6 +325,96 @@ mod tests {
         assert_eq!(back, thing);
     }
 
+    /// Every entity survives its trip through a DynamoDB item unchanged.
+    #[test]
+    fn each_entity_round_trips_through_its_item() {
+        use crate::domain::ids::*;
+        use crate::domain::project::{Member, Membership, Node, Person, Project, Role};
+        use crate::domain::template::{InfoField, Template};
+
+        fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+            entity_type: &str,
+            value: T,
+            index: Option<IndexKey>,
+        ) {
+            let attrs = to_attrs(
+                Key {
+                    pk: "P".into(),
+                    sk: "S".into(),
+                },
+                index.clone(),
+                entity_type,
+                &value,
+            )
+            .expect("encode");
+            assert_eq!(attrs.contains_key("gsi1pk"), index.is_some());
+            let back: T = from_attrs(attrs).expect("decode");
+            assert_eq!(back, value, "{entity_type}");
+        }
+        let p = ProjectId::parse("p", "server").expect("id");
+        let person = Person {
+            id: UserId::parse("u", "alice").expect("id"),
+            email: Email::parse("e", "alice@example.com").expect("email"),
+        };
+        round_trip(
+            "project",
+            Project {
+                id: p.clone(),
+                name: "Server".into(),
+                owner: person.clone(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+            },
+            None,
+        );
+        let member = Member {
+            project_id: p.clone(),
+            project_name: "Server".into(),
+            user: person.clone(),
+            membership: Membership::Owner,
+            added_at: "t".into(),
+        };
+        round_trip("member", member, Some(keys::member_index(&p, &person.id)));
+        let role = Role {
+            project_id: p.clone(),
+            name: RoleName::parse("r", "reader").expect("role"),
+            description: String::new(),
+            permissions: vec!["files:read".into(), "packages:read".into()],
+            updated_at: "t".into(),
+        };
+        round_trip("role", role, None);
+        round_trip(
+            "node",
+            Node {
+                project_id: p.clone(),
+                id: NodeId::parse("n", "input").expect("node"),
+                name: "Input".into(),
+                updated_at: "t".into(),
+            },
+            None,
+        );
+        let field = InfoField {
+            id: FieldId::generate(),
+            name: "project id".into(),
+            description: "d".into(),
+            value: "server".into(),
+        };
+        for ttl_days in [None, Some(30)] {
+            let template = Template {
+                id: TemplateId::generate(),
+                project_id: p.clone(),
+                name: "Weather".into(),
+                description: String::new(),
+                role: RoleName::parse("r", "reader").expect("role"),
+                ttl_days,
+                fields: vec![field.clone()],
+                version: 7,
+                created_at: "t".into(),
+                updated_at: "t".into(),
+            };
+            round_trip("template", template, None);
+        }
+    }
+
     #[test]
     fn cursors_only_continue_their_own_query() {
         let scope = Scope {

@@ -1,0 +1,479 @@
+//! API keys as JWTs. keygate signs them with EdDSA (Ed25519), `kid` in the header and its own
+//! `typ`; claims per DESIGN.md. The signing key set (one active key, older ones still verifying
+//! until retired) is a JSON document kept in Secrets Manager. Verification pins the algorithm to
+//! EdDSA and checks `kid`, signature, `typ`, `iss`, `aud`, `exp` and `nbf`.
+//! Private keys and tokens live in types whose `Debug` redacts them.
+
+use std::fmt;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+    errors::ErrorKind,
+};
+use serde::{Deserialize, Serialize};
+
+pub use crate::identity::API_KEY_TOKEN_TYPE;
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+/// The claims of an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    /// The platform API of the key's project.
+    pub aud: String,
+    /// The holder's user id.
+    pub sub: String,
+    /// The key id.
+    pub jti: String,
+    /// The project role whose permissions the key carries.
+    pub role: String,
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+}
+
+/// A signed API key. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not a JWT")]
+    Malformed,
+    #[error("not an API key (wrong typ)")]
+    WrongType,
+    #[error("algorithm {0} is not accepted; API keys are EdDSA")]
+    Algorithm(String),
+    #[error("signed with a key that is not (or no longer) ours")]
+    UnknownKey,
+    #[error("the signature does not verify")]
+    Signature,
+    #[error("expired")]
+    Expired,
+    #[error("not valid yet")]
+    NotYetValid,
+    #[error("issued by someone else")]
+    Issuer,
+    #[error("meant for another audience")]
+    Audience,
+    #[error("claims missing or malformed")]
+    Claims,
+}
+
+struct SigningKey {
+    kid: String,
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+    created_at: String,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("private", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The stored form of the key set (the secret's JSON value).
+#[derive(Serialize, Deserialize)]
+struct StoredKeySet {
+    active: String,
+    keys: Vec<StoredKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    kid: String,
+    /// PKCS#8 DER, base64.
+    private_pkcs8: String,
+    created_at: String,
+}
+
+/// keygate's signing keys: one active (signs new tokens), all verify.
+#[derive(Debug)]
+pub struct KeySet {
+    active: String,
+    keys: Vec<SigningKey>,
+}
+
+fn key_from_pkcs8(pkcs8: Vec<u8>, created_at: String) -> Result<SigningKey, String> {
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8)
+        .map_err(|e| format!("not an Ed25519 PKCS#8 key: {e}"))?;
+    let public = pair.public_key().as_ref().to_vec();
+    let d = digest::digest(&digest::SHA256, &public);
+    let kid: String = d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(SigningKey {
+        kid,
+        pkcs8,
+        public,
+        created_at,
+    })
+}
+
+fn new_key(created_at: String) -> Result<SigningKey, String> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| format!("key generation: {e}"))?;
+    key_from_pkcs8(pkcs8.as_ref().to_vec(), created_at)
+}
+
+impl KeySet {
+    /// A new set with one fresh active key.
+    pub fn generate() -> Result<Self, String> {
+        let key = new_key(crate::domain::now())?;
+        Ok(KeySet {
+            active: key.kid.clone(),
+            keys: vec![key],
+        })
+    }
+
+    /// Reads the secret's JSON value. The `kid` of each key is derived from its public key, so a
+    /// stored set cannot claim a `kid` for a key it does not hold.
+    pub fn from_json(doc: &str) -> Result<Self, String> {
+        let stored: StoredKeySet =
+            serde_json::from_str(doc).map_err(|e| format!("not a key set document: {e}"))?;
+        let mut keys = Vec::new();
+        for k in stored.keys {
+            let pkcs8 = STANDARD
+                .decode(&k.private_pkcs8)
+                .map_err(|e| format!("key {}: {e}", k.kid))?;
+            let key = key_from_pkcs8(pkcs8, k.created_at)?;
+            if key.kid != k.kid {
+                return Err(format!("key {} does not match its private key", k.kid));
+            }
+            keys.push(key);
+        }
+        if !keys.iter().any(|k| k.kid == stored.active) {
+            return Err(format!(
+                "the active key {} is not in the set",
+                stored.active
+            ));
+        }
+        Ok(KeySet {
+            active: stored.active,
+            keys,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        let stored = StoredKeySet {
+            active: self.active.clone(),
+            keys: self
+                .keys
+                .iter()
+                .map(|k| StoredKey {
+                    kid: k.kid.clone(),
+                    private_pkcs8: STANDARD.encode(&k.pkcs8),
+                    created_at: k.created_at.clone(),
+                })
+                .collect(),
+        };
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    /// Adds a fresh key and makes it the active one; the others keep verifying. Returns its kid.
+    pub fn rotate(&mut self) -> Result<String, String> {
+        let key = new_key(crate::domain::now())?;
+        self.active = key.kid.clone();
+        self.keys.push(key);
+        Ok(self.active.clone())
+    }
+
+    /// Drops a key that is not active: tokens it signed stop verifying.
+    pub fn retire(&mut self, kid: &str) -> Result<(), String> {
+        if kid == self.active {
+            return Err("the active key cannot be retired; rotate first".into());
+        }
+        let before = self.keys.len();
+        self.keys.retain(|k| k.kid != kid);
+        if self.keys.len() == before {
+            return Err(format!("no key {kid} in the set"));
+        }
+        Ok(())
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active
+    }
+
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
+    }
+
+    /// The public keys as a JWKS document (what `/.well-known/jwks.json` serves).
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+                                   "kid": k.kid, "x": URL_SAFE_NO_PAD.encode(&k.public)})
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Signs claims with the active key. EdDSA is deterministic: the same claims give the same
+    /// token, which is why tokens are never stored but re-minted.
+    pub fn sign(&self, claims: &Claims) -> Result<Token, String> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == self.active)
+            .ok_or("no active key")?;
+        Self::sign_with(key, claims)
+    }
+
+    /// Signs with a given key of the set (re-minting a token under the key that first signed it).
+    pub fn sign_as(&self, kid: &str, claims: &Claims) -> Result<Token, String> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| format!("no key {kid} in the set"))?;
+        Self::sign_with(key, claims)
+    }
+
+    fn sign_with(key: &SigningKey, claims: &Claims) -> Result<Token, String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(API_KEY_TOKEN_TYPE.into());
+        encode(&header, claims, &EncodingKey::from_ed_der(&key.pkcs8))
+            .map(Token)
+            .map_err(|e| format!("signing: {e}"))
+    }
+
+    /// Verifies an API key: EdDSA only, our `typ`, a `kid` of this set, the signature, then
+    /// `iss`, `aud`, `exp` and `nbf`. Returns the claims.
+    pub fn verify(&self, token: &str, issuer: &str, audience: &str) -> Result<Claims, TokenError> {
+        let head = decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if head.alg != Algorithm::EdDSA {
+            return Err(TokenError::Algorithm(format!("{:?}", head.alg)));
+        }
+        if head.typ.as_deref() != Some(API_KEY_TOKEN_TYPE) {
+            return Err(TokenError::WrongType);
+        }
+        let kid = head.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(TokenError::UnknownKey)?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_issuer(&[issuer]);
+        v.set_audience(&[audience]);
+        v.set_required_spec_claims(&["iss", "aud", "sub"]);
+        v.validate_nbf = true;
+        v.leeway = LEEWAY_SECONDS;
+        let data = decode::<Claims>(token, &DecodingKey::from_ed_der(&key.public), &v).map_err(
+            |e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                ErrorKind::InvalidIssuer => TokenError::Issuer,
+                ErrorKind::InvalidAudience => TokenError::Audience,
+                ErrorKind::InvalidAlgorithm => TokenError::Algorithm("mismatch".into()),
+                _ => TokenError::Claims,
+            },
+        )?;
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    const ISS: &str = "keygate";
+    const AUD: &str = "platform-api:server";
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    }
+
+    fn claims(exp: Option<u64>) -> Claims {
+        Claims {
+            iss: ISS.into(),
+            aud: AUD.into(),
+            sub: "bob".into(),
+            jti: "k1".into(),
+            role: "reader".into(),
+            iat: now(),
+            nbf: None,
+            exp,
+        }
+    }
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn signed_keys_verify_and_are_deterministic() {
+        let set = KeySet::generate().expect("set");
+        let c = claims(Some(now() + 3600));
+        let t = set.sign(&c).expect("sign");
+        assert_eq!(set.verify(t.expose(), ISS, AUD), Ok(c.clone()));
+        assert_eq!(
+            set.sign(&c).expect("sign again"),
+            t,
+            "EdDSA re-mints the same token"
+        );
+        assert!(!format!("{t:?}").contains(t.expose()), "Debug redacts");
+        assert!(!format!("{set:?}").contains(&STANDARD.encode(&set.keys[0].pkcs8)));
+    }
+
+    #[test]
+    fn every_forgery_and_misuse_is_refused() {
+        let set = KeySet::generate().expect("set");
+        let good = set.sign(&claims(Some(now() + 3600))).expect("sign");
+        let parts: Vec<&str> = good.expose().split('.').collect();
+        let kid = set.active_kid();
+
+        let none = format!(
+            "{}.{}.",
+            b64(&format!(
+                r#"{{"alg":"none","typ":"{API_KEY_TOKEN_TYPE}","kid":"{kid}"}}"#
+            )),
+            parts[1]
+        );
+        assert!(matches!(
+            set.verify(&none, ISS, AUD),
+            Err(TokenError::Malformed | TokenError::Algorithm(_))
+        ));
+
+        // HS256 "signed" with our public key as the HMAC secret (the classic confusion attack).
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some(kid.into());
+        h.typ = Some(API_KEY_TOKEN_TYPE.into());
+        let hs = encode(
+            &h,
+            &claims(None),
+            &EncodingKey::from_secret(&set.keys[0].public).expect("hmac"),
+        )
+        .expect("hs256");
+        assert!(matches!(
+            set.verify(&hs, ISS, AUD),
+            Err(TokenError::Algorithm(_))
+        ));
+
+        let mut tampered = claims(Some(now() + 3600));
+        tampered.role = "admin".into();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&serde_json::to_string(&tampered).expect("json")),
+            parts[2]
+        );
+        assert_eq!(set.verify(&forged, ISS, AUD), Err(TokenError::Signature));
+
+        let other = KeySet::generate().expect("other");
+        assert_eq!(
+            set.verify(other.sign(&claims(None)).expect("sign").expose(), ISS, AUD),
+            Err(TokenError::UnknownKey)
+        );
+
+        let expired = set.sign(&claims(Some(now() - 3600))).expect("sign");
+        assert_eq!(
+            set.verify(expired.expose(), ISS, AUD),
+            Err(TokenError::Expired)
+        );
+
+        let mut later = claims(None);
+        later.nbf = Some(now() + 3600);
+        assert_eq!(
+            set.verify(set.sign(&later).expect("sign").expose(), ISS, AUD),
+            Err(TokenError::NotYetValid)
+        );
+
+        assert_eq!(
+            set.verify(good.expose(), ISS, "platform-api:other"),
+            Err(TokenError::Audience)
+        );
+        assert_eq!(
+            set.verify(good.expose(), "someone-else", AUD),
+            Err(TokenError::Issuer)
+        );
+        assert_eq!(set.verify("garbage", ISS, AUD), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn console_tokens_are_not_api_keys() {
+        let set = KeySet::generate().expect("set");
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.kid = Some(set.active_kid().into());
+        h.typ = Some("JWT".into());
+        let t = encode(
+            &h,
+            &claims(None),
+            &EncodingKey::from_ed_der(&set.keys[0].pkcs8),
+        )
+        .expect("sign");
+        assert_eq!(set.verify(&t, ISS, AUD), Err(TokenError::WrongType));
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_verifying_until_retired() {
+        let mut set = KeySet::generate().expect("set");
+        let first = set.active_kid().to_string();
+        let old = set.sign(&claims(None)).expect("sign");
+        let second = set.rotate().expect("rotate");
+        assert_ne!(first, second);
+        let new = set.sign(&claims(None)).expect("sign");
+        assert!(new.expose() != old.expose());
+        assert!(set.verify(old.expose(), ISS, AUD).is_ok());
+        assert_eq!(
+            set.sign_as(&first, &claims(None))
+                .expect("re-mint")
+                .expose(),
+            old.expose()
+        );
+        assert!(set.retire(&second).is_err(), "the active key stays");
+        set.retire(&first).expect("retire");
+        assert_eq!(
+            set.verify(old.expose(), ISS, AUD),
+            Err(TokenError::UnknownKey)
+        );
+        assert_eq!(set.jwks()["keys"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn the_stored_form_round_trips_and_is_checked() {
+        let mut set = KeySet::generate().expect("set");
+        set.rotate().expect("rotate");
+        let back = KeySet::from_json(&set.to_json()).expect("parse");
+        assert_eq!(back.kids(), set.kids());
+        assert_eq!(back.active_kid(), set.active_kid());
+        let t = set.sign(&claims(None)).expect("sign");
+        assert!(back.verify(t.expose(), ISS, AUD).is_ok());
+        let lying = set.to_json().replace(set.active_kid(), "0000000000000000");
+        assert!(KeySet::from_json(&lying).is_err());
+        assert!(KeySet::from_json("{}").is_err());
+    }
+}
