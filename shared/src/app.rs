@@ -7,11 +7,14 @@ use crate::config::{Config, aws_config};
 use crate::error::Result;
 use crate::identity::{Authenticator, Caller};
 use crate::store::Store;
+use crate::token::Signer;
 
 pub struct App {
     pub config: Config,
     pub store: Store,
     pub auth: Authenticator,
+    /// API-key signing keys, read on first use.
+    pub signer: Signer,
 }
 
 impl App {
@@ -29,16 +32,32 @@ impl App {
         let store = Store::new(sdk, config.table_name.clone());
         let auth = Authenticator::new(config.user_tokens.clone(), sdk)
             .map_err(|e| format!("USER_JWKS: {e}"))?;
+        let signer = Signer::new(
+            sdk,
+            config.api_keys.signing_keys_secret_id.clone(),
+            config.api_keys.signing_keys_ttl,
+        );
         Ok(App {
             config,
             store,
             auth,
+            signer,
         })
     }
 
     /// The verified console user of a request (401 otherwise).
     pub async fn caller(&self, req: &Request) -> Result<Caller> {
         self.auth.caller(req.headers()).await
+    }
+
+    /// Parses an optional JSON body: no body at all reads as `{}`.
+    pub fn optional_body<T: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<T> {
+        let body: &[u8] = req.body().as_ref();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::from_str("{}")
+                .map_err(|e| crate::Error::internal(format!("empty body: {e}")));
+        }
+        self.body(req)
     }
 
     /// Parses the request's JSON body within the configured size limit.

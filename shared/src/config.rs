@@ -31,6 +31,31 @@ pub struct Config {
     pub user_tokens: UserTokenConfig,
     /// Largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 65536).
     pub max_body_bytes: usize,
+    pub api_keys: ApiKeyConfig,
+}
+
+/// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
+pub const DEFAULT_SIGNING_KEYS_SECRET_ID: &str = "keygate/signing-keys";
+
+/// How keygate issues API keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyConfig {
+    /// `iss` of API keys (`API_KEY_ISSUER`, default `keygate`).
+    pub issuer: String,
+    /// `aud` of a project's keys is `<this>:<project id>` (`API_KEY_AUDIENCE`, default `platform-api`).
+    pub audience: String,
+    /// The Secrets Manager secret holding the signing key set (`SIGNING_KEYS_SECRET_ID`,
+    /// default `keygate/signing-keys`), read on first use.
+    pub signing_keys_secret_id: String,
+    /// How long a read key set is used before it is read again (`SIGNING_KEYS_TTL_SECONDS`, default 300).
+    pub signing_keys_ttl: Duration,
+}
+
+impl ApiKeyConfig {
+    /// The audience of a project's API keys.
+    pub fn audience_for(&self, project: &str) -> String {
+        format!("{}:{project}", self.audience)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,6 +77,11 @@ impl Config {
             get(name)
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
+        };
+        let optional = |name: &'static str, default: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_string())
         };
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(name).filter(|v| !v.trim().is_empty()) {
@@ -95,6 +125,15 @@ impl Config {
                 jwks_ttl: Duration::from_secs(number("USER_JWKS_TTL_SECONDS", 300)?),
             },
             max_body_bytes: max_body_bytes as usize,
+            api_keys: ApiKeyConfig {
+                issuer: optional("API_KEY_ISSUER", "keygate"),
+                audience: optional("API_KEY_AUDIENCE", "platform-api"),
+                signing_keys_secret_id: optional(
+                    "SIGNING_KEYS_SECRET_ID",
+                    DEFAULT_SIGNING_KEYS_SECRET_ID,
+                ),
+                signing_keys_ttl: Duration::from_secs(number("SIGNING_KEYS_TTL_SECONDS", 300)?),
+            },
         })
     }
 }
@@ -137,6 +176,9 @@ mod tests {
         );
         assert_eq!(c.user_tokens.jwks_ttl, Duration::from_secs(300));
         assert_eq!(c.max_body_bytes, 65536);
+        assert_eq!(c.api_keys.issuer, "keygate");
+        assert_eq!(c.api_keys.audience_for("server"), "platform-api:server");
+        assert_eq!(c.api_keys.signing_keys_secret_id, "keygate/signing-keys");
     }
 
     #[test]
@@ -188,5 +230,120 @@ mod tests {
                 ..
             })
         ));
+    }
+}
+
+/// The notifier's configuration. It is not a console function (no user tokens, no request bodies),
+/// so it reads only what it uses rather than `Config`'s required variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierConfig {
+    /// The single DynamoDB table (`TABLE_NAME`): projects are read from it, markers written to it.
+    pub table_name: String,
+    /// The sender of every mail (`MAIL_FROM`, default `keygate@example.com`); SES must have
+    /// this address or its domain verified.
+    pub mail_from: String,
+    /// Base URL of the web console that mails link to (`CONSOLE_URL`, default
+    /// `http://127.0.0.1:9000/console`), without a trailing slash.
+    pub console_url: String,
+}
+
+impl NotifierConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the config from any name -> value lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let value = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let table_name = value("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let mail_from = value("MAIL_FROM").unwrap_or_else(|| "keygate@example.com".into());
+        crate::domain::ids::Email::parse("MAIL_FROM", &mail_from).map_err(|e| {
+            ConfigError::Invalid {
+                name: "MAIL_FROM",
+                why: e.message,
+            }
+        })?;
+        let console_url = value("CONSOLE_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:9000/console".into())
+            .trim_end_matches('/')
+            .to_string();
+        // Mail clients only make absolute http(s) URLs clickable; anything else is a typo.
+        let host = console_url
+            .strip_prefix("https://")
+            .or_else(|| console_url.strip_prefix("http://"));
+        if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+            return Err(ConfigError::Invalid {
+                name: "CONSOLE_URL",
+                why: format!("{console_url:?} is not an absolute http(s) URL"),
+            });
+        }
+        Ok(NotifierConfig {
+            table_name,
+            mail_from,
+            console_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod notifier_config_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<NotifierConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        NotifierConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn notifier_needs_only_the_table_and_has_defaults() {
+        let c = from(&[("TABLE_NAME", "keygate")]).expect("valid config");
+        assert_eq!(
+            c,
+            NotifierConfig {
+                table_name: "keygate".into(),
+                mail_from: "keygate@example.com".into(),
+                console_url: "http://127.0.0.1:9000/console".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn notifier_reads_sender_and_console_and_drops_the_trailing_slash() {
+        let c = from(&[
+            ("TABLE_NAME", "t"),
+            ("MAIL_FROM", " noreply@keys.example.org "),
+            ("CONSOLE_URL", "https://console.example.org/keys/"),
+        ])
+        .expect("valid config");
+        assert_eq!(c.mail_from, "noreply@keys.example.org");
+        assert_eq!(c.console_url, "https://console.example.org/keys");
+    }
+
+    #[test]
+    fn notifier_names_what_is_missing_or_wrong() {
+        assert_eq!(from(&[]), Err(ConfigError::Missing("TABLE_NAME")));
+        assert_eq!(
+            from(&[("TABLE_NAME", "  ")]),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        );
+        for (name, value) in [
+            ("MAIL_FROM", "not an address"),
+            ("CONSOLE_URL", "console.example.org"),
+            ("CONSOLE_URL", "http://"),
+            ("CONSOLE_URL", "ftp://console.example.org"),
+        ] {
+            match from(&[("TABLE_NAME", "t"), (name, value)]) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
+                other => panic!("{name}={value:?}: expected invalid, got {other:?}"),
+            }
+        }
     }
 }

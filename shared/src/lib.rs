@@ -8,6 +8,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod mail;
+pub mod notify;
 pub mod store;
 pub mod token;
 

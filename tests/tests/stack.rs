@@ -1,4 +1,4 @@
-//! The table the dev tool creates is the one DESIGN.md describes: pk/sk, gsi1, a stream with old
+//! The table the dev tool creates is the one DESIGN.md describes: pk/sk, gsi1, gsi2, a stream with old
 //! and new images, and TTL on `expires_at`.
 
 use aws_sdk_dynamodb::types::{KeyType, StreamViewType, TimeToLiveStatus};
@@ -39,6 +39,17 @@ async fn the_table_has_keys_index_stream_and_ttl() {
         .map(|k| k.attribute_name())
         .collect();
     assert_eq!(gsi_keys, vec!["gsi1pk", "gsi1sk"]);
+    let gsi2 = t
+        .global_secondary_indexes()
+        .iter()
+        .find(|g| g.index_name() == Some("gsi2"))
+        .expect("gsi2");
+    let gsi2_keys: Vec<&str> = gsi2
+        .key_schema()
+        .iter()
+        .map(|k| k.attribute_name())
+        .collect();
+    assert_eq!(gsi2_keys, vec!["gsi2pk", "gsi2sk"]);
     let stream = t.stream_specification().expect("stream");
     assert!(stream.stream_enabled());
     assert_eq!(

@@ -162,8 +162,19 @@ macro_rules! generated_id {
         }
     };
 }
+id_type!(
+    /// A key request id (generated, lower-case ULID: sorts by creation).
+    RequestId
+);
+id_type!(
+    /// An API key id, the token's `jti` (generated, lower-case ULID).
+    KeyId
+);
+
 generated_id!(TemplateId);
 generated_id!(FieldId);
+generated_id!(RequestId);
+generated_id!(KeyId);
 
 id_type!(
     /// An e-mail address: at most 254 characters, `local@domain` with a dotted domain, no spaces.

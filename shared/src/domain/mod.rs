@@ -2,7 +2,9 @@
 //! are checked here (every failing field reported at once), and leave as typed values.
 
 pub mod ids;
+pub mod key;
 pub mod project;
+pub mod request;
 pub mod template;
 
 use crate::error::{Error, FieldError, Result};
@@ -43,14 +45,19 @@ impl Check {
     }
 }
 
-/// Current time as RFC 3339 UTC with millisecond precision (sorts as text).
-pub fn now() -> String {
+/// A time as RFC 3339 UTC with millisecond precision (these strings sort as times).
+pub fn format_time(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    time::OffsetDateTime::now_utc()
+    t.to_offset(time::UtcOffset::UTC)
         .format(&f)
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}
+
+/// Current time as RFC 3339 UTC with millisecond precision (sorts as text).
+pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
 }
 
 /// A new time-sortable id (ULID, lower case).

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ids::{FieldId, ProjectId, RoleName, TemplateId};
+use super::request::{self, MyRequest};
 use super::{Check, check_name, check_text, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
@@ -55,13 +56,12 @@ pub fn fold(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// A template as a member sees it: with the caller's own request for it (filled by the requests
-/// feature; `null` until then).
+/// A template as a member sees it: with the caller's latest request for it (`null` if none).
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateView {
     #[serde(flatten)]
     pub template: Template,
-    pub my_request: Option<serde_json::Value>,
+    pub my_request: Option<MyRequest>,
 }
 
 impl From<Template> for TemplateView {
@@ -348,7 +348,12 @@ pub async fn get(
     t: &TemplateId,
 ) -> Result<TemplateView> {
     access::require_member(store, p, caller).await?;
-    Ok(load(store, p, t).await?.into())
+    let template = load(store, p, t).await?;
+    let my_request = store.get_ask(p, &caller.id, t).await?.map(|a| a.request);
+    Ok(TemplateView {
+        template,
+        my_request,
+    })
 }
 
 pub async fn list(
@@ -358,7 +363,15 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<TemplateView>> {
     access::require_member(store, p, caller).await?;
-    Ok(store.list_templates(p, page).await?.map(TemplateView::from))
+    let page = store.list_templates(p, page).await?;
+    let mut mine = request::my_requests(store, caller, p).await?;
+    Ok(page.map(|template| {
+        let my_request = mine.remove(&template.id);
+        TemplateView {
+            template,
+            my_request,
+        }
+    }))
 }
 
 pub async fn update(
@@ -385,7 +398,10 @@ pub async fn update(
 pub async fn delete(store: &Store, caller: &Caller, p: &ProjectId, t: &TemplateId) -> Result<()> {
     access::require_owner(store, p, caller).await?;
     let old = load(store, p, t).await?;
-    store.delete_template(&old).await
+    // Pending requests close with the template, in the same transaction: none can be approved later.
+    let closing =
+        request::closed_by_template_deletion(caller, store.pending_requests_of(p, t).await?);
+    store.delete_template(&old, &closing).await
 }
 
 /// Applies `change` to the template's field list and saves it under the version it was read at,

@@ -2,7 +2,7 @@
 //! Layout (DESIGN.md): a project's items share the partition `PROJECT#p`; a user's memberships
 //! are found through gsi1 (`USER#u` / `PROJECT#p`).
 
-use crate::domain::ids::{NodeId, ProjectId, RoleName, TemplateId, UserId};
+use crate::domain::ids::{KeyId, NodeId, ProjectId, RequestId, RoleName, TemplateId, UserId};
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,11 +11,12 @@ pub struct Key {
     pub sk: String,
 }
 
-/// The gsi1 key of an item that is listed through the index.
+/// An item's key in one of the sparse secondary indexes (`gsi1`: by user, `gsi2`: a project's keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexKey {
-    pub gsi1pk: String,
-    pub gsi1sk: String,
+    pub index: &'static str,
+    pub pk: String,
+    pub sk: String,
 }
 
 pub const META: &str = "META";
@@ -25,6 +26,11 @@ pub const NODE: &str = "NODE#";
 pub const TEMPLATE: &str = "TEMPLATE#";
 pub const TEMPLATE_NAME: &str = "TEMPLATENAME#";
 pub const PROJECT: &str = "PROJECT#";
+pub const REQUEST: &str = "REQUEST#";
+pub const ASK: &str = "ASK#";
+pub const KEY: &str = "KEY#";
+pub const AUDIT: &str = "AUDIT#";
+pub const NOTIFIED: &str = "NOTIFIED#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -52,8 +58,9 @@ pub fn member(p: &ProjectId, u: &UserId) -> Key {
 /// Lists a user's projects: `USER#u` / `PROJECT#p`.
 pub fn member_index(p: &ProjectId, u: &UserId) -> IndexKey {
     IndexKey {
-        gsi1pk: user_partition(u),
-        gsi1sk: project_partition(p),
+        index: super::GSI1,
+        pk: user_partition(u),
+        sk: project_partition(p),
     }
 }
 
@@ -74,6 +81,67 @@ pub fn template_name(p: &ProjectId, folded: &str) -> Key {
     in_project(p, format!("{TEMPLATE_NAME}{folded}"))
 }
 
+pub fn request(p: &ProjectId, r: &RequestId) -> Key {
+    in_project(p, format!("{REQUEST}{r}"))
+}
+
+/// A user's requests, newest last: `USER#u` / `REQUEST#r` (request ids sort by creation).
+pub fn request_index(u: &UserId, r: &RequestId) -> IndexKey {
+    IndexKey {
+        index: super::GSI1,
+        pk: user_partition(u),
+        sk: format!("{REQUEST}{r}"),
+    }
+}
+
+/// A user's latest request for one template: `ASK#u#t`.
+pub fn ask(p: &ProjectId, u: &UserId, t: &TemplateId) -> Key {
+    in_project(p, format!("{}{t}", ask_prefix(u)))
+}
+
+/// All of a user's asks in a project share this sort-key prefix.
+pub fn ask_prefix(u: &UserId) -> String {
+    format!("{ASK}{u}#")
+}
+
+pub fn api_key(k: &KeyId) -> Key {
+    Key {
+        pk: format!("{KEY}{k}"),
+        sk: META.to_string(),
+    }
+}
+
+/// A holder's keys: `USER#u` / `KEY#k`.
+pub fn key_holder_index(u: &UserId, k: &KeyId) -> IndexKey {
+    IndexKey {
+        index: super::GSI1,
+        pk: user_partition(u),
+        sk: format!("{KEY}{k}"),
+    }
+}
+
+/// A project's keys: `PROJECT#p` / `KEY#k` in gsi2.
+pub fn key_project_index(p: &ProjectId, k: &KeyId) -> IndexKey {
+    IndexKey {
+        index: super::GSI2,
+        pk: project_partition(p),
+        sk: format!("{KEY}{k}"),
+    }
+}
+
+/// An audit entry, in time order within its project.
+pub fn audit(p: &ProjectId, at: &str, id: &str) -> Key {
+    in_project(p, format!("{AUDIT}{at}#{id}"))
+}
+
+/// The marker that a stream record's mail went out: `NOTIFIED#<stream event id>` / `META`.
+pub fn notified(event_id: &str) -> Key {
+    Key {
+        pk: format!("{NOTIFIED}{event_id}"),
+        sk: META.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,11 +158,32 @@ mod tests {
             }
         );
         assert_eq!(member(&p, &u).sk, "MEMBER#alice");
+        let t = TemplateId::parse("t", "t1").expect("id");
+        assert_eq!(ask(&p, &u, &t).sk, "ASK#alice#t1");
+        assert!(ask(&p, &u, &t).sk.starts_with(&ask_prefix(&u)));
+        let k = KeyId::parse("k", "k1").expect("id");
+        assert_eq!(
+            api_key(&k),
+            Key {
+                pk: "KEY#k1".into(),
+                sk: "META".into()
+            }
+        );
+        let by_project = key_project_index(&p, &k);
+        assert_eq!(
+            (
+                by_project.index,
+                by_project.pk.as_str(),
+                by_project.sk.as_str()
+            ),
+            ("gsi2", "PROJECT#server", "KEY#k1")
+        );
         assert_eq!(
             member_index(&p, &u),
             IndexKey {
-                gsi1pk: "USER#alice".into(),
-                gsi1sk: "PROJECT#server".into()
+                index: "gsi1",
+                pk: "USER#alice".into(),
+                sk: "PROJECT#server".into()
             }
         );
         assert_eq!(

@@ -2,9 +2,14 @@
 //! (serde_dynamo, one generic `Item` envelope), runs conditional writes and transactions, pages
 //! queries with opaque cursors, and translates SDK errors into `keygate::Error`.
 
+mod api_keys;
 pub mod keys;
+mod notified;
 mod projects;
+mod requests;
 mod templates;
+
+pub use notified::{Image, MARKER_TTL_SECONDS};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +26,7 @@ use crate::http::{Page, PageRequest};
 use keys::{IndexKey, Key};
 
 pub const GSI1: &str = "gsi1";
+pub const GSI2: &str = "gsi2";
 
 /// The table and the client to reach it; built once per container.
 #[derive(Clone, Debug)]
@@ -38,6 +44,10 @@ struct Item<T> {
     gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     entity_type: String,
     #[serde(flatten)]
     data: T,
@@ -47,15 +57,18 @@ type Attrs = HashMap<String, AttributeValue>;
 
 fn to_attrs<T: Serialize>(
     key: Key,
-    index: Option<IndexKey>,
+    indexes: &[IndexKey],
     entity_type: &str,
     data: &T,
 ) -> Result<Attrs> {
+    let find = |name: &str| indexes.iter().find(|i| i.index == name);
     let item = Item {
         pk: key.pk,
         sk: key.sk,
-        gsi1pk: index.as_ref().map(|i| i.gsi1pk.clone()),
-        gsi1sk: index.map(|i| i.gsi1sk),
+        gsi1pk: find(GSI1).map(|i| i.pk.clone()),
+        gsi1sk: find(GSI1).map(|i| i.sk.clone()),
+        gsi2pk: find(GSI2).map(|i| i.pk.clone()),
+        gsi2sk: find(GSI2).map(|i| i.sk.clone()),
         entity_type: entity_type.to_string(),
         data,
     };
@@ -117,6 +130,7 @@ struct Scope<'a> {
 impl Scope<'_> {
     fn names(&self) -> (&'static str, &'static str) {
         match self.index {
+            Some(GSI2) => ("gsi2pk", "gsi2sk"),
             Some(_) => ("gsi1pk", "gsi1sk"),
             None => ("pk", "sk"),
         }
@@ -128,7 +142,8 @@ impl Scope<'_> {
 fn encode_cursor(attrs: &Attrs, scope: &Scope<'_>) -> Result<String> {
     let mut names = vec!["pk", "sk"];
     if scope.index.is_some() {
-        names.extend(["gsi1pk", "gsi1sk"]);
+        let (pk, sk) = scope.names();
+        names.extend([pk, sk]);
     }
     let mut map = BTreeMap::new();
     for n in names {
@@ -195,34 +210,57 @@ impl Store {
     }
 
     /// One page of a partition's items whose sort key starts with `scope.prefix`, in sort order.
-    /// Asks for one item more than the page so `next` is null on the last page.
+    /// Reads one item past the page so `next` is null on the last page. With a filter
+    /// (`attribute = value`), DynamoDB may return short pages; it keeps reading until the page is
+    /// full or the partition ends, so a page is short only when it is the last.
     async fn query_page<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
         page: &PageRequest,
     ) -> Result<Page<T>> {
-        let start = page
+        self.query_filtered(scope, page, None).await
+    }
+
+    async fn query_filtered<T: DeserializeOwned>(
+        &self,
+        scope: Scope<'_>,
+        page: &PageRequest,
+        filter: Option<(&str, &str)>,
+    ) -> Result<Page<T>> {
+        let mut start = page
             .cursor
             .as_deref()
             .map(|c| decode_cursor(c, &scope))
             .transpose()?;
         let (pk_name, sk_name) = scope.names();
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(scope.index.map(str::to_string))
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_names("#sk", sk_name)
-            .expression_attribute_values(":pk", s(scope.partition.clone()))
-            .expression_attribute_values(":prefix", s(scope.prefix))
-            .set_exclusive_start_key(start)
-            .limit(page.size as i32 + 1)
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query", e))?;
-        let mut items = out.items.unwrap_or_default();
+        let wanted = page.size as usize + 1;
+        let mut items = Vec::new();
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(scope.index.map(str::to_string))
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", s(scope.partition.clone()))
+                .expression_attribute_values(":prefix", s(scope.prefix))
+                .set_exclusive_start_key(start)
+                .limit((wanted - items.len()) as i32);
+            if let Some((attr, value)) = filter {
+                query = query
+                    .filter_expression("#f = :f")
+                    .expression_attribute_names("#f", attr)
+                    .expression_attribute_values(":f", s(value));
+            }
+            let out = query.send().await.map_err(|e| sdk_error("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if items.len() >= wanted || start.is_none() {
+                break;
+            }
+        }
         let more = items.len() > page.size as usize;
         items.truncate(page.size as usize);
         let next = match (more, items.last()) {
@@ -234,6 +272,33 @@ impl Store {
             .map(from_attrs)
             .collect::<Result<Vec<T>>>()?;
         Ok(Page { items, next })
+    }
+
+    /// Every item of a query, to the end (for small, bounded sets such as a user's asks in one
+    /// project).
+    async fn query_all<T: DeserializeOwned>(&self, scope: Scope<'_>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut page = PageRequest {
+            size: crate::http::MAX_PAGE_SIZE,
+            cursor: None,
+        };
+        loop {
+            let got: Page<T> = self
+                .query_page(
+                    Scope {
+                        index: scope.index,
+                        partition: scope.partition.clone(),
+                        prefix: scope.prefix,
+                    },
+                    &page,
+                )
+                .await?;
+            out.extend(got.items);
+            match got.next {
+                Some(c) => page.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Runs one `TransactWriteItems`. `on_failed[i]` is the domain error a failed condition on the
@@ -313,7 +378,7 @@ mod tests {
             pk: "P".into(),
             sk: "S".into(),
         };
-        let attrs = to_attrs(key, None, "thing", &thing).expect("encode");
+        let attrs = to_attrs(key, &[], "thing", &thing).expect("encode");
         assert!(
             !attrs.contains_key("gsi1pk"),
             "sparse index attribute must be absent, not NULL"
@@ -335,19 +400,22 @@ mod tests {
         fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
             entity_type: &str,
             value: T,
-            index: Option<IndexKey>,
+            indexes: &[IndexKey],
         ) {
             let attrs = to_attrs(
                 Key {
                     pk: "P".into(),
                     sk: "S".into(),
                 },
-                index.clone(),
+                indexes,
                 entity_type,
                 &value,
             )
             .expect("encode");
-            assert_eq!(attrs.contains_key("gsi1pk"), index.is_some());
+            for (index, attr) in [(GSI1, "gsi1pk"), (GSI2, "gsi2pk")] {
+                let has = indexes.iter().any(|i| i.index == index);
+                assert_eq!(attrs.contains_key(attr), has, "{entity_type} {attr}");
+            }
             let back: T = from_attrs(attrs).expect("decode");
             assert_eq!(back, value, "{entity_type}");
         }
@@ -364,7 +432,7 @@ mod tests {
                 owner: person.clone(),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
             },
-            None,
+            &[],
         );
         let member = Member {
             project_id: p.clone(),
@@ -373,7 +441,7 @@ mod tests {
             membership: Membership::Owner,
             added_at: "t".into(),
         };
-        round_trip("member", member, Some(keys::member_index(&p, &person.id)));
+        round_trip("member", member, &[keys::member_index(&p, &person.id)]);
         let role = Role {
             project_id: p.clone(),
             name: RoleName::parse("r", "reader").expect("role"),
@@ -381,7 +449,7 @@ mod tests {
             permissions: vec!["files:read".into(), "packages:read".into()],
             updated_at: "t".into(),
         };
-        round_trip("role", role, None);
+        round_trip("role", role, &[]);
         round_trip(
             "node",
             Node {
@@ -390,7 +458,7 @@ mod tests {
                 name: "Input".into(),
                 updated_at: "t".into(),
             },
-            None,
+            &[],
         );
         let field = InfoField {
             id: FieldId::generate(),
@@ -411,7 +479,7 @@ mod tests {
                 created_at: "t".into(),
                 updated_at: "t".into(),
             };
-            round_trip("template", template, None);
+            round_trip("template", template, &[]);
         }
     }
 

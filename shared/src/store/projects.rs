@@ -17,7 +17,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(to_attrs(
                 keys::project(&project.id),
-                None,
+                &[],
                 "project",
                 project,
             )?))
@@ -52,7 +52,7 @@ impl Store {
     fn member_attrs(&self, m: &Member) -> Result<super::Attrs> {
         to_attrs(
             keys::member(&m.project_id, &m.user.id),
-            Some(keys::member_index(&m.project_id, &m.user.id)),
+            &[keys::member_index(&m.project_id, &m.user.id)],
             "member",
             m,
         )
@@ -140,7 +140,7 @@ impl Store {
     pub async fn put_role(&self, r: &Role) -> Result<()> {
         self.put_plain(to_attrs(
             keys::role(&r.project_id, &r.name),
-            None,
+            &[],
             "role",
             r,
         )?)
@@ -165,7 +165,7 @@ impl Store {
     }
 
     pub async fn put_node(&self, n: &Node) -> Result<()> {
-        self.put_plain(to_attrs(keys::node(&n.project_id, &n.id), None, "node", n)?)
+        self.put_plain(to_attrs(keys::node(&n.project_id, &n.id), &[], "node", n)?)
             .await
     }
 

@@ -4,9 +4,14 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Serialize;
 
+use super::requests::{Write, ask_of_request, request_attrs};
 use super::{Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::ids::{ProjectId, TemplateId};
+use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::domain::template::Template;
+
+/// Pending requests a template deletion closes in its one transaction (2 + 2 per request <= 100).
+pub const MAX_REQUESTS_CLOSED_WITH_TEMPLATE: usize = 49;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
@@ -43,7 +48,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(to_attrs(
                 keys::template_name(&t.project_id, &t.folded_name()),
-                None,
+                &[],
                 "template_name",
                 &guard,
             )?))
@@ -86,7 +91,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(to_attrs(
                 keys::template(&t.project_id, &t.id),
-                None,
+                &[],
                 "template",
                 t,
             )?))
@@ -131,7 +136,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(to_attrs(
                 keys::template(&new.project_id, &new.id),
-                None,
+                &[],
                 "template",
                 new,
             )?))
@@ -161,7 +166,14 @@ impl Store {
     }
 
     /// Deletes a template and frees its name.
-    pub async fn delete_template(&self, t: &Template) -> Result<()> {
+    pub async fn delete_template(&self, t: &Template, closing: &[(KeyRequest, Ask)]) -> Result<()> {
+        // One transaction holds at most 100 items: the template, its guard, two per request.
+        if closing.len() > MAX_REQUESTS_CLOSED_WITH_TEMPLATE {
+            return Err(Error::Conflict(format!(
+                "the template has {} pending requests; reject some first (at most {MAX_REQUESTS_CLOSED_WITH_TEMPLATE} close with it)",
+                closing.len()
+            )));
+        }
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_attrs(&keys::template(&t.project_id, &t.id))))
@@ -169,14 +181,28 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(Error::internal)?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.guard_delete(t)?,
         ];
-        let on_failed = vec![
+        let mut on_failed = vec![
             Error::NotFound(format!("template {} in project {}", t.id, t.project_id)),
             Error::Conflict("the template's name guard changed concurrently; retry".into()),
         ];
+        for (closed, ask) in closing {
+            let request = Write::put(request_attrs(closed)?)
+                // A request decided meanwhile (e.g. approved) makes the delete retry.
+                .when("#st = :pending")
+                .name("#st", "status")
+                .value(":pending", RequestStatus::Pending.as_str());
+            items.push(request.build(&self.table)?);
+            on_failed.push(Error::Conflict(format!(
+                "request {} was decided meanwhile; retry",
+                closed.id
+            )));
+            items.push(ask_of_request(ask, &closed.id)?.build(&self.table)?);
+            on_failed.push(Error::Conflict("a request changed meanwhile; retry".into()));
+        }
         self.transact("DeleteTemplate", items, on_failed).await
     }
 }

@@ -16,7 +16,10 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize};
 
+mod signer;
+
 pub use crate::identity::API_KEY_TOKEN_TYPE;
+pub use signer::Signer;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;

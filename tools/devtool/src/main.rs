@@ -2,6 +2,9 @@
 //!   keygate-dev setup                      table, SES identity, dev issuer key and its JWKS secret
 //!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
+//!   keygate-dev signing-keys list|rotate|retire <kid>
+//!                                           the API-key signing key set in Secrets Manager: rotate adds
+//!                                           a new active key (old ones still verify), retire drops one
 //! Reads the standard AWS variables (pointing at the emulator), TABLE_NAME and KEYGATE_STATE_DIR.
 
 use keygate::Caller;
@@ -12,7 +15,7 @@ use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
 use keygate_dev::{BoxError, DevIssuer, setup, state_dir};
 
-const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed";
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | signing-keys list|rotate|retire <kid>";
 
 #[tokio::main]
 async fn main() {
@@ -40,12 +43,14 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             setup::create_mail_identity(&sdk).await?;
             let issuer = DevIssuer::load_or_create(&state_dir())?;
             setup::publish_issuer(&sdk, &issuer).await?;
+            let kid = setup::ensure_signing_keys(&sdk, &setup::signing_keys_secret_id()).await?;
             println!(
-                "table {table}, mail identity and dev issuer {} ready",
+                "table {table}, mail identity, dev issuer {} and signing key {kid} ready",
                 issuer.kid()
             );
             Ok(())
         }
+        ["signing-keys", action @ ..] => signing_keys(action).await,
         ["token", user, email, rest @ ..] => {
             let ttl = match rest {
                 [] => 12 * 3600,
@@ -195,5 +200,38 @@ async fn seed() -> Result<(), BoxError> {
     println!(
         "seeded: project server (owner alice, member bob, roles reader/writer, nodes input/output, template \"Weather data reader\"), project bob-client (owner bob)"
     );
+    Ok(())
+}
+
+/// Lists, rotates or retires the API-key signing keys (works against real AWS too: it uses the
+/// standard AWS environment and `SIGNING_KEYS_SECRET_ID`).
+async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
+    let sdk = keygate::config::aws_config().await;
+    let id = setup::signing_keys_secret_id();
+    let mut set = setup::read_signing_keys(&sdk, &id)
+        .await?
+        .ok_or_else(|| format!("no signing key set in secret {id}: run setup first"))?;
+    match action {
+        ["list"] => {}
+        ["rotate"] => {
+            let kid = set.rotate()?;
+            setup::write_signing_keys(&sdk, &id, &set, false).await?;
+            println!("new active signing key {kid}; the others still verify until retired");
+        }
+        ["retire", kid] => {
+            set.retire(kid)?;
+            setup::write_signing_keys(&sdk, &id, &set, false).await?;
+            println!("retired {kid}: tokens it signed no longer verify");
+        }
+        _ => return Err(USAGE.into()),
+    }
+    for kid in set.kids() {
+        let mark = if kid == set.active_kid() {
+            " (active)"
+        } else {
+            ""
+        };
+        println!("{kid}{mark}");
+    }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Creates what the functions expect in the emulator: the table (pk/sk, gsi1, stream with old and
+//! Creates what the functions expect in the emulator: the table (pk/sk, gsi1, gsi2, stream with old and
 //! new images, TTL on `expires_at`), the SES sender identity and the issuer JWKS secret.
 //! Every step is idempotent.
 
@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
+
+use keygate::token::KeySet;
 
 use crate::{BoxError, DEV_JWKS_SECRET, DevIssuer, MAIL_DOMAIN};
 
@@ -36,6 +38,16 @@ pub async fn create_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<()
                 .build(),
         )
         .build()?;
+    let gsi2 = GlobalSecondaryIndex::builder()
+        .index_name(keygate::store::GSI2)
+        .key_schema(key("gsi2pk", KeyType::Hash)?)
+        .key_schema(key("gsi2sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?;
     let created = ddb
         .create_table()
         .table_name(table)
@@ -43,9 +55,12 @@ pub async fn create_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<()
         .attribute_definitions(attr("sk")?)
         .attribute_definitions(attr("gsi1pk")?)
         .attribute_definitions(attr("gsi1sk")?)
+        .attribute_definitions(attr("gsi2pk")?)
+        .attribute_definitions(attr("gsi2sk")?)
         .key_schema(key("pk", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
         .global_secondary_indexes(gsi)
+        .global_secondary_indexes(gsi2)
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()
@@ -127,4 +142,77 @@ pub async fn publish_issuer(
         }
         Err(e) => Err(format!("CreateSecret {DEV_JWKS_SECRET}: {e:?}").into()),
     }
+}
+
+/// The signing key set's secret (`SIGNING_KEYS_SECRET_ID`, or keygate's default).
+pub fn signing_keys_secret_id() -> String {
+    std::env::var("SIGNING_KEYS_SECRET_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| keygate::config::DEFAULT_SIGNING_KEYS_SECRET_ID.to_string())
+}
+
+/// Reads the signing key set, or `None` when the secret does not exist yet.
+pub async fn read_signing_keys(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+) -> Result<Option<KeySet>, BoxError> {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    match sm.get_secret_value().secret_id(secret_id).send().await {
+        Ok(out) => {
+            let doc = out
+                .secret_string()
+                .ok_or_else(|| format!("secret {secret_id} holds no string"))?;
+            Ok(Some(
+                KeySet::from_json(doc).map_err(|e| format!("secret {secret_id}: {e}"))?,
+            ))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("GetSecretValue {secret_id}: {e:?}").into()),
+    }
+}
+
+/// Writes the signing key set (a new version of the secret, or the secret itself).
+pub async fn write_signing_keys(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+    set: &KeySet,
+    create: bool,
+) -> Result<(), BoxError> {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    if create {
+        sm.create_secret()
+            .name(secret_id)
+            .description("keygate API-key signing keys (Ed25519); one active")
+            .secret_string(set.to_json())
+            .send()
+            .await
+            .map_err(|e| format!("CreateSecret {secret_id}: {e:?}"))?;
+    } else {
+        sm.put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(set.to_json())
+            .send()
+            .await
+            .map_err(|e| format!("PutSecretValue {secret_id}: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// Creates the signing key set when there is none; returns the active kid.
+pub async fn ensure_signing_keys(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+) -> Result<String, BoxError> {
+    if let Some(set) = read_signing_keys(sdk, secret_id).await? {
+        return Ok(set.active_kid().to_string());
+    }
+    let set = KeySet::generate()?;
+    write_signing_keys(sdk, secret_id, &set, true).await?;
+    Ok(set.active_kid().to_string())
 }

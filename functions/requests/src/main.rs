@@ -1,0 +1,68 @@
+//! The `requests` function: a member asks for a key from a template, cancels it while pending,
+//! lists their own; the owner lists the project's (API.md "Requests and approvals").
+//! A route table: parse -> one call into `keygate::domain::request` -> respond.
+
+use keygate::domain::ids::{ProjectId, RequestId, TemplateId};
+use keygate::domain::request;
+use keygate::http::{Matched, PageRequest, Router, json, no_content};
+use keygate::{App, Error, Result};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+const ROUTES: Router = Router::new(&[
+    "POST /v1/projects/{p}/templates/{t}/requests",
+    "GET /v1/projects/{p}/requests",
+    "DELETE /v1/projects/{p}/requests/{r}",
+    "GET /v1/me/requests",
+]);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    keygate::app::serve(handle).await
+}
+
+fn project_id(m: &Matched) -> Result<ProjectId> {
+    m.existing("p", "project", ProjectId::parse)
+}
+
+async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
+    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let caller = app.caller(&req).await?;
+    let store = &app.store;
+    match m.route {
+        "POST /v1/projects/{p}/templates/{t}/requests" => {
+            let t = m.existing("t", "template", TemplateId::parse)?;
+            let created = request::create(
+                store,
+                &caller,
+                &project_id(&m)?,
+                &t,
+                app.optional_body(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::CREATED, &created))
+        }
+        "GET /v1/projects/{p}/requests" => {
+            let query = req.query_string_parameters();
+            let page = request::list_for_owner(
+                store,
+                &caller,
+                &project_id(&m)?,
+                query.first("status"),
+                &PageRequest::from_request(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "DELETE /v1/projects/{p}/requests/{r}" => {
+            let r = m.existing("r", "request", RequestId::parse)?;
+            request::cancel(store, &caller, &project_id(&m)?, &r).await?;
+            Ok(no_content())
+        }
+        "GET /v1/me/requests" => Ok(json(
+            StatusCode::OK,
+            &request::list_mine(store, &caller, &PageRequest::from_request(&req)?).await?,
+        )),
+        other => Err(Error::Internal(format!("route {other} has no handler"))),
+    }
+}

@@ -1,0 +1,522 @@
+//! Issued API keys. A key snapshots its template at approval (name, role, info fields): later
+//! template edits do not change it. The token itself is never stored; it is re-minted from the
+//! stored claims with the signing key that first signed it.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
+use super::project::{Membership, Person};
+use super::request::{Ask, KeyRequest, MyRequest, RequestStatus};
+use super::{format_time, new_id, now};
+use crate::access;
+use crate::config::ApiKeyConfig;
+use crate::error::{Error, Result};
+use crate::http::{Page, PageRequest};
+use crate::identity::Caller;
+use crate::store::Store;
+use crate::token::{Claims, Signer, Token};
+
+/// Longest grace an old key keeps verifying after a roll (7 days).
+pub const ROLL_GRACE_MAX_SECONDS: u64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyField {
+    pub name: String,
+    pub description: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+/// A key as stored (`KEY#k` / `META`, gsi1 by holder, gsi2 by project).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: KeyId,
+    pub project_id: ProjectId,
+    pub template_id: TemplateId,
+    pub request_id: RequestId,
+    /// The template's name at approval.
+    pub name: String,
+    pub role: RoleName,
+    pub holder: Person,
+    pub fields: Vec<KeyField>,
+    /// `active` or `revoked` as stored; `expired` is derived on read.
+    pub status: KeyStatus,
+    pub issued_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<Person>,
+    /// After a roll: the key that replaced this one, and until when this one still verifies.
+    /// Absent (not NULL) until then: the roll's condition is `attribute_not_exists(replaced_by)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<KeyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<String>,
+    /// Token claims as first signed, so the token re-mints identically (times in epoch seconds).
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub exp: Option<u64>,
+    /// The signing key that signed the token: re-minting uses the same one.
+    pub kid: String,
+}
+
+/// One line of a project's audit trail (`PROJECT#p` / `AUDIT#at#id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub project_id: ProjectId,
+    pub id: String,
+    pub at: String,
+    pub actor: Person,
+    /// `approve`, `revoke`, `roll`.
+    pub action: String,
+    pub request_id: Option<RequestId>,
+    pub key_id: Option<KeyId>,
+}
+
+/// A key as its holder and its project's owner see it: the stored key with its status as of now
+/// (`expired` past `expires_at`, `revoked` past a roll's grace), never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyView {
+    pub id: KeyId,
+    pub project_id: ProjectId,
+    pub template_id: TemplateId,
+    pub request_id: RequestId,
+    pub name: String,
+    pub role: RoleName,
+    pub holder: Person,
+    pub fields: Vec<KeyField>,
+    pub status: KeyStatus,
+    pub issued_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub replaced_by: Option<KeyId>,
+    pub grace_until: Option<String>,
+}
+
+impl ApiKey {
+    /// The key's status at time `at` (RFC 3339 strings of one format compare as times).
+    pub fn status_at(&self, at: &str) -> KeyStatus {
+        if self.status == KeyStatus::Revoked || self.grace_until.as_deref().is_some_and(|g| g <= at)
+        {
+            KeyStatus::Revoked
+        } else if self.expires_at.as_deref().is_some_and(|e| e <= at) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    pub fn view(&self) -> KeyView {
+        let k = self.clone();
+        KeyView {
+            status: self.status_at(&now()),
+            id: k.id,
+            project_id: k.project_id,
+            template_id: k.template_id,
+            request_id: k.request_id,
+            name: k.name,
+            role: k.role,
+            holder: k.holder,
+            fields: k.fields,
+            issued_at: k.issued_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            replaced_by: k.replaced_by,
+            grace_until: k.grace_until,
+        }
+    }
+
+    /// The token's claims, exactly as first signed.
+    pub fn claims(&self) -> Claims {
+        Claims {
+            iss: self.iss.clone(),
+            aud: self.aud.clone(),
+            sub: self.holder.id.to_string(),
+            jti: self.id.to_string(),
+            role: self.role.to_string(),
+            iat: self.iat,
+            nbf: None,
+            exp: self.exp,
+        }
+    }
+}
+
+fn epoch_to_time(secs: u64) -> Result<String> {
+    let t = OffsetDateTime::from_unix_timestamp(secs as i64).map_err(Error::internal)?;
+    Ok(format_time(t))
+}
+
+fn audit(
+    project: &ProjectId,
+    actor: &Caller,
+    action: &str,
+    request: Option<&RequestId>,
+    key: &KeyId,
+) -> AuditEntry {
+    AuditEntry {
+        project_id: project.clone(),
+        id: new_id(),
+        at: now(),
+        actor: actor.person(),
+        action: action.into(),
+        request_id: request.cloned(),
+        key_id: Some(key.clone()),
+    }
+}
+
+fn key_not_found(k: &KeyId) -> Error {
+    Error::NotFound(format!("key {k}"))
+}
+
+/// The owner approves a pending request: the requester now holds a key that snapshots the
+/// template (name, role, info fields) as it is now.
+pub async fn approve(
+    store: &Store,
+    signer: &Signer,
+    cfg: &ApiKeyConfig,
+    caller: &Caller,
+    p: &ProjectId,
+    r: &RequestId,
+) -> Result<(KeyRequest, KeyView)> {
+    access::require_owner(store, p, caller).await?;
+    let req = store
+        .get_request(p, r)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("request {r} in project {p}")))?;
+    if req.status != RequestStatus::Pending {
+        return Err(Error::Conflict(format!(
+            "request {r} is {}, not pending",
+            req.status.as_str()
+        )));
+    }
+    let template = store
+        .get_template(p, &req.template_id)
+        .await?
+        .ok_or_else(|| Error::Conflict(format!("template {} no longer exists", req.template_id)))?;
+    let kid = signer.keys(None).await?.active_kid().to_string();
+    let issued = OffsetDateTime::now_utc();
+    let iat = issued.unix_timestamp().max(0) as u64;
+    let exp = template.ttl_days.map(|d| iat + u64::from(d) * 86_400);
+    let key = ApiKey {
+        id: KeyId::generate(),
+        project_id: p.clone(),
+        template_id: template.id.clone(),
+        request_id: req.id.clone(),
+        name: template.name.clone(),
+        role: template.role.clone(),
+        holder: req.requester.clone(),
+        fields: template
+            .fields
+            .iter()
+            .map(|f| KeyField {
+                name: f.name.clone(),
+                description: f.description.clone(),
+                value: f.value.clone(),
+            })
+            .collect(),
+        status: KeyStatus::Active,
+        issued_at: format_time(issued),
+        expires_at: exp.map(epoch_to_time).transpose()?,
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        replaced_by: None,
+        grace_until: None,
+        iss: cfg.issuer.clone(),
+        aud: cfg.audience_for(p.as_str()),
+        iat,
+        exp,
+        kid,
+    };
+    let approved = KeyRequest {
+        status: RequestStatus::Approved,
+        key_id: Some(key.id.clone()),
+        decided_at: Some(key.issued_at.clone()),
+        decided_by: Some(caller.person()),
+        ..req
+    };
+    let mut ask = Ask::of(&approved);
+    ask.key_status = Some("active".into());
+    ask.key_expires_at = key.expires_at.clone();
+    store
+        .approve(
+            &approved,
+            &key,
+            &ask,
+            &audit(p, caller, "approve", Some(&approved.id), &key.id),
+        )
+        .await?;
+    Ok((approved, key.view()))
+}
+
+/// Loads a key the caller may see: its holder, or its project's owner (404 for anyone else).
+async fn load_visible(store: &Store, caller: &Caller, k: &KeyId) -> Result<(ApiKey, bool)> {
+    let key = store.get_key(k).await?.ok_or_else(|| key_not_found(k))?;
+    if key.holder.id == caller.id {
+        return Ok((key, true));
+    }
+    match store.get_member(&key.project_id, &caller.id).await? {
+        Some(m) if m.membership == Membership::Owner => Ok((key, false)),
+        _ => Err(key_not_found(k)),
+    }
+}
+
+pub async fn get(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView> {
+    Ok(load_visible(store, caller, k).await?.0.view())
+}
+
+/// The key's token, re-minted from its stored claims; the holder's alone.
+pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -> Result<Token> {
+    let (key, is_holder) = load_visible(store, caller, k).await?;
+    if !is_holder {
+        return Err(Error::Forbidden(
+            "only the key's holder may see its token".into(),
+        ));
+    }
+    match key.status_at(&now()) {
+        KeyStatus::Active => {}
+        other => {
+            return Err(Error::Conflict(format!(
+                "key {k} is {}",
+                serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let keys = signer.keys(Some(&key.kid)).await?;
+    keys.sign_as(&key.kid, &key.claims()).map_err(|_| {
+        Error::Conflict(format!(
+            "the signing key of key {k} was retired: roll the key for a new token"
+        ))
+    })
+}
+
+/// The ask of the key's holder, when it still points at this key.
+async fn ask_of(store: &Store, key: &ApiKey) -> Result<Option<Ask>> {
+    let ask = store
+        .get_ask(&key.project_id, &key.holder.id, &key.template_id)
+        .await?;
+    Ok(ask.filter(|a| a.request.key_id.as_ref() == Some(&key.id)))
+}
+
+/// Revokes a key: its holder or its project's owner.
+pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView> {
+    let (key, _) = load_visible(store, caller, k).await?;
+    if key.status_at(&now()) != KeyStatus::Active || key.replaced_by.is_some() {
+        return Err(Error::Conflict(format!("key {k} is not active")));
+    }
+    let at = now();
+    let revoked = ApiKey {
+        status: KeyStatus::Revoked,
+        revoked_at: Some(at),
+        revoked_by: Some(caller.person()),
+        ..key.clone()
+    };
+    let ask = ask_of(store, &key).await?.map(|mut a| {
+        a.key_status = Some("revoked".into());
+        a
+    });
+    store
+        .revoke_key(
+            &revoked,
+            ask.as_ref(),
+            &audit(&key.project_id, caller, "revoke", Some(&key.request_id), k),
+        )
+        .await?;
+    Ok(revoked.view())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollInput {
+    pub grace_seconds: Option<u64>,
+}
+
+/// The holder replaces a key by a new one (new id, same template snapshot, holder, role and
+/// expiry); the old one verifies for `grace_seconds` more (default 0: revoked at once).
+pub async fn roll(
+    store: &Store,
+    signer: &Signer,
+    caller: &Caller,
+    k: &KeyId,
+    input: RollInput,
+) -> Result<KeyView> {
+    let (key, is_holder) = load_visible(store, caller, k).await?;
+    if !is_holder {
+        return Err(Error::Forbidden("only the key's holder may roll it".into()));
+    }
+    let grace = input.grace_seconds.unwrap_or(0);
+    if grace > ROLL_GRACE_MAX_SECONDS {
+        return Err(Error::invalid(
+            "grace_seconds",
+            format!("must be at most {ROLL_GRACE_MAX_SECONDS} (7 days)"),
+        ));
+    }
+    if key.status_at(&now()) != KeyStatus::Active || key.replaced_by.is_some() {
+        return Err(Error::Conflict(format!(
+            "key {k} is not active or was already rolled"
+        )));
+    }
+    let kid = signer.keys(None).await?.active_kid().to_string();
+    let issued = OffsetDateTime::now_utc();
+    let new = ApiKey {
+        id: KeyId::generate(),
+        status: KeyStatus::Active,
+        issued_at: format_time(issued),
+        iat: issued.unix_timestamp().max(0) as u64,
+        last_used_at: None,
+        kid,
+        ..key.clone()
+    };
+    let mut old = ApiKey {
+        replaced_by: Some(new.id.clone()),
+        ..key.clone()
+    };
+    if grace == 0 {
+        old.status = KeyStatus::Revoked;
+        old.revoked_at = Some(new.issued_at.clone());
+        old.revoked_by = Some(caller.person());
+    } else {
+        old.grace_until = Some(format_time(issued + time::Duration::seconds(grace as i64)));
+    }
+    let ask = ask_of(store, &key).await?.map(|a| Ask {
+        request: MyRequest {
+            key_id: Some(new.id.clone()),
+            ..a.request.clone()
+        },
+        key_status: Some("active".into()),
+        ..a
+    });
+    store
+        .roll_key(
+            &old,
+            &new,
+            ask.as_ref(),
+            &audit(
+                &key.project_id,
+                caller,
+                "roll",
+                Some(&key.request_id),
+                &new.id,
+            ),
+        )
+        .await?;
+    Ok(new.view())
+}
+
+pub async fn list_mine(
+    store: &Store,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<KeyView>> {
+    Ok(store
+        .list_holder_keys(&caller.id, page)
+        .await?
+        .map(|k| k.view()))
+}
+
+pub async fn list_project(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    page: &PageRequest,
+) -> Result<Page<KeyView>> {
+    access::require_owner(store, p, caller).await?;
+    Ok(store.list_project_keys(p, page).await?.map(|k| k.view()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{Email, UserId};
+
+    fn key(expires_at: Option<&str>, grace_until: Option<&str>, status: KeyStatus) -> ApiKey {
+        ApiKey {
+            id: KeyId::generate(),
+            project_id: ProjectId::parse("p", "server").expect("id"),
+            template_id: TemplateId::generate(),
+            request_id: RequestId::generate(),
+            name: "T".into(),
+            role: RoleName::parse("r", "reader").expect("role"),
+            holder: Person {
+                id: UserId::parse("u", "bob").expect("id"),
+                email: Email::parse("e", "bob@example.com").expect("email"),
+            },
+            fields: vec![],
+            status,
+            issued_at: "2026-01-01T00:00:00.000Z".into(),
+            expires_at: expires_at.map(str::to_string),
+            last_used_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            replaced_by: None,
+            grace_until: grace_until.map(str::to_string),
+            iss: "keygate".into(),
+            aud: "platform-api:server".into(),
+            iat: 1,
+            exp: None,
+            kid: "k".into(),
+        }
+    }
+
+    #[test]
+    fn status_is_derived_from_time() {
+        let at = "2026-06-01T00:00:00.000Z";
+        assert_eq!(
+            key(None, None, KeyStatus::Active).status_at(at),
+            KeyStatus::Active
+        );
+        assert_eq!(
+            key(Some("2026-05-31T23:59:59.999Z"), None, KeyStatus::Active).status_at(at),
+            KeyStatus::Expired
+        );
+        assert_eq!(
+            key(Some("2026-06-02T00:00:00.000Z"), None, KeyStatus::Active).status_at(at),
+            KeyStatus::Active
+        );
+        assert_eq!(
+            key(None, Some("2026-05-31T00:00:00.000Z"), KeyStatus::Active).status_at(at),
+            KeyStatus::Revoked,
+            "grace over"
+        );
+        assert_eq!(
+            key(None, Some("2026-06-01T00:00:01.000Z"), KeyStatus::Active).status_at(at),
+            KeyStatus::Active,
+            "in grace"
+        );
+        assert_eq!(
+            key(None, None, KeyStatus::Revoked).status_at(at),
+            KeyStatus::Revoked
+        );
+    }
+
+    #[test]
+    fn claims_are_what_was_signed() {
+        let k = key(None, None, KeyStatus::Active);
+        let c = k.claims();
+        assert_eq!(
+            (
+                c.sub.as_str(),
+                c.jti.as_str(),
+                c.role.as_str(),
+                c.aud.as_str()
+            ),
+            ("bob", k.id.as_str(), "reader", "platform-api:server")
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! The notifier's rules: which change of which item means which mail (`decide`), and the handling
+//! of a batch of stream records (`Notifier::handle`): each mail goes out once although records may
+//! be delivered again (a conditional `NOTIFIED#<event id>` marker), and a failed send fails only its
+//! own record (partial batch response) so that Lambda retries it and nothing is lost.
+
+use crate::config::{ConfigError, NotifierConfig, aws_config};
+use crate::domain::key::{ApiKey, KeyStatus};
+use crate::domain::request::{KeyRequest, RequestStatus};
+use crate::error::{Error, Result};
+use crate::mail::{self, Mail, Mailer};
+use crate::store::{Image, Store};
+
+pub use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
+pub use aws_lambda_events::streams::{
+    DynamoDbBatchItemFailure as BatchItemFailure, DynamoDbEventResponse as BatchResponse,
+};
+
+/// A change someone must hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A new pending request: to the project's owner.
+    RequestCreated(KeyRequest),
+    /// pending -> approved: to the requester.
+    RequestApproved(KeyRequest),
+    /// pending -> rejected: to the requester.
+    RequestRejected(KeyRequest),
+    /// pending -> cancelled by someone other than the requester: to the requester.
+    RequestCancelled(KeyRequest),
+    /// active -> revoked: to the holder.
+    KeyRevoked(ApiKey),
+}
+
+impl Notice {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::RequestCreated(_) => "request_created",
+            Notice::RequestApproved(_) => "request_approved",
+            Notice::RequestRejected(_) => "request_rejected",
+            Notice::RequestCancelled(_) => "request_cancelled",
+            Notice::KeyRevoked(_) => "key_revoked",
+        }
+    }
+
+    fn project_id(&self) -> &crate::domain::ids::ProjectId {
+        match self {
+            Notice::RequestCreated(r)
+            | Notice::RequestApproved(r)
+            | Notice::RequestRejected(r)
+            | Notice::RequestCancelled(r) => &r.project_id,
+            Notice::KeyRevoked(k) => &k.project_id,
+        }
+    }
+}
+
+/// Which mail a stream record calls for, from its event name and its old and new images. Only
+/// request and key items are decoded; everything else is `None` without looking further.
+pub fn decide(record: &StreamRecord) -> Result<Option<Notice>> {
+    let event = record.event_name.as_str();
+    if event != "INSERT" && event != "MODIFY" {
+        return Ok(None);
+    }
+    let new = Image::decode(record.change.new_image.clone())?;
+    let old = Image::decode(record.change.old_image.clone())?;
+    Ok(match (event, old, new) {
+        ("INSERT", _, Some(Image::Request(r))) if r.status == RequestStatus::Pending => {
+            Some(Notice::RequestCreated(r))
+        }
+        ("MODIFY", Some(Image::Request(old)), Some(Image::Request(r)))
+            if old.status == RequestStatus::Pending =>
+        {
+            match r.status {
+                RequestStatus::Approved => Some(Notice::RequestApproved(r)),
+                RequestStatus::Rejected => Some(Notice::RequestRejected(r)),
+                // The requester withdrawing their own request needs no mail to themselves.
+                RequestStatus::Cancelled
+                    if r.decided_by.as_ref().is_some_and(|by| by.id != r.requester.id) =>
+                {
+                    Some(Notice::RequestCancelled(r))
+                }
+                _ => None,
+            }
+        }
+        ("MODIFY", Some(Image::Key(old)), Some(Image::Key(k)))
+            if old.status == KeyStatus::Active && k.status == KeyStatus::Revoked =>
+        {
+            Some(Notice::KeyRevoked(k))
+        }
+        _ => None,
+    })
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The record calls for no mail.
+    Nothing,
+    /// The mail went out now.
+    Sent { kind: &'static str, message_id: String },
+    /// A marker says this record's mail went out before (a redelivery).
+    AlreadySent { kind: &'static str },
+    /// The project is gone, so there is no owner to mail and nothing to name: skipped (a retry
+    /// would not bring it back).
+    ProjectGone { kind: &'static str },
+}
+
+/// The notifier's state, built once per container.
+pub struct Notifier {
+    store: Store,
+    mailer: Mailer,
+    console_url: String,
+}
+
+/// A stream event id becomes part of a key: it must be present and of sane length.
+fn event_id(record: &StreamRecord) -> Result<&str> {
+    let id = record.event_id.as_str();
+    if id.is_empty() || id.len() > 256 {
+        return Err(Error::internal(format!(
+            "stream record with an unusable eventID {id:?}"
+        )));
+    }
+    Ok(id)
+}
+
+/// One failed record (the event types are non-exhaustive: built from their defaults).
+fn failure(item_identifier: String) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = Some(item_identifier);
+    f
+}
+
+impl Notifier {
+    pub fn new(store: Store, mailer: Mailer, console_url: impl Into<String>) -> Self {
+        Notifier {
+            store,
+            mailer,
+            console_url: console_url.into(),
+        }
+    }
+
+    /// Reads `NotifierConfig` from the environment and builds the clients from one AWS config.
+    pub async fn from_env() -> std::result::Result<Self, ConfigError> {
+        let config = NotifierConfig::from_env()?;
+        let sdk = aws_config().await;
+        Ok(Notifier::new(
+            Store::new(&sdk, config.table_name),
+            Mailer::new(&sdk, config.mail_from),
+            config.console_url,
+        ))
+    }
+
+    fn compose(&self, notice: &Notice, project: &crate::domain::project::Project) -> Mail {
+        let console = self.console_url.as_str();
+        match notice {
+            Notice::RequestCreated(r) => mail::request_created(console, project, r),
+            Notice::RequestApproved(r) => mail::request_approved(console, project, r),
+            Notice::RequestRejected(r) => mail::request_rejected(console, project, r),
+            Notice::RequestCancelled(r) => mail::request_cancelled(console, project, r),
+            Notice::KeyRevoked(k) => mail::key_revoked(console, project, k),
+        }
+    }
+
+    /// Handles one record: decide, compose, claim the record's marker, send. A failed send gives
+    /// the marker back and fails, so a retry of the record sends it.
+    pub async fn process(&self, record: &StreamRecord) -> Result<Outcome> {
+        let Some(notice) = decide(record)? else {
+            return Ok(Outcome::Nothing);
+        };
+        let kind = notice.kind();
+        let event_id = event_id(record)?;
+        let Some(project) = self.store.get_project(notice.project_id()).await? else {
+            tracing::warn!(event_id, kind, project = %notice.project_id(), "project is gone; no mail");
+            return Ok(Outcome::ProjectGone { kind });
+        };
+        let mail = self.compose(&notice, &project);
+        if !self.store.claim_notification(event_id).await? {
+            tracing::info!(event_id, kind, "mail already sent for this record");
+            return Ok(Outcome::AlreadySent { kind });
+        }
+        match self.mailer.send(&mail).await {
+            Ok(message_id) => {
+                tracing::info!(event_id, kind, message_id, "mail sent");
+                Ok(Outcome::Sent { kind, message_id })
+            }
+            Err(send_error) => {
+                if let Err(e) = self.store.release_notification(event_id).await {
+                    // The marker stays, so a retry would skip this mail: say so loudly.
+                    tracing::error!(event_id, kind, error = %e, "could not release the marker of an unsent mail; it will not be retried");
+                }
+                Err(send_error)
+            }
+        }
+    }
+
+    /// Handles a batch. Every record is tried; each failed one is reported by its sequence number
+    /// (the identifier Lambda expects for DynamoDB streams) so only it and what follows it in the
+    /// shard are delivered again; the markers make those redeliveries send nothing twice.
+    pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
+        let mut response = BatchResponse::default();
+        for record in &event.records {
+            if let Err(e) = self.process(record).await {
+                let id = record
+                    .change
+                    .sequence_number
+                    .clone()
+                    .unwrap_or_else(|| record.event_id.clone());
+                tracing::error!(event_id = %record.event_id, sequence_number = %id, error = %e, "record failed; reported for retry");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
+    use crate::domain::project::Person;
+    use serde::Serialize;
+    use serde_dynamo::{AttributeValue, Item};
+
+    fn someone(id: &str) -> Person {
+        Person {
+            id: UserId::parse("u", id).expect("id"),
+            email: Email::parse("e", &format!("{id}@example.com")).expect("email"),
+        }
+    }
+
+    fn request(status: RequestStatus, decided_by: Option<&str>) -> KeyRequest {
+        KeyRequest {
+            id: RequestId::generate(),
+            project_id: ProjectId::parse("p", "server").expect("id"),
+            template_id: TemplateId::generate(),
+            template_name: "Weather".into(),
+            requester: someone("bob"),
+            comment: String::new(),
+            status,
+            reason: None,
+            key_id: None,
+            created_at: "t".into(),
+            decided_at: decided_by.map(|_| "t2".into()),
+            decided_by: decided_by.map(someone),
+        }
+    }
+
+    fn key(status: KeyStatus) -> ApiKey {
+        ApiKey {
+            id: KeyId::generate(),
+            project_id: ProjectId::parse("p", "server").expect("id"),
+            template_id: TemplateId::generate(),
+            request_id: RequestId::generate(),
+            name: "Weather".into(),
+            role: RoleName::parse("r", "reader").expect("role"),
+            holder: someone("bob"),
+            fields: vec![],
+            status,
+            issued_at: "t".into(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            replaced_by: None,
+            grace_until: None,
+            iss: "keygate".into(),
+            aud: "platform-api:server".into(),
+            iat: 1,
+            exp: None,
+            kid: "k".into(),
+        }
+    }
+
+    fn image<T: Serialize>(entity_type: &str, value: &T) -> Item {
+        let mut item: Item = serde_dynamo::to_item(value).expect("item");
+        item.insert("pk".into(), AttributeValue::S("P".into()));
+        item.insert("sk".into(), AttributeValue::S("S".into()));
+        item.insert("entity_type".into(), AttributeValue::S(entity_type.into()));
+        item
+    }
+
+    fn record(event: &str, old: Option<Item>, new: Option<Item>) -> StreamRecord {
+        let mut r = StreamRecord::default();
+        r.event_id = "e1".into();
+        r.event_name = event.into();
+        r.change.old_image = old.unwrap_or_default();
+        r.change.new_image = new.unwrap_or_default();
+        r
+    }
+
+    fn req_image(status: RequestStatus, by: Option<&str>) -> Option<Item> {
+        Some(image("request", &request(status, by)))
+    }
+
+    fn modify(from: (RequestStatus, Option<&str>), to: (RequestStatus, Option<&str>)) -> Option<Notice> {
+        decide(&record("MODIFY", req_image(from.0, from.1), req_image(to.0, to.1))).expect("decides")
+    }
+
+    use RequestStatus::*;
+
+    #[test]
+    fn a_new_pending_request_mails_the_owner() {
+        let got = decide(&record("INSERT", None, req_image(Pending, None))).expect("decides");
+        assert!(matches!(got, Some(Notice::RequestCreated(r)) if r.status == Pending));
+    }
+
+    #[test]
+    fn decisions_on_a_pending_request_mail_the_requester() {
+        assert!(matches!(
+            modify((Pending, None), (Approved, Some("alice"))),
+            Some(Notice::RequestApproved(_))
+        ));
+        assert!(matches!(
+            modify((Pending, None), (Rejected, Some("alice"))),
+            Some(Notice::RequestRejected(_))
+        ));
+        assert!(matches!(
+            modify((Pending, None), (Cancelled, Some("alice"))),
+            Some(Notice::RequestCancelled(_))
+        ));
+    }
+
+    #[test]
+    fn the_requester_cancelling_their_own_request_sends_nothing() {
+        assert_eq!(modify((Pending, None), (Cancelled, Some("bob"))), None);
+        assert_eq!(modify((Pending, None), (Cancelled, None)), None);
+    }
+
+    #[test]
+    fn other_request_changes_send_nothing() {
+        // A rewrite of a still-pending request, and changes to a request already decided.
+        assert_eq!(modify((Pending, None), (Pending, None)), None);
+        assert_eq!(modify((Approved, Some("alice")), (Approved, Some("alice"))), None);
+        assert_eq!(modify((Rejected, Some("alice")), (Cancelled, Some("alice"))), None);
+        // A request written already decided (no pending state to leave) is not "created".
+        assert_eq!(
+            decide(&record("INSERT", None, req_image(Approved, Some("alice")))).expect("decides"),
+            None
+        );
+        // Deletions never mail.
+        assert_eq!(
+            decide(&record("REMOVE", req_image(Pending, None), None)).expect("decides"),
+            None
+        );
+    }
+
+    #[test]
+    fn revoking_an_active_key_mails_the_holder() {
+        let got = decide(&record(
+            "MODIFY",
+            Some(image("key", &key(KeyStatus::Active))),
+            Some(image("key", &key(KeyStatus::Revoked))),
+        ))
+        .expect("decides");
+        assert!(matches!(got, Some(Notice::KeyRevoked(k)) if k.status == KeyStatus::Revoked));
+    }
+
+    #[test]
+    fn other_key_changes_send_nothing() {
+        let k = |s| Some(image("key", &key(s)));
+        for (event, old, new) in [
+            ("INSERT", None, k(KeyStatus::Active)),
+            ("MODIFY", k(KeyStatus::Active), k(KeyStatus::Active)),
+            ("MODIFY", k(KeyStatus::Revoked), k(KeyStatus::Revoked)),
+            ("REMOVE", k(KeyStatus::Active), None),
+        ] {
+            assert_eq!(decide(&record(event, old, new)).expect("decides"), None, "{event}");
+        }
+    }
+
+    #[test]
+    fn other_entities_send_nothing_and_are_not_decoded() {
+        // An ask carries a request-like status but is not a request.
+        let mut ask = Item::from(std::collections::HashMap::<String, AttributeValue>::new());
+        ask.insert("entity_type".into(), AttributeValue::S("ask".into()));
+        ask.insert("status".into(), AttributeValue::S("pending".into()));
+        assert_eq!(decide(&record("INSERT", None, Some(ask))).expect("decides"), None);
+        let mut marker = Item::from(std::collections::HashMap::<String, AttributeValue>::new());
+        marker.insert("entity_type".into(), AttributeValue::S("notified".into()));
+        assert_eq!(decide(&record("INSERT", None, Some(marker))).expect("decides"), None);
+    }
+
+    #[test]
+    fn a_broken_request_image_is_an_error_not_silence() {
+        let mut broken = image("request", &request(Pending, None));
+        broken.remove("requester");
+        assert!(decide(&record("INSERT", None, Some(broken))).is_err());
+    }
+
+    #[test]
+    fn stream_events_parse_from_lambda_json() {
+        let event: StreamEvent = serde_json::from_value(serde_json::json!({"Records": [{
+            "eventID": "abc", "eventName": "INSERT", "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1767225600.5,
+                "Keys": {"pk": {"S": "P"}, "sk": {"S": "S"}},
+                "NewImage": {"pk": {"S": "P"}, "sk": {"S": "S"}, "entity_type": {"S": "node"}},
+                "SequenceNumber": "100", "SizeBytes": 50, "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
+        }]}))
+        .expect("lambda event");
+        assert_eq!(event.records.len(), 1);
+        assert_eq!(event.records[0].change.sequence_number.as_deref(), Some("100"));
+        assert_eq!(decide(&event.records[0]).expect("decides"), None);
+        let mut response = BatchResponse::default();
+        response.batch_item_failures.push(failure("100".into()));
+        assert_eq!(
+            serde_json::to_value(&response).expect("json"),
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "100"}]})
+        );
+    }
+}

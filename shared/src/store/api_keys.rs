@@ -1,0 +1,161 @@
+//! Issued keys (`KEY#k` / `META`, by holder in gsi1, by project in gsi2) and the transactions
+//! that issue, revoke and roll them together with their request, ask and audit entry.
+
+use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
+use super::{Attrs, Scope, Store, keys, to_attrs};
+use crate::domain::ids::{KeyId, ProjectId, UserId};
+use crate::domain::key::{ApiKey, AuditEntry};
+use crate::domain::request::{Ask, KeyRequest, RequestStatus};
+use crate::error::{Error, Result};
+use crate::http::{Page, PageRequest};
+
+fn key_attrs(k: &ApiKey) -> Result<Attrs> {
+    to_attrs(
+        keys::api_key(&k.id),
+        &[
+            keys::key_holder_index(&k.holder.id, &k.id),
+            keys::key_project_index(&k.project_id, &k.id),
+        ],
+        "key",
+        k,
+    )
+}
+
+fn audit_write(a: &AuditEntry) -> Result<Write> {
+    Ok(Write::put(to_attrs(
+        keys::audit(&a.project_id, &a.at, &a.id),
+        &[],
+        "audit",
+        a,
+    )?)
+    // Audit entries are append-only.
+    .when("attribute_not_exists(pk)"))
+}
+
+/// The ask still points at key `:kid` (it was not rolled or replaced meanwhile).
+fn ask_of_key(ask: &Ask, key: &KeyId) -> Result<Write> {
+    Ok(Write::put(ask_attrs(ask)?)
+        .when("#rq.#kid = :kid")
+        .name("#rq", "request")
+        .name("#kid", "key_id")
+        .value(":kid", key.as_str()))
+}
+
+impl Store {
+    /// Approval, as one transaction: the request goes `pending -> approved` (so of any number of
+    /// concurrent approvals, and of approve racing cancel or reject, exactly one wins), the key is
+    /// written, the ask records it, and an audit entry is appended.
+    pub async fn approve(
+        &self,
+        approved: &KeyRequest,
+        key: &ApiKey,
+        ask: &Ask,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let request = Write::put(request_attrs(approved)?)
+            .when("#st = :pending")
+            .name("#st", "status")
+            .value(":pending", RequestStatus::Pending.as_str());
+        let key_put = Write::put(key_attrs(key)?)
+            // Ids are generated; this only refuses an id collision.
+            .when("attribute_not_exists(pk)");
+        let items = vec![
+            request.build(&self.table)?,
+            key_put.build(&self.table)?,
+            ask_of_request(ask, &approved.id)?.build(&self.table)?,
+            audit_write(audit)?.build(&self.table)?,
+        ];
+        let on_failed = vec![
+            Error::Conflict(format!("request {} is no longer pending", approved.id)),
+            Error::internal("key id collision"),
+            Error::Conflict("a newer request replaced this one".into()),
+            Error::internal("audit id collision"),
+        ];
+        self.transact("Approve", items, on_failed).await
+    }
+
+    pub async fn get_key(&self, k: &KeyId) -> Result<Option<ApiKey>> {
+        self.get(&keys::api_key(k)).await
+    }
+
+    /// Revokes an active key; `ask` is given when the holder's ask still points at this key.
+    pub async fn revoke_key(
+        &self,
+        revoked: &ApiKey,
+        ask: Option<&Ask>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let key = Write::put(key_attrs(revoked)?)
+            // `active -> revoked` once: a second revoke, or one racing a roll, is refused.
+            .when("#st = :active AND attribute_not_exists(replaced_by)")
+            .name("#st", "status")
+            .value(":active", "active");
+        let mut items = vec![key.build(&self.table)?];
+        let mut on_failed = vec![Error::Conflict(format!("key {} is not active", revoked.id))];
+        if let Some(ask) = ask {
+            items.push(ask_of_key(ask, &revoked.id)?.build(&self.table)?);
+            on_failed.push(Error::Conflict(
+                "the key changed concurrently; retry".into(),
+            ));
+        }
+        items.push(audit_write(audit)?.build(&self.table)?);
+        on_failed.push(Error::internal("audit id collision"));
+        self.transact("RevokeKey", items, on_failed).await
+    }
+
+    /// Rolls a key: the old one gets its grace (or is revoked), the new one is written, the ask
+    /// points at the new one.
+    pub async fn roll_key(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        ask: Option<&Ask>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let old_put = Write::put(key_attrs(old)?)
+            // A key is rolled at most once, and only while active.
+            .when("#st = :active AND attribute_not_exists(replaced_by)")
+            .name("#st", "status")
+            .value(":active", "active");
+        let new_put = Write::put(key_attrs(new)?).when("attribute_not_exists(pk)");
+        let mut items = vec![old_put.build(&self.table)?, new_put.build(&self.table)?];
+        let mut on_failed = vec![
+            Error::Conflict(format!(
+                "key {} is not active or was already rolled",
+                old.id
+            )),
+            Error::internal("key id collision"),
+        ];
+        if let Some(ask) = ask {
+            items.push(ask_of_key(ask, &old.id)?.build(&self.table)?);
+            on_failed.push(Error::Conflict(
+                "the key changed concurrently; retry".into(),
+            ));
+        }
+        items.push(audit_write(audit)?.build(&self.table)?);
+        on_failed.push(Error::internal("audit id collision"));
+        self.transact("RollKey", items, on_failed).await
+    }
+
+    pub async fn list_holder_keys(&self, u: &UserId, page: &PageRequest) -> Result<Page<ApiKey>> {
+        let scope = Scope {
+            index: Some(super::GSI1),
+            partition: keys::user_partition(u),
+            prefix: keys::KEY,
+        };
+        self.query_page(scope, page).await
+    }
+
+    pub async fn list_project_keys(
+        &self,
+        p: &ProjectId,
+        page: &PageRequest,
+    ) -> Result<Page<ApiKey>> {
+        let scope = Scope {
+            index: Some(super::GSI2),
+            partition: keys::project_partition(p),
+            prefix: keys::KEY,
+        };
+        self.query_page(scope, page).await
+    }
+}
