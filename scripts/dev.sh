@@ -8,10 +8,11 @@ cd "$ROOT"
 
 MOTO_PORT=${MOTO_PORT:-4566}
 PORT=${PORT:-9000}
+MAIL_MOTO_PORT=${MAIL_MOTO_PORT:-4567}
 STATE="$ROOT/.keygate/dev"
 
 bash scripts/install-tools.sh
-stack_env "$STATE" "$MOTO_PORT" keygate
+stack_env "$STATE" "$MOTO_PORT" keygate "$PORT"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -19,16 +20,23 @@ log "building the workspace"
 cargo build --workspace --quiet
 log "starting the emulator on 127.0.0.1:$MOTO_PORT"
 start_moto "$MOTO_PORT"
+start_mail_moto "$MAIL_MOTO_PORT"
 devtool setup
 devtool seed
 cat >"$ROOT/.keygate/dev.env" <<ENV
 KEYGATE_URL=http://127.0.0.1:$PORT
 AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
+AWS_ENDPOINT_URL_SESV2=$AWS_ENDPOINT_URL_SESV2
 AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+AWS_EC2_METADATA_DISABLED=true
 TABLE_NAME=$TABLE_NAME
 ENV
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT"
+log "starting the stream pump (table stream -> notifier -> mail in the emulator)"
+start_pump "$PORT"
 ALICE=$(devtool token alice alice@example.com)
 BOB=$(devtool token bob bob@example.com)
 cat <<TXT
@@ -41,6 +49,9 @@ bob (member of "server", owner of "bob-client"):   $BOB
 Try:
   curl -s http://127.0.0.1:$PORT/v1/projects/server -H "Authorization: Bearer $ALICE"
   curl -s http://127.0.0.1:$PORT/v1/projects/server/templates -H "Authorization: Bearer $BOB"
+
+Mail the notifier sent (the emulator keeps the HTML part), e.g. alice's about bob's request:
+  curl -s http://127.0.0.1:$MAIL_MOTO_PORT/moto-api/data.json | python3 -c 'import json, sys; [print(m["destinations"]["ToAddresses"], m["subject"]) for m in json.load(sys.stdin)["ses"]["Message"]]'
 
 More tokens: make token USER=carol EMAIL=carol@example.com      Stop: Ctrl-C
 TXT

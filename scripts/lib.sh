@@ -25,7 +25,8 @@ wait_port() {
   log "$name did not listen on 127.0.0.1:$port within ${secs}s"; return 1
 }
 
-# stack_env STATE_DIR MOTO_PORT TABLE: everything local talks to loopback with dummy credentials.
+# stack_env STATE_DIR MOTO_PORT TABLE [WATCH_PORT]: everything local talks to loopback with dummy
+# credentials.
 stack_env() {
   mkdir -p "$1"
   export KEYGATE_STATE_DIR="$1"
@@ -33,18 +34,36 @@ stack_env() {
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   unset AWS_SESSION_TOKEN AWS_PROFILE
+  # A per-service endpoint (or the switch that ignores them all) from the caller's shell would
+  # send calls past the emulator.
+  unset AWS_IGNORE_CONFIGURED_ENDPOINT_URLS $(compgen -e | grep '^AWS_ENDPOINT_URL_' || true)
   export AWS_CONFIG_FILE="$1/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$1/no-aws-credentials"
   export AWS_EC2_METADATA_DISABLED=true
   export TABLE_NAME="$3"
   export USER_TOKEN_ISSUER=keygate-dev-issuer USER_TOKEN_AUDIENCE=keygate-console
   export USER_JWKS_SECRET_ID=keygate/dev/user-jwks
+  # The notifier: a sender in the domain `keygate-dev setup` verifies; links to the local console.
+  export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
 }
 
-# start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback.
+# start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through
+# scripts/moto_server.py, which takes DynamoDB writes one at a time (moto's cancelled transactions
+# otherwise drop other requests' concurrent writes).
 start_moto() {
-  setsid moto_server -H 127.0.0.1 -p "$1" >"$KEYGATE_STATE_DIR/moto.log" 2>&1 &
+  setsid "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1" \
+    >"$KEYGATE_STATE_DIR/moto.log" 2>&1 &
   PIDS+=("$!")
   wait_port "$1" "moto_server" 30 "$!"
+}
+
+# start_mail_moto PORT: a second emulator for SES alone; AWS_ENDPOINT_URL_SESV2 sends every SESv2
+# client there. Sent mail is read back through /moto-api/data.json, which dumps every object an
+# emulator ever made: on the busy main one that takes seconds (and grows), stalling the stack.
+start_mail_moto() {
+  setsid moto_server -H 127.0.0.1 -p "$1" >"$KEYGATE_STATE_DIR/moto-mail.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$1" "moto_server (mail)" 30 "$!"
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$1"
 }
 
 # start_watch PORT [ARGS...]: every function of the workspace behind the API.md routes.
@@ -54,6 +73,18 @@ start_watch() {
     >"$KEYGATE_STATE_DIR/watch.log" 2>&1 &
   PIDS+=("$!")
   wait_port "$port" "cargo lambda watch" 300 "$!"
+}
+
+# start_pump PORT: the local stand-in for Lambda's stream trigger: follows the table's stream and
+# invokes the notifier through the `cargo lambda watch` on PORT, until stopped.
+start_pump() {
+  setsid "$ROOT/target/debug/keygate-dev" pump --port "$1" >"$KEYGATE_STATE_DIR/pump.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  sleep 0.3
+  if ! kill -0 "$pid" 2>/dev/null; then
+    log "the stream pump exited; see $KEYGATE_STATE_DIR/pump.log"; return 1
+  fi
 }
 
 # stop_all: TERM to every process group started here; KILL what is still there after 5 s

@@ -12,7 +12,8 @@ bash scripts/install-tools.sh
 rm -rf "$STATE"
 MOTO_PORT=$(free_port)
 PORT=$(free_port)
-stack_env "$STATE" "$MOTO_PORT" keygate-test
+MAIL_PORT=$(free_port)
+stack_env "$STATE" "$MOTO_PORT" keygate-test "$PORT"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -24,6 +25,7 @@ cargo build --workspace
 cargo test --workspace --no-run
 log "starting the emulator on 127.0.0.1:$MOTO_PORT"
 start_moto "$MOTO_PORT"
+start_mail_moto "$MAIL_PORT"
 devtool setup
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT" --ignore-changes
@@ -31,6 +33,10 @@ start_watch "$PORT" --ignore-changes
 for path in /v1/projects/warm-up /v1/projects/warm-up/templates; do
   curl -s -o /dev/null -m 300 "http://127.0.0.1:$PORT$path" || true
 done
+curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
+  "http://127.0.0.1:$PORT/2015-03-31/functions/notifier/invocations" || true
+log "starting the stream pump (table stream -> notifier)"
+start_pump "$PORT"
 
 export KEYGATE_URL="http://127.0.0.1:$PORT" KEYGATE_INVOKE_PORT="$PORT"
 log "running the tests"

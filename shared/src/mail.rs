@@ -441,7 +441,8 @@ mod tests {
             requester: someone("bob"),
             comment: "For the <b>nightly</b> job\nand the hourly one".into(),
             status,
-            reason: (status == RequestStatus::Rejected).then(|| "Use the \"public\" template".into()),
+            reason: (status == RequestStatus::Rejected)
+                .then(|| "Use the \"public\" template".into()),
             key_id: (status == RequestStatus::Approved)
                 .then(|| KeyId::parse("k", "01jkey").expect("id")),
             created_at: "2026-01-02T00:00:00.000Z".into(),
@@ -500,8 +501,16 @@ mod tests {
                 assert!(body.contains(needle), "{part} lacks {needle:?}:\n{body}");
             }
         }
-        assert!(!mail.html.contains("<script>"), "html is escaped:\n{}", mail.html);
-        assert!(!mail.html.contains("<server>"), "html is escaped:\n{}", mail.html);
+        assert!(
+            !mail.html.contains("<script>"),
+            "html is escaped:\n{}",
+            mail.html
+        );
+        assert!(
+            !mail.html.contains("<server>"),
+            "html is escaped:\n{}",
+            mail.html
+        );
         assert!(!mail.subject.contains('\n'));
     }
 
@@ -509,14 +518,24 @@ mod tests {
     fn request_created_goes_to_the_owner_with_the_comment() {
         let m = request_created(CONSOLE, &project(), &request(RequestStatus::Pending));
         assert_eq!(m.to, "alice@example.com");
-        assert!(m.subject.contains("bob requests an API key"), "{}", m.subject);
+        assert!(
+            m.subject.contains("bob requests an API key"),
+            "{}",
+            m.subject
+        );
         assert_names_everything(
             &m,
             "pending",
             "http://127.0.0.1:9000/console/projects/server/requests/01jreq",
         );
-        assert!(m.text.contains("For the <b>nightly</b> job\n  and the hourly one"));
-        assert!(m.html.contains("For the &lt;b&gt;nightly&lt;/b&gt; job\nand the hourly one"));
+        assert!(
+            m.text
+                .contains("For the <b>nightly</b> job\n  and the hourly one")
+        );
+        assert!(
+            m.html
+                .contains("For the &lt;b&gt;nightly&lt;/b&gt; job\nand the hourly one")
+        );
     }
 
     #[test]
@@ -536,7 +555,11 @@ mod tests {
         let m = request_rejected(CONSOLE, &project(), &request(RequestStatus::Rejected));
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was rejected"));
-        assert_names_everything(&m, "rejected by alice", "/console/projects/server/requests/01jreq");
+        assert_names_everything(
+            &m,
+            "rejected by alice",
+            "/console/projects/server/requests/01jreq",
+        );
         assert!(m.text.contains("Use the \"public\" template"));
         assert!(m.html.contains("Use the &quot;public&quot; template"));
 
@@ -553,7 +576,11 @@ mod tests {
         let m = request_cancelled(CONSOLE, &project(), &r);
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was cancelled"));
-        assert_names_everything(&m, "cancelled by alice", "/console/projects/server/requests/01jreq");
+        assert_names_everything(
+            &m,
+            "cancelled by alice",
+            "/console/projects/server/requests/01jreq",
+        );
         assert!(m.text.contains("the template was deleted"));
         assert!(m.html.contains("the template was deleted"));
     }
@@ -563,7 +590,11 @@ mod tests {
         let m = key_revoked(CONSOLE, &project(), &key());
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was revoked"));
-        assert_names_everything(&m, "revoked by alice", "http://127.0.0.1:9000/console/keys/01jkey");
+        assert_names_everything(
+            &m,
+            "revoked by alice",
+            "http://127.0.0.1:9000/console/keys/01jkey",
+        );
     }
 
     #[test]

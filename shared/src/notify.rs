@@ -73,7 +73,9 @@ pub fn decide(record: &StreamRecord) -> Result<Option<Notice>> {
                 RequestStatus::Rejected => Some(Notice::RequestRejected(r)),
                 // The requester withdrawing their own request needs no mail to themselves.
                 RequestStatus::Cancelled
-                    if r.decided_by.as_ref().is_some_and(|by| by.id != r.requester.id) =>
+                    if r.decided_by
+                        .as_ref()
+                        .is_some_and(|by| by.id != r.requester.id) =>
                 {
                     Some(Notice::RequestCancelled(r))
                 }
@@ -95,12 +97,18 @@ pub enum Outcome {
     /// The record calls for no mail.
     Nothing,
     /// The mail went out now.
-    Sent { kind: &'static str, message_id: String },
+    Sent {
+        kind: &'static str,
+        message_id: String,
+    },
     /// A marker says this record's mail went out before (a redelivery).
     AlreadySent { kind: &'static str },
     /// The project is gone, so there is no owner to mail and nothing to name: skipped (a retry
     /// would not bring it back).
     ProjectGone { kind: &'static str },
+    /// The record cannot be read (an image that does not decode, no event id). Logged as an
+    /// error and skipped: a retry would read the same bytes, and meanwhile hold up its shard.
+    Unreadable,
 }
 
 /// The notifier's state, built once per container.
@@ -159,14 +167,22 @@ impl Notifier {
         }
     }
 
-    /// Handles one record: decide, compose, claim the record's marker, send. A failed send gives
-    /// the marker back and fails, so a retry of the record sends it.
+    /// Handles one record: decide, compose, claim the record's marker, send. A failed send (or
+    /// table access) gives the marker back and fails, so a retry of the record sends it.
     pub async fn process(&self, record: &StreamRecord) -> Result<Outcome> {
-        let Some(notice) = decide(record)? else {
-            return Ok(Outcome::Nothing);
+        let read = decide(record).and_then(|notice| match notice {
+            Some(notice) => Ok(Some((notice, event_id(record)?))),
+            None => Ok(None),
+        });
+        let (notice, event_id) = match read {
+            Ok(None) => return Ok(Outcome::Nothing),
+            Ok(Some(read)) => read,
+            Err(e) => {
+                tracing::error!(event_id = %record.event_id, error = %e, "unreadable record skipped");
+                return Ok(Outcome::Unreadable);
+            }
         };
         let kind = notice.kind();
-        let event_id = event_id(record)?;
         let Some(project) = self.store.get_project(notice.project_id()).await? else {
             tracing::warn!(event_id, kind, project = %notice.project_id(), "project is gone; no mail");
             return Ok(Outcome::ProjectGone { kind });
@@ -290,8 +306,16 @@ mod tests {
         Some(image("request", &request(status, by)))
     }
 
-    fn modify(from: (RequestStatus, Option<&str>), to: (RequestStatus, Option<&str>)) -> Option<Notice> {
-        decide(&record("MODIFY", req_image(from.0, from.1), req_image(to.0, to.1))).expect("decides")
+    fn modify(
+        from: (RequestStatus, Option<&str>),
+        to: (RequestStatus, Option<&str>),
+    ) -> Option<Notice> {
+        decide(&record(
+            "MODIFY",
+            req_image(from.0, from.1),
+            req_image(to.0, to.1),
+        ))
+        .expect("decides")
     }
 
     use RequestStatus::*;
@@ -328,8 +352,14 @@ mod tests {
     fn other_request_changes_send_nothing() {
         // A rewrite of a still-pending request, and changes to a request already decided.
         assert_eq!(modify((Pending, None), (Pending, None)), None);
-        assert_eq!(modify((Approved, Some("alice")), (Approved, Some("alice"))), None);
-        assert_eq!(modify((Rejected, Some("alice")), (Cancelled, Some("alice"))), None);
+        assert_eq!(
+            modify((Approved, Some("alice")), (Approved, Some("alice"))),
+            None
+        );
+        assert_eq!(
+            modify((Rejected, Some("alice")), (Cancelled, Some("alice"))),
+            None
+        );
         // A request written already decided (no pending state to leave) is not "created".
         assert_eq!(
             decide(&record("INSERT", None, req_image(Approved, Some("alice")))).expect("decides"),
@@ -362,7 +392,11 @@ mod tests {
             ("MODIFY", k(KeyStatus::Revoked), k(KeyStatus::Revoked)),
             ("REMOVE", k(KeyStatus::Active), None),
         ] {
-            assert_eq!(decide(&record(event, old, new)).expect("decides"), None, "{event}");
+            assert_eq!(
+                decide(&record(event, old, new)).expect("decides"),
+                None,
+                "{event}"
+            );
         }
     }
 
@@ -372,10 +406,16 @@ mod tests {
         let mut ask = Item::from(std::collections::HashMap::<String, AttributeValue>::new());
         ask.insert("entity_type".into(), AttributeValue::S("ask".into()));
         ask.insert("status".into(), AttributeValue::S("pending".into()));
-        assert_eq!(decide(&record("INSERT", None, Some(ask))).expect("decides"), None);
+        assert_eq!(
+            decide(&record("INSERT", None, Some(ask))).expect("decides"),
+            None
+        );
         let mut marker = Item::from(std::collections::HashMap::<String, AttributeValue>::new());
         marker.insert("entity_type".into(), AttributeValue::S("notified".into()));
-        assert_eq!(decide(&record("INSERT", None, Some(marker))).expect("decides"), None);
+        assert_eq!(
+            decide(&record("INSERT", None, Some(marker))).expect("decides"),
+            None
+        );
     }
 
     #[test]
@@ -400,7 +440,10 @@ mod tests {
         }]}))
         .expect("lambda event");
         assert_eq!(event.records.len(), 1);
-        assert_eq!(event.records[0].change.sequence_number.as_deref(), Some("100"));
+        assert_eq!(
+            event.records[0].change.sequence_number.as_deref(),
+            Some("100")
+        );
         assert_eq!(decide(&event.records[0]).expect("decides"), None);
         let mut response = BatchResponse::default();
         response.batch_item_failures.push(failure("100".into()));

@@ -285,3 +285,95 @@ impl Fixture {
             .body
     }
 }
+
+/// A mail the emulator accepted. It keeps only the HTML part of a message that has both.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Every mail sent through the emulator so far (`GET /moto-api/data.json`, `.ses.Message[]`), from
+/// the SES-only emulator the stack points `AWS_ENDPOINT_URL_SESV2` at (its dump stays small and
+/// fast, unlike the main emulator's), else from the main one.
+pub async fn sent_mail() -> Vec<SentMail> {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| env("AWS_ENDPOINT_URL"));
+    let url = format!("{endpoint}/moto-api/data.json");
+    let data: Value = reqwest::get(&url)
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("emulator state as JSON");
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| SentMail {
+            from: text(&m["source"]),
+            to: m["destinations"]["ToAddresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect(),
+            subject: text(&m["subject"]),
+            body: text(&m["body"]),
+        })
+        .collect()
+}
+
+/// The mails sent to `address` so far.
+pub async fn mail_to(address: &str) -> Vec<SentMail> {
+    sent_mail()
+        .await
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t == address))
+        .collect()
+}
+
+/// Waits (polling, up to `timeout`) until `address` has at least `count` mails; returns them.
+pub async fn wait_for_mail(
+    address: &str,
+    count: usize,
+    timeout: std::time::Duration,
+) -> Vec<SentMail> {
+    let start = std::time::Instant::now();
+    loop {
+        let got = mail_to(address).await;
+        if got.len() >= count || start.elapsed() >= timeout {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Invokes `function` with the event in `data_file` through `cargo lambda invoke` on the running
+/// `cargo lambda watch`; the response JSON (`Null` when it is not JSON) and the raw output.
+pub fn lambda_invoke(function: &str, data_file: &std::path::Path) -> (Value, String) {
+    let port = env("KEYGATE_INVOKE_PORT");
+    let out = std::process::Command::new("cargo")
+        .args([
+            "lambda",
+            "invoke",
+            function,
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port,
+            "--data-file",
+        ])
+        .arg(data_file)
+        .output()
+        .expect("cargo lambda invoke runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let response = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    (
+        response,
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+    )
+}

@@ -644,6 +644,26 @@ async fn rolling_issues_a_new_key_and_the_old_one_ends_after_its_grace() {
         .body;
     assert_eq!(mine["my_request"]["key_id"], new_id.as_str());
 
+    // A key in its grace can be revoked at once; the new key is untouched.
+    let cut = stack
+        .post(&format!("/v1/keys/{old}/revoke"), &member, json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(cut["status"], "revoked");
+    stack
+        .get(&format!("/v1/keys/{old}/token"), &member)
+        .await
+        .expect(409);
+    assert_eq!(
+        stack
+            .get(&format!("/v1/keys/{new_id}"), &member)
+            .await
+            .expect(200)
+            .body["status"],
+        "active"
+    );
+
     // Without grace the old key is revoked at once.
     let newer = id(&stack
         .call(

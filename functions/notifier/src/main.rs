@@ -10,10 +10,12 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     // Built once per container; leaked so the handler borrows it for the process's lifetime.
     let notifier: &'static Notifier = Box::leak(Box::new(Notifier::from_env().await?));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
-        // Failures are per record, in the response: the invocation itself succeeds, so Lambda
-        // retries only the records the response names.
-        Ok::<BatchResponse, Error>(notifier.handle(event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<StreamEvent>| async move {
+            // Failures are per record, in the response: the invocation itself succeeds, so Lambda
+            // retries only the records the response names.
+            Ok::<BatchResponse, Error>(notifier.handle(event.payload).await)
+        },
+    ))
     .await
 }

@@ -50,6 +50,9 @@ pub struct ApiKey {
     /// `active` or `revoked` as stored; `expired` is derived on read.
     pub status: KeyStatus,
     pub issued_at: String,
+    /// Stored as `valid_until`: `expires_at` is the table's TTL attribute, and a key must never
+    /// be deleted by TTL (its record outlives its validity).
+    #[serde(rename = "valid_until")]
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -317,7 +320,8 @@ async fn ask_of(store: &Store, key: &ApiKey) -> Result<Option<Ask>> {
 /// Revokes a key: its holder or its project's owner.
 pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView> {
     let (key, _) = load_visible(store, caller, k).await?;
-    if key.status_at(&now()) != KeyStatus::Active || key.replaced_by.is_some() {
+    // A rolled key still in its grace is active: revoking it ends the grace at once.
+    if key.status_at(&now()) != KeyStatus::Active {
         return Err(Error::Conflict(format!("key {k} is not active")));
     }
     let at = now();

@@ -193,9 +193,9 @@ pub async fn put_member(
     user: &UserId,
     input: MemberInput,
 ) -> Result<Member> {
-    let project = access::require_owner(store, p, caller).await?;
+    let owner = access::require_owner(store, p, caller).await?;
     let email = Email::parse("email", &input.email).map_err(|e| Error::Invalid(vec![e]))?;
-    if user == &project.owner.id {
+    if user == &owner.user.id {
         return Err(Error::unprocessable(
             "user",
             "is the project's owner, who is always a member",
@@ -203,7 +203,7 @@ pub async fn put_member(
     }
     let member = Member {
         project_id: p.clone(),
-        project_name: project.name,
+        project_name: owner.project_name,
         user: Person {
             id: user.clone(),
             email,
@@ -221,8 +221,8 @@ pub async fn remove_member(
     p: &ProjectId,
     user: &UserId,
 ) -> Result<()> {
-    let project = access::require_owner(store, p, caller).await?;
-    if user == &project.owner.id {
+    let owner = access::require_owner(store, p, caller).await?;
+    if user == &owner.user.id {
         return Err(Error::unprocessable(
             "user",
             "is the project's owner and cannot be removed",

@@ -86,8 +86,9 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<()> {
         let key = Write::put(key_attrs(revoked)?)
-            // `active -> revoked` once: a second revoke, or one racing a roll, is refused.
-            .when("#st = :active AND attribute_not_exists(replaced_by)")
+            // `active -> revoked` once: a second revoke is refused. A rolled key still in its
+            // grace is active and may be cut short.
+            .when("#st = :active")
             .name("#st", "status")
             .value(":active", "active");
         let mut items = vec![key.build(&self.table)?];

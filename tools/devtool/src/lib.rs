@@ -107,4 +107,5 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".keygate/dev"))
 }
 
+pub mod pump;
 pub mod setup;

@@ -2,6 +2,8 @@
 //!   keygate-dev setup                      table, SES identity, dev issuer key and its JWKS secret
 //!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
+//!   keygate-dev pump [--port P]
+//!                                           the table's stream -> the notifier via cargo lambda watch
 //!   keygate-dev signing-keys list|rotate|retire <kid>
 //!                                           the API-key signing key set in Secrets Manager: rotate adds
 //!                                           a new active key (old ones still verify), retire drops one
@@ -11,11 +13,12 @@ use keygate::Caller;
 use keygate::Error;
 use keygate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
+use keygate::domain::request::{self, NewRequestInput};
 use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
-use keygate_dev::{BoxError, DevIssuer, setup, state_dir};
+use keygate_dev::{BoxError, DevIssuer, pump, setup, state_dir};
 
-const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | signing-keys list|rotate|retire <kid>";
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys list|rotate|retire <kid>";
 
 #[tokio::main]
 async fn main() {
@@ -68,6 +71,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             Ok(())
         }
         ["seed"] => seed().await,
+        ["pump", rest @ ..] => pump::run(pump::Options::parse(rest)?).await,
         _ => Err(USAGE.into()),
     }
 }
@@ -174,7 +178,13 @@ async fn seed() -> Result<(), BoxError> {
             field("output node", "Node that publishes results", "output"),
         ]),
     };
-    exists_ok(template::create(&store, &alice, &server, weather).await)?;
+    // Bob has asked for a key from it: alice sees a pending request to approve.
+    if let Ok(t) = template::create(&store, &alice, &server, weather).await {
+        let comment = Some("For the weather fetcher of my client project".to_string());
+        exists_ok(
+            request::create(&store, &bob, &server, &t.id, NewRequestInput { comment }).await,
+        )?;
+    }
 
     exists_ok(
         project::create(
@@ -198,7 +208,7 @@ async fn seed() -> Result<(), BoxError> {
     )
     .await?;
     println!(
-        "seeded: project server (owner alice, member bob, roles reader/writer, nodes input/output, template \"Weather data reader\"), project bob-client (owner bob)"
+        "seeded: project server (owner alice, member bob, roles reader/writer, nodes input/output, template \"Weather data reader\" with a pending request from bob), project bob-client (owner bob)"
     );
     Ok(())
 }

@@ -10,6 +10,12 @@
 //! verbatim, with every attribute type intact and no conversion code to get wrong; only
 //! `eventSourceARN` is added. The price, no request signing, is no price here: the pump refuses
 //! any endpoint that is not the loopback emulator.
+//!
+//! It reads each shard from its start (`TRIM_HORIZON`: nothing written before it started is
+//! missed; the notifier's markers make re-reads harmless) and takes a fresh iterator after the
+//! last record it handed on for every read, rather than following `NextShardIterator`: the
+//! emulator restores a table from a copy when a transaction is cancelled, and an iterator taken
+//! before that keeps reading the old copy's stream, which never grows again.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,7 +24,8 @@ use serde_json::{Value, json};
 
 use crate::BoxError;
 
-const USAGE: &str = "usage: keygate-dev pump [--port <cargo lambda watch port>] [--from trim-horizon|latest] [--function <name>]";
+const USAGE: &str =
+    "usage: keygate-dev pump [--port <cargo lambda watch port>] [--function <name>]";
 /// Lambda's default batch size for stream sources.
 const BATCH_SIZE: usize = 100;
 /// Pause between polls of an idle stream.
@@ -36,9 +43,6 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct Options {
     /// `cargo lambda watch`'s port (`--port`, else `KEYGATE_INVOKE_PORT`, else 9000).
     pub port: u16,
-    /// Where in the stream to begin: `TRIM_HORIZON` (everything still in the stream: nothing
-    /// written before the pump started is missed) or `LATEST`.
-    pub from: &'static str,
     pub function: String,
 }
 
@@ -51,7 +55,6 @@ impl Options {
                     .map_err(|_| format!("KEYGATE_INVOKE_PORT {p:?} is not a port"))?,
                 Err(_) => 9000,
             },
-            from: "TRIM_HORIZON",
             function: "notifier".into(),
         };
         let mut rest = args.iter();
@@ -62,13 +65,6 @@ impl Options {
                     opts.port = value
                         .parse()
                         .map_err(|_| format!("--port {value:?} is not a port"))?
-                }
-                "--from" => {
-                    opts.from = match *value {
-                        "trim-horizon" => "TRIM_HORIZON",
-                        "latest" => "LATEST",
-                        _ => return Err(USAGE.into()),
-                    }
                 }
                 "--function" => opts.function = value.to_string(),
                 _ => return Err(USAGE.into()),
@@ -92,7 +88,10 @@ fn loopback(url: &str, what: &str) -> Result<String, BoxError> {
     if matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
         Ok(url.to_string())
     } else {
-        Err(format!("{what} {url:?} is not an http URL on loopback; the pump only talks to the local stack").into())
+        Err(format!(
+            "{what} {url:?} is not an http URL on loopback; the pump only talks to the local stack"
+        )
+        .into())
     }
 }
 
@@ -100,13 +99,12 @@ fn log(msg: impl std::fmt::Display) {
     eprintln!("pump: {msg}");
 }
 
-/// One shard being read: its current iterator and the last sequence number handed on (to get a
-/// fresh iterator after that point when one expires).
+/// How far a shard has been read: the last sequence number handed on, and whether the shard is
+/// closed and read to its end.
 #[derive(Debug, Default)]
 struct Shard {
-    iterator: Option<String>,
     last_sequence: Option<String>,
-    closed: bool,
+    done: bool,
 }
 
 struct Pump {
@@ -115,7 +113,6 @@ struct Pump {
     region: String,
     table: String,
     invoke_url: String,
-    from: &'static str,
 }
 
 /// The sequence number of a stream record (Lambda's item identifier for stream sources).
@@ -235,7 +232,7 @@ impl Pump {
     async fn deliver(&self, mut batch: Vec<Value>) {
         let mut attempt = 0;
         loop {
-            let first = sequence(&batch[0]).unwrap_or("?").to_string();
+            let first = batch.first().and_then(sequence).unwrap_or("?").to_string();
             match self.invoke(&batch).await {
                 Ok(failed) if failed.is_empty() => {
                     log(format_args!(
@@ -264,7 +261,7 @@ impl Pump {
                 log(format_args!(
                     "giving up on {} record(s) from {} after {MAX_RETRIES} retries",
                     batch.len(),
-                    sequence(&batch[0]).unwrap_or("?")
+                    batch.first().and_then(sequence).unwrap_or("?")
                 ));
                 return;
             }
@@ -272,36 +269,32 @@ impl Pump {
         }
     }
 
-    /// Reads one page of a shard and delivers it; whether there were records.
+    /// Reads the next page of a shard and delivers it; whether there were records.
     async fn poll_shard(&self, arn: &str, id: &str, shard: &mut Shard) -> Result<bool, BoxError> {
-        let Some(iterator) = shard.iterator.clone() else {
+        if shard.done {
+            return Ok(false);
+        }
+        let iterator = match &shard.last_sequence {
+            Some(seq) => {
+                self.iterator(arn, id, "AFTER_SEQUENCE_NUMBER", Some(seq))
+                    .await?
+            }
+            None => self.iterator(arn, id, "TRIM_HORIZON", None).await?,
+        };
+        let Some(iterator) = iterator else {
+            shard.done = true;
             return Ok(false);
         };
-        let page = match self
+        let page = self
             .call(
                 "DynamoDBStreams_20120810.GetRecords",
                 json!({"ShardIterator": iterator, "Limit": BATCH_SIZE}),
             )
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => {
-                // Iterators expire (15 minutes on AWS): continue after the last record handed on.
-                log(format_args!("shard {id}: {e}; getting a new iterator"));
-                shard.iterator = match &shard.last_sequence {
-                    Some(seq) => {
-                        self.iterator(arn, id, "AFTER_SEQUENCE_NUMBER", Some(seq))
-                            .await?
-                    }
-                    None => self.iterator(arn, id, self.from, None).await?,
-                };
-                return Ok(false);
-            }
-        };
-        shard.iterator = page["NextShardIterator"].as_str().map(str::to_string);
-        shard.closed = shard.iterator.is_none();
+            .await?;
         let mut records: Vec<Value> = page["Records"].as_array().cloned().unwrap_or_default();
         if records.is_empty() {
+            // A closed shard read to its end has no next iterator.
+            shard.done = page["NextShardIterator"].is_null();
             return Ok(false);
         }
         if let Some(seq) = records.last().and_then(sequence) {
@@ -318,7 +311,8 @@ impl Pump {
 /// Runs until killed: finds the table's stream, follows its shards, delivers their records.
 pub async fn run(opts: Options) -> Result<(), BoxError> {
     let endpoint = loopback(
-        &std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL (the emulator) is required")?,
+        &std::env::var("AWS_ENDPOINT_URL")
+            .map_err(|_| "AWS_ENDPOINT_URL (the emulator) is required")?,
         "AWS_ENDPOINT_URL",
     )?;
     let invoke_url = loopback(
@@ -334,7 +328,6 @@ pub async fn run(opts: Options) -> Result<(), BoxError> {
         region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         table: std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is required")?,
         invoke_url,
-        from: opts.from,
     };
     log(format_args!(
         "following the stream of table {} into {}",
@@ -359,16 +352,11 @@ pub async fn run(opts: Options) -> Result<(), BoxError> {
                     }
                     shards.clear();
                 }
-                let first_scan = shards.is_empty();
+                // Closed shards stay listed (for a day on AWS) and stay in `shards`, done, so
+                // they are not read again.
                 for id in pump.shard_ids(&latest).await? {
-                    if !shards.contains_key(&id) {
-                        // Shards that appear later hold only new records: read them whole.
-                        let kind = if first_scan && arn.is_none() { pump.from } else { "TRIM_HORIZON" };
-                        let iterator = pump.iterator(&latest, &id, kind, None).await?;
-                        shards.insert(id, Shard { iterator, ..Shard::default() });
-                    }
+                    shards.entry(id).or_default();
                 }
-                shards.retain(|_, s| !s.closed);
                 arn = Some(latest);
             }
             let Some(arn) = arn.as_deref() else {
@@ -429,10 +417,10 @@ mod tests {
 
     #[test]
     fn options_parse() {
-        let o = Options::parse(&["--port", "9123", "--from", "latest"]).expect("valid");
-        assert_eq!((o.port, o.from, o.function.as_str()), (9123, "LATEST", "notifier"));
+        let o = Options::parse(&["--port", "9123"]).expect("valid");
+        assert_eq!((o.port, o.function.as_str()), (9123, "notifier"));
         assert!(Options::parse(&["--port"]).is_err());
-        assert!(Options::parse(&["--from", "yesterday"]).is_err());
+        assert!(Options::parse(&["--port", "ninety"]).is_err());
         assert!(Options::parse(&["--bogus", "1"]).is_err());
     }
 }
