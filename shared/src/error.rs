@@ -91,3 +91,36 @@ impl Error {
         }
     }
 }
+
+/// Any AWS SDK failure as the caller sees it: unreachable or throttled is `Unavailable` (503, worth
+/// a retry), anything else `Internal` with the service's error code. `op` names the call.
+pub(crate) fn from_sdk<E, R>(op: &str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+    let code = err.code().unwrap_or_default().to_string();
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Error::Unavailable(format!("{op}: unreachable: {err:?}"))
+        }
+        _ if matches!(
+            code.as_str(),
+            "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "ThrottlingException"
+                | "Throttling"
+                | "TooManyRequestsException"
+                | "LimitExceededException"
+                | "InternalServerError"
+        ) =>
+        {
+            Error::Unavailable(format!("{op}: {code}"))
+        }
+        _ => Error::Internal(format!(
+            "{op}: {code}: {}",
+            err.message().unwrap_or("no message")
+        )),
+    }
+}

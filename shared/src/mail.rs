@@ -387,23 +387,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let code = err.code().unwrap_or_default().to_string();
-    match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            Error::Unavailable(format!("SendEmail: SES unreachable: {err:?}"))
-        }
-        _ if matches!(
-            code.as_str(),
-            "TooManyRequestsException" | "LimitExceededException" | "Throttling"
-        ) =>
-        {
-            Error::Unavailable(format!("SendEmail: {code}"))
-        }
-        _ => Error::Internal(format!(
-            "SendEmail: {code}: {}",
-            err.message().unwrap_or("no message")
-        )),
-    }
+    crate::error::from_sdk("SendEmail", err)
 }
 
 #[cfg(test)]

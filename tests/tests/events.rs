@@ -5,7 +5,6 @@
 //! the member), `{{key}}` (an active key the member holds), `{{unique}}`) are filled from a fresh fixture per file.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use keygate_e2e::{Fixture, Stack, unique};
 use serde_json::Value;
@@ -56,8 +55,6 @@ fn event_files() -> Vec<(String, u16, PathBuf)> {
 #[tokio::test]
 async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
     let stack = Stack::new().await;
-    let port =
-        std::env::var("KEYGATE_INVOKE_PORT").expect("KEYGATE_INVOKE_PORT: run with `make test`");
     let files = event_files();
     let functions: std::collections::BTreeSet<&str> =
         files.iter().map(|(f, _, _)| f.as_str()).collect();
@@ -99,28 +96,12 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
             .unwrap_or_else(|e| panic!("{}: not JSON after filling: {e}", path.display()));
         let data = tmp.join(path.file_name().expect("name"));
         std::fs::write(&data, filled).expect("write event");
-        let out = Command::new("cargo")
-            .args([
-                "lambda",
-                "invoke",
-                function,
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                &port,
-                "--data-file",
-            ])
-            .arg(&data)
-            .output()
-            .expect("cargo lambda invoke runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let response: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+        let (response, output) = keygate_e2e::lambda_invoke(function, &data);
         let got = response["statusCode"].as_u64();
         if got != Some(u64::from(*status)) {
             failures.push(format!(
-                "{}: expected {status}, got {got:?}: {stdout} {}",
-                path.display(),
-                String::from_utf8_lossy(&out.stderr)
+                "{}: expected {status}, got {got:?}: {output}",
+                path.display()
             ));
         }
     }

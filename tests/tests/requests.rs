@@ -3,7 +3,10 @@
 //! key snapshots, template deletion, revocation and rolling.
 
 use keygate::token::KeySet;
-use keygate_e2e::{Fixture, Stack, unique};
+use keygate_e2e::{Fixture, Stack, unique, wait_for_mail};
+
+/// How long a mail may take through the local stream pump and notifier.
+const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 use serde_json::{Value, json};
 
 /// A fixture with a template; returns (fixture, template id).
@@ -66,6 +69,17 @@ async fn request_approve_reveal_and_the_token_verifies() {
     assert_eq!(req["status"], "pending");
     assert_eq!(req["requester"]["id"], f.member.as_str());
     let r = id(&req);
+    // The owner is told by mail (table stream -> notifier -> SES in the emulator).
+    let owner_mail = wait_for_mail(&format!("{}@example.com", f.owner), 1, MAIL_WAIT).await;
+    assert_eq!(owner_mail.len(), 1, "one mail to the owner");
+    assert!(
+        owner_mail[0].body.contains(&f.member)
+            && owner_mail[0]
+                .body
+                .contains(req["template_name"].as_str().unwrap_or("?")),
+        "{}",
+        owner_mail[0].body
+    );
 
     let pending = stack
         .get(&f.path("/requests?status=pending"), &stack.token(&f.owner))
@@ -84,6 +98,16 @@ async fn request_approve_reveal_and_the_token_verifies() {
     );
 
     let out = approve(&stack, &f, &r).await;
+    let requester_mail = wait_for_mail(&format!("{}@example.com", f.member), 1, MAIL_WAIT).await;
+    assert_eq!(requester_mail.len(), 1, "one mail to the requester");
+    assert!(
+        requester_mail[0]
+            .subject
+            .to_lowercase()
+            .contains("approved"),
+        "{}",
+        requester_mail[0].subject
+    );
     assert_eq!(out["request"]["status"], "approved");
     let key = &out["key"];
     assert_eq!(out["request"]["key_id"], key["id"]);
@@ -543,6 +567,9 @@ async fn deleting_a_template_cancels_its_pending_requests() {
         .delete(&f.path(&format!("/templates/{t}")), &owner)
         .await
         .expect(204);
+    // The requester is told their request was closed.
+    let told = wait_for_mail(&format!("{}@example.com", f.member), 1, MAIL_WAIT).await;
+    assert_eq!(told.len(), 1, "one mail to the requester");
     let cancelled = stack
         .get(&f.path("/requests?status=cancelled"), &owner)
         .await

@@ -92,32 +92,12 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-/// Maps any SDK failure to the caller's view: throttling and unreachable -> 503, the rest -> 500.
 fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let code = err.code().unwrap_or_default().to_string();
-    match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            Error::Unavailable(format!("{op}: DynamoDB unreachable: {err:?}"))
-        }
-        _ if matches!(
-            code.as_str(),
-            "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "ThrottlingException"
-                | "InternalServerError"
-        ) =>
-        {
-            Error::Unavailable(format!("{op}: {code}"))
-        }
-        _ => Error::Internal(format!(
-            "{op}: {code}: {}",
-            err.message().unwrap_or("no message")
-        )),
-    }
+    crate::error::from_sdk(op, err)
 }
 
 /// Which query a cursor belongs to: its partition and the sort-key prefix it may continue in.
