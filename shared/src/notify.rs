@@ -82,8 +82,12 @@ pub fn decide(record: &StreamRecord) -> Result<Option<Notice>> {
                 _ => None,
             }
         }
+        // The holder revoking (or rolling away) their own key needs no mail to themselves,
+        // as with a request they cancel; the owner revoking it does.
         ("MODIFY", Some(Image::Key(old)), Some(Image::Key(k)))
-            if old.status == KeyStatus::Active && k.status == KeyStatus::Revoked =>
+            if old.status == KeyStatus::Active
+                && k.status == KeyStatus::Revoked
+                && k.revoked_by.as_ref().is_none_or(|by| by.id != k.holder.id) =>
         {
             Some(Notice::KeyRevoked(k))
         }
@@ -381,6 +385,28 @@ mod tests {
         ))
         .expect("decides");
         assert!(matches!(got, Some(Notice::KeyRevoked(k)) if k.status == KeyStatus::Revoked));
+    }
+
+    #[test]
+    fn a_holder_revoking_their_own_key_gets_no_mail() {
+        let mut revoked = key(KeyStatus::Revoked);
+        revoked.revoked_by = Some(revoked.holder.clone());
+        let got = decide(&record(
+            "MODIFY",
+            Some(image("key", &key(KeyStatus::Active))),
+            Some(image("key", &revoked)),
+        ))
+        .expect("decides");
+        assert_eq!(got, None);
+        let mut by_owner = key(KeyStatus::Revoked);
+        by_owner.revoked_by = Some(someone("owner"));
+        let got = decide(&record(
+            "MODIFY",
+            Some(image("key", &key(KeyStatus::Active))),
+            Some(image("key", &by_owner)),
+        ))
+        .expect("decides");
+        assert!(matches!(got, Some(Notice::KeyRevoked(_))));
     }
 
     #[test]
