@@ -256,7 +256,11 @@ impl Store {
 
     /// Every item of a query, to the end (for small, bounded sets such as a user's asks in one
     /// project).
-    async fn query_all<T: DeserializeOwned>(&self, scope: Scope<'_>) -> Result<Vec<T>> {
+    async fn query_all<T: DeserializeOwned>(
+        &self,
+        scope: Scope<'_>,
+        filter: Option<(&str, &str)>,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut page = PageRequest {
             size: crate::http::MAX_PAGE_SIZE,
@@ -264,13 +268,14 @@ impl Store {
         };
         loop {
             let got: Page<T> = self
-                .query_page(
+                .query_filtered(
                     Scope {
                         index: scope.index,
                         partition: scope.partition.clone(),
                         prefix: scope.prefix,
                     },
                     &page,
+                    filter,
                 )
                 .await?;
             out.extend(got.items);

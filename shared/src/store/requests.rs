@@ -185,10 +185,13 @@ impl Store {
             partition: keys::project_partition(p),
             prefix: keys::REQUEST,
         };
-        let all: Vec<KeyRequest> = self.query_all(scope).await?;
-        Ok(all
+        // Only pending requests leave the table; the template is matched here.
+        let pending: Vec<KeyRequest> = self
+            .query_all(scope, Some(("status", RequestStatus::Pending.as_str())))
+            .await?;
+        Ok(pending
             .into_iter()
-            .filter(|r| &r.template_id == t && r.status == RequestStatus::Pending)
+            .filter(|r| &r.template_id == t)
             .collect())
     }
 
@@ -209,11 +212,14 @@ impl Store {
     /// A user's asks in a project (one per template they ever asked for).
     pub async fn user_asks(&self, p: &ProjectId, u: &UserId) -> Result<Vec<Ask>> {
         let prefix = keys::ask_prefix(u);
-        self.query_all(Scope {
-            index: None,
-            partition: keys::project_partition(p),
-            prefix: &prefix,
-        })
+        self.query_all(
+            Scope {
+                index: None,
+                partition: keys::project_partition(p),
+                prefix: &prefix,
+            },
+            None,
+        )
         .await
     }
 
