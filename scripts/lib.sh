@@ -75,16 +75,29 @@ start_watch() {
   wait_port "$port" "cargo lambda watch" 300 "$!"
 }
 
-# start_pump PORT: the local stand-in for Lambda's stream trigger: follows the table's stream and
-# invokes the notifier through the `cargo lambda watch` on PORT, until stopped.
+# start_pump PORT [FUNCTION]: the local stand-in for one of Lambda's stream triggers: follows the
+# table's stream and invokes FUNCTION (default notifier) through the `cargo lambda watch` on PORT,
+# until stopped. The notifier and imports-sync each get their own, as each has its own mapping.
 start_pump() {
-  setsid "$ROOT/target/debug/keygate-dev" pump --port "$1" >"$KEYGATE_STATE_DIR/pump.log" 2>&1 &
+  local fn=${2:-notifier}
+  setsid "$ROOT/target/debug/keygate-dev" pump --port "$1" --function "$fn" \
+    >"$KEYGATE_STATE_DIR/pump-$fn.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   sleep 0.3
   if ! kill -0 "$pid" 2>/dev/null; then
-    log "the stream pump exited; see $KEYGATE_STATE_DIR/pump.log"; return 1
+    log "the stream pump for $fn exited; see $KEYGATE_STATE_DIR/pump-$fn.log"; return 1
   fi
+}
+
+# start_pumps PORT: both stream consumers (warmed up first: the first invocation starts them).
+start_pumps() {
+  local fn
+  for fn in notifier imports-sync; do
+    curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
+      "http://127.0.0.1:$1/2015-03-31/functions/$fn/invocations" || true
+    start_pump "$1" "$fn"
+  done
 }
 
 # stop_all: TERM to every process group started here; KILL what is still there after 5 s

@@ -30,13 +30,11 @@ devtool setup
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT" --ignore-changes
 # The first request to each function starts it; do it here rather than in a test's timeout.
-for path in /v1/projects/warm-up /v1/projects/warm-up/templates; do
+for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets; do
   curl -s -o /dev/null -m 300 "http://127.0.0.1:$PORT$path" || true
 done
-curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
-  "http://127.0.0.1:$PORT/2015-03-31/functions/notifier/invocations" || true
-log "starting the stream pump (table stream -> notifier)"
-start_pump "$PORT"
+log "starting the stream pumps (table stream -> notifier, imports-sync)"
+start_pumps "$PORT"
 
 export KEYGATE_URL="http://127.0.0.1:$PORT" KEYGATE_INVOKE_PORT="$PORT"
 log "running the tests"

@@ -6,6 +6,7 @@ use lambda_http::Request;
 use crate::config::{Config, aws_config};
 use crate::error::Result;
 use crate::identity::{Authenticator, Caller};
+use crate::secrets::Vault;
 use crate::store::Store;
 use crate::token::Signer;
 
@@ -15,6 +16,8 @@ pub struct App {
     pub auth: Authenticator,
     /// API-key signing keys, read on first use.
     pub signer: Signer,
+    /// Imported secrets (Secrets Manager); no call is made until an import route uses it.
+    pub vault: Vault,
 }
 
 impl App {
@@ -37,12 +40,23 @@ impl App {
             config.api_keys.signing_keys_secret_id.clone(),
             config.api_keys.signing_keys_ttl,
         );
+        let vault = Vault::new(sdk, &config.imports);
         Ok(App {
             config,
             store,
             auth,
             signer,
+            vault,
         })
+    }
+
+    /// What an import needs.
+    pub fn import_deps(&self) -> crate::domain::import::Deps<'_> {
+        crate::domain::import::Deps {
+            store: &self.store,
+            signer: &self.signer,
+            vault: &self.vault,
+        }
     }
 
     /// The verified console user of a request (401 otherwise).

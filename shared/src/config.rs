@@ -32,6 +32,7 @@ pub struct Config {
     /// Largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 65536).
     pub max_body_bytes: usize,
     pub api_keys: ApiKeyConfig,
+    pub imports: ImportsConfig,
 }
 
 /// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
@@ -78,20 +79,7 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let optional = |name: &'static str, default: &str| {
-            get(name)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
-                    name,
-                    why: format!("{v:?} is not a whole number ({e})"),
-                }),
-            }
-        };
+        let number = |name: &'static str, default: u64| number_or(&get, name, default);
 
         let jwks = match (
             get("USER_JWKS").filter(|v| !v.trim().is_empty()),
@@ -125,15 +113,116 @@ impl Config {
                 jwks_ttl: Duration::from_secs(number("USER_JWKS_TTL_SECONDS", 300)?),
             },
             max_body_bytes: max_body_bytes as usize,
-            api_keys: ApiKeyConfig {
-                issuer: optional("API_KEY_ISSUER", "keygate"),
-                audience: optional("API_KEY_AUDIENCE", "platform-api"),
-                signing_keys_secret_id: optional(
-                    "SIGNING_KEYS_SECRET_ID",
-                    DEFAULT_SIGNING_KEYS_SECRET_ID,
+            api_keys: ApiKeyConfig::from_lookup(&get)?,
+            imports: ImportsConfig::from_lookup(&get)?,
+        })
+    }
+}
+
+/// Reads a whole number, or the default when the variable is absent or blank.
+fn number_or(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+            name,
+            why: format!("{v:?} is not a whole number ({e})"),
+        }),
+    }
+}
+
+fn text_or(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> String {
+    get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+impl ApiKeyConfig {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(ApiKeyConfig {
+            issuer: text_or(get, "API_KEY_ISSUER", "keygate"),
+            audience: text_or(get, "API_KEY_AUDIENCE", "platform-api"),
+            signing_keys_secret_id: text_or(
+                get,
+                "SIGNING_KEYS_SECRET_ID",
+                DEFAULT_SIGNING_KEYS_SECRET_ID,
+            ),
+            signing_keys_ttl: Duration::from_secs(number_or(get, "SIGNING_KEYS_TTL_SECONDS", 300)?),
+        })
+    }
+}
+
+/// The namespace of imported secrets when `SECRETS_NAMESPACE` is not set. Distinct from the
+/// signing keys' and the issuer JWKS' names, so a policy on `<namespace>/*` cannot reach those.
+pub const DEFAULT_SECRETS_NAMESPACE: &str = "keygate-imports";
+
+/// Where imports write their secrets, and how they are deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportsConfig {
+    /// Secrets are named `<namespace>/<project>/<name>` (`SECRETS_NAMESPACE`, default
+    /// `keygate-imports`; `[A-Za-z0-9/_+=.@-]{1,64}`, no leading or trailing `/`).
+    pub namespace: String,
+    /// Days a deleted secret can still be restored (`SECRETS_RECOVERY_DAYS`, default 7; 0 deletes
+    /// at once, otherwise 7 to 30 as Secrets Manager allows).
+    pub recovery_days: u8,
+}
+
+impl ImportsConfig {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let namespace = text_or(get, "SECRETS_NAMESPACE", DEFAULT_SECRETS_NAMESPACE);
+        let ok = namespace.len() <= 64
+            && !namespace.starts_with('/')
+            && !namespace.ends_with('/')
+            && namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+        if !ok {
+            return Err(ConfigError::Invalid {
+                name: "SECRETS_NAMESPACE",
+                why: format!(
+                    "{namespace:?} must match [A-Za-z0-9/_+=.@-]{{1,64}} without a leading or trailing /"
                 ),
-                signing_keys_ttl: Duration::from_secs(number("SIGNING_KEYS_TTL_SECONDS", 300)?),
-            },
+            });
+        }
+        let recovery_days = number_or(get, "SECRETS_RECOVERY_DAYS", 7)?;
+        if recovery_days != 0 && !(7..=30).contains(&recovery_days) {
+            return Err(ConfigError::Invalid {
+                name: "SECRETS_RECOVERY_DAYS",
+                why: format!("{recovery_days} must be 0 (delete at once) or 7 to 30"),
+            });
+        }
+        Ok(ImportsConfig {
+            namespace,
+            recovery_days: recovery_days as u8,
+        })
+    }
+}
+
+/// The imports' stream handler (`imports-sync`): the table, the signing keys to re-mint a rolled
+/// key's token, and where the imported secrets live. No user tokens: it serves no console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub table_name: String,
+    pub api_keys: ApiKeyConfig,
+    pub imports: ImportsConfig,
+}
+
+impl SyncConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(SyncConfig {
+            table_name: get("TABLE_NAME")
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            api_keys: ApiKeyConfig::from_lookup(&get)?,
+            imports: ImportsConfig::from_lookup(&get)?,
         })
     }
 }
@@ -217,6 +306,48 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn imports_settings_have_defaults_and_are_checked() {
+        let c = Config::from_lookup(lookup(BASE)).expect("valid config");
+        assert_eq!(
+            c.imports,
+            ImportsConfig {
+                namespace: "keygate-imports".into(),
+                recovery_days: 7
+            }
+        );
+        for (name, value) in [
+            ("SECRETS_NAMESPACE", "/leading"),
+            ("SECRETS_NAMESPACE", "trailing/"),
+            ("SECRETS_NAMESPACE", "sp ace"),
+            ("SECRETS_RECOVERY_DAYS", "3"),
+            ("SECRETS_RECOVERY_DAYS", "31"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, value));
+            match Config::from_lookup(lookup(&pairs)) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
+                other => panic!("{name}={value:?}: expected invalid, got {other:?}"),
+            }
+        }
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("SECRETS_NAMESPACE", "org/keys"),
+            ("SECRETS_RECOVERY_DAYS", "0"),
+        ]);
+        let c = Config::from_lookup(lookup(&pairs)).expect("valid config");
+        assert_eq!(
+            (c.imports.namespace.as_str(), c.imports.recovery_days),
+            ("org/keys", 0)
+        );
+        let sync = SyncConfig::from_lookup(lookup(&[("TABLE_NAME", "t")])).expect("valid");
+        assert_eq!(sync.imports.namespace, "keygate-imports");
+        assert_eq!(
+            SyncConfig::from_lookup(lookup(&[])),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        );
     }
 
     #[test]

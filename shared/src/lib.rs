@@ -10,7 +10,9 @@ pub mod http;
 pub mod identity;
 pub mod mail;
 pub mod notify;
+pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod token;
 
 pub use app::App;

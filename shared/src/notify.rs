@@ -211,24 +211,37 @@ impl Notifier {
         }
     }
 
-    /// Handles a batch. Every record is tried; each failed one is reported by its sequence number
-    /// (the identifier Lambda expects for DynamoDB streams) so only it and what follows it in the
-    /// shard are delivered again; the markers make those redeliveries send nothing twice.
+    /// Handles a batch (see `for_each_record`); the markers make redeliveries send nothing twice.
     pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
-        let mut response = BatchResponse::default();
-        for record in &event.records {
-            if let Err(e) = self.process(record).await {
-                let id = record
-                    .change
-                    .sequence_number
-                    .clone()
-                    .unwrap_or_else(|| record.event_id.clone());
-                tracing::error!(event_id = %record.event_id, sequence_number = %id, error = %e, "record failed; reported for retry");
-                response.batch_item_failures.push(failure(id));
-            }
-        }
-        response
+        // Boxed: a batch's nested futures are deep enough to strain the compiler's layout queries.
+        Box::pin(for_each_record(&event, |r| async move {
+            self.process(r).await.map(|_| ())
+        }))
+        .await
     }
+}
+
+/// Runs `process` on every record of a batch. Each failed one is reported by its sequence number
+/// (the identifier Lambda expects for DynamoDB streams) so that only it and what follows it in
+/// the shard are delivered again; the handlers are idempotent, so redeliveries change nothing.
+pub async fn for_each_record<'a, F, Fut>(event: &'a StreamEvent, mut process: F) -> BatchResponse
+where
+    F: FnMut(&'a StreamRecord) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut response = BatchResponse::default();
+    for record in &event.records {
+        if let Err(e) = process(record).await {
+            let id = record
+                .change
+                .sequence_number
+                .clone()
+                .unwrap_or_else(|| record.event_id.clone());
+            tracing::error!(event_id = %record.event_id, sequence_number = %id, error = %e, "record failed; reported for retry");
+            response.batch_item_failures.push(failure(id));
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -286,6 +286,83 @@ impl Fixture {
     }
 }
 
+/// An issued key: its id, its token and the JSON of the key.
+pub struct IssuedKey {
+    pub id: String,
+    pub token: String,
+    pub key: Value,
+}
+
+impl Fixture {
+    /// The fixture's member requests a key from a new template with these info fields
+    /// (`[(name, value)]`) and the owner approves it.
+    pub async fn issue_key(&self, stack: &Stack, fields: &[(&str, &str)]) -> IssuedKey {
+        let owner = stack.token(&self.owner);
+        let member = stack.token(&self.member);
+        let fields: Vec<Value> = fields
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect();
+        let t = stack
+            .post(
+                &self.path("/templates"),
+                &owner,
+                json!({"name": unique("Key "), "role": "reader", "fields": fields}),
+            )
+            .await
+            .expect(201)
+            .body;
+        let t = t["id"].as_str().expect("template id");
+        let r = stack
+            .post(
+                &self.path(&format!("/templates/{t}/requests")),
+                &member,
+                json!({}),
+            )
+            .await
+            .expect(201)
+            .body;
+        let r = r["id"].as_str().expect("request id");
+        let approved = stack
+            .post(
+                &self.path(&format!("/requests/{r}/approve")),
+                &owner,
+                json!({}),
+            )
+            .await
+            .expect(200)
+            .body;
+        let id = approved["key"]["id"].as_str().expect("key id").to_string();
+        let token = stack
+            .get(&format!("/v1/keys/{id}/token"), &member)
+            .await
+            .expect(200)
+            .body["token"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        IssuedKey {
+            id,
+            token,
+            key: approved["key"].clone(),
+        }
+    }
+}
+
+/// A Secrets Manager client of the emulator.
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+}
+
+/// Where the stack's imports write (`SECRETS_NAMESPACE`, else keygate's default).
+pub fn secrets_namespace() -> String {
+    std::env::var("SECRETS_NAMESPACE")
+        .unwrap_or_else(|_| keygate::config::DEFAULT_SECRETS_NAMESPACE.into())
+}
+
 /// A mail the emulator accepted. It keeps only the HTML part of a message that has both.
 #[derive(Debug, Clone)]
 pub struct SentMail {

@@ -375,7 +375,7 @@ async fn a_request_written_to_the_table_reaches_the_owner_through_the_stream_pum
     assert_eq!(
         mails.len(),
         1,
-        "one mail to the owner within 90 s (is `keygate-dev pump` running? make test starts it; see .keygate/test/pump.log)"
+        "one mail to the owner within 90 s (is `keygate-dev pump` running? make test starts it; see .keygate/test/pump-notifier.log)"
     );
     assert!(
         mails[0].subject.contains(&cast.requester),

@@ -132,6 +132,55 @@ impl NodeId {
     }
 }
 
+pub const PREFIX_MAX: usize = 48;
+/// A secret's name within its project: a prefix, `_`, and a field identifier.
+pub const SECRET_NAME_MAX: usize = PREFIX_MAX + 1 + super::template::FIELD_NAME_MAX;
+
+fn identifier_char(c: char) -> bool {
+    lower_alnum(c) || c == '_'
+}
+
+id_type!(
+    /// The prefix an import's secrets are named with: `[a-z][a-z0-9_]{0,47}`.
+    Prefix
+);
+impl Prefix {
+    pub fn parse(field: &str, v: &str) -> Result<Self, FieldError> {
+        charset(
+            field,
+            v,
+            PREFIX_MAX,
+            |c| c.is_ascii_lowercase(),
+            identifier_char,
+            "[a-z][a-z0-9_]{0,47}",
+        )
+        .map(Self)
+    }
+}
+
+id_type!(
+    /// An imported secret's name in its project (`<prefix>_token`, `<prefix>_<field>`).
+    SecretName
+);
+impl SecretName {
+    pub fn parse(field: &str, v: &str) -> Result<Self, FieldError> {
+        charset(
+            field,
+            v,
+            SECRET_NAME_MAX,
+            |c| c.is_ascii_lowercase(),
+            identifier_char,
+            "[a-z][a-z0-9_]*",
+        )
+        .map(Self)
+    }
+
+    /// `<prefix>_<identifier>`; the identifier is `[a-z0-9_]+` by construction.
+    pub fn of(prefix: &Prefix, identifier: &str) -> Self {
+        Self(format!("{prefix}_{identifier}"))
+    }
+}
+
 id_type!(
     /// A template id (generated, lower-case ULID).
     TemplateId

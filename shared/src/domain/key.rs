@@ -301,10 +301,17 @@ pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -
             )));
         }
     }
+    mint(signer, &key).await
+}
+
+/// A key's token, re-minted from its stored claims with the signing key that first signed it
+/// (EdDSA is deterministic: the same token every time).
+pub async fn mint(signer: &Signer, key: &ApiKey) -> Result<Token> {
     let keys = signer.keys(Some(&key.kid)).await?;
     keys.sign_as(&key.kid, &key.claims()).map_err(|_| {
         Error::Conflict(format!(
-            "the signing key of key {k} was retired: roll the key for a new token"
+            "the signing key of key {} was retired: roll the key for a new token",
+            key.id
         ))
     })
 }

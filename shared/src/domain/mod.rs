@@ -2,6 +2,7 @@
 //! are checked here (every failing field reported at once), and leave as typed values.
 
 pub mod ids;
+pub mod import;
 pub mod key;
 pub mod project;
 pub mod request;

@@ -117,18 +117,22 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A field's name as an identifier (`[a-z0-9_]`): how imports name its secret.
+/// A field's name as an identifier, as imports name its secret: lower case, each run of
+/// characters other than `[a-z0-9]` one `_` (`"Input node-1"` -> `input_node_1`).
 pub fn field_identifier(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out
 }
+
+/// The identifier of an import's token secret (`<prefix>_token`): no field may take it.
+pub const TOKEN_IDENTIFIER: &str = "token";
 
 /// A field name: `[A-Za-z][A-Za-z0-9 _-]{0,63}`.
 pub fn check_field_name(field: &str, v: &str) -> std::result::Result<String, FieldError> {
@@ -212,7 +216,15 @@ fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Result<()
     }
     for (i, f) in fields.iter().enumerate() {
         let ident = field_identifier(&f.name);
-        if fields[..i]
+        if ident == TOKEN_IDENTIFIER {
+            c.push(FieldError::new(
+                at(i),
+                format!(
+                    "{:?} is reserved: an import names the key's token secret `<prefix>_{ident}`",
+                    f.name
+                ),
+            ));
+        } else if fields[..i]
             .iter()
             .any(|g| field_identifier(&g.name) == ident)
         {
@@ -644,6 +656,8 @@ mod tests {
         );
         assert_eq!(e[0].field, "fields[1].name");
         assert_eq!(field_identifier("Input node-1"), "input_node_1");
+        assert_eq!(field_identifier("Input  node - 1"), "input_node_1");
+        assert_eq!(field_identifier("x-"), "x_");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! Layout (DESIGN.md): a project's items share the partition `PROJECT#p`; a user's memberships
 //! are found through gsi1 (`USER#u` / `PROJECT#p`).
 
-use crate::domain::ids::{KeyId, NodeId, ProjectId, RequestId, RoleName, TemplateId, UserId};
+use crate::domain::ids::{
+    KeyId, NodeId, Prefix, ProjectId, RequestId, RoleName, SecretName, TemplateId, UserId,
+};
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub const ASK: &str = "ASK#";
 pub const KEY: &str = "KEY#";
 pub const AUDIT: &str = "AUDIT#";
 pub const NOTIFIED: &str = "NOTIFIED#";
+pub const IMPORT: &str = "IMPORT#";
+pub const SECRET: &str = "SECRET#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -106,7 +110,7 @@ pub fn ask_prefix(u: &UserId) -> String {
 
 pub fn api_key(k: &KeyId) -> Key {
     Key {
-        pk: format!("{KEY}{k}"),
+        pk: key_partition(k),
         sk: META.to_string(),
     }
 }
@@ -127,6 +131,30 @@ pub fn key_project_index(p: &ProjectId, k: &KeyId) -> IndexKey {
         pk: project_partition(p),
         sk: format!("{KEY}{k}"),
     }
+}
+
+/// A key's import into a client project under a prefix: `PROJECT#c` / `IMPORT#prefix`.
+pub fn import(c: &ProjectId, prefix: &Prefix) -> Key {
+    in_project(c, format!("{IMPORT}{prefix}"))
+}
+
+/// The imports of a key, in gsi1: `KEY#k` / `IMPORT#c#prefix` (the key's lifecycle reaches them).
+pub fn import_key_index(k: &KeyId, c: &ProjectId, prefix: &Prefix) -> IndexKey {
+    IndexKey {
+        index: super::GSI1,
+        pk: key_partition(k),
+        sk: format!("{IMPORT}{c}#{prefix}"),
+    }
+}
+
+pub fn key_partition(k: &KeyId) -> String {
+    format!("{KEY}{k}")
+}
+
+/// One imported secret of a client project: `PROJECT#c` / `SECRET#name`. Names are unique in a
+/// project across prefixes (`a` + field `b_token` and prefix `a_b` would both make `a_b_token`).
+pub fn secret(c: &ProjectId, name: &SecretName) -> Key {
+    in_project(c, format!("{SECRET}{name}"))
 }
 
 /// An audit entry, in time order within its project.

@@ -3,6 +3,7 @@
 //! queries with opaque cursors, and translates SDK errors into `keygate::Error`.
 
 mod api_keys;
+mod imports;
 pub mod keys;
 mod notified;
 mod projects;
@@ -15,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, KeysAndAttributes, TransactWriteItem,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
@@ -187,6 +190,52 @@ impl Store {
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
         out.item.map(from_attrs).transpose()
+    }
+
+    /// The items at `keys` that exist, in no particular order (BatchGetItem, strongly consistent,
+    /// 100 keys per call; keys DynamoDB leaves unprocessed are asked for again, a bounded number
+    /// of times).
+    async fn batch_get<T: DeserializeOwned>(&self, keys: &[Key]) -> Result<Vec<T>> {
+        const PER_CALL: usize = 100;
+        const ATTEMPTS: u32 = 5;
+        let mut out = Vec::new();
+        for chunk in keys.chunks(PER_CALL) {
+            let mut pending: Vec<Attrs> = chunk.iter().map(key_attrs).collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > ATTEMPTS {
+                    return Err(Error::Unavailable(
+                        "BatchGetItem: keys left unprocessed after retries".into(),
+                    ));
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(Error::internal)?;
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                if let Some(mut items) = got.responses {
+                    for item in items.remove(&self.table).unwrap_or_default() {
+                        out.push(from_attrs(item)?);
+                    }
+                }
+                if let Some(k) = got
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                {
+                    pending = k.keys;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One page of a partition's items whose sort key starts with `scope.prefix`, in sort order.

@@ -173,7 +173,7 @@ async fn seed() -> Result<(), BoxError> {
         role: "reader".into(),
         ttl_days: Some(90),
         fields: Some(vec![
-            field("project id", "The server project", "server"),
+            field("project", "The server project", "server"),
             field("input node", "Node that receives packages", "input"),
             field("output node", "Node that publishes results", "output"),
         ]),
