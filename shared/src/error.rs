@@ -53,9 +53,14 @@ pub enum Error {
     /// Well-formed input that breaks a rule about other data, e.g. a role that does not exist (422).
     #[error("rule broken: {0:?}")]
     Unprocessable(Vec<FieldError>),
-    /// A dependency is throttling or unreachable; retrying may help (503).
+    /// A dependency is throttling or unreachable; retrying may help (503). The detail is
+    /// logged, not shown.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A change failed part-way on a passing fault and was undone; the detail (shown) says what
+    /// failed, and a retry starts clean (503 with `Retry-After`).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// A fault of ours (500). The detail is logged, not shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -86,7 +91,7 @@ impl Error {
             Error::VersionMismatch { .. } => 412,
             Error::PayloadTooLarge { .. } => 413,
             Error::Unprocessable(_) => 422,
-            Error::Unavailable(_) => 503,
+            Error::Unavailable(_) | Error::Interrupted(_) => 503,
             Error::Internal(_) => 500,
         }
     }

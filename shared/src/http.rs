@@ -297,7 +297,9 @@ pub fn problem(err: &Error) -> Response<Body> {
             Some(e.as_slice()),
             None,
         ),
-        Error::Unavailable(_) => ("unavailable", "Service unavailable", None, None),
+        Error::Unavailable(_) | Error::Interrupted(_) => {
+            ("unavailable", "Service unavailable", None, None)
+        }
         Error::Internal(_) => ("internal", "Internal error", None, None),
     };
     let detail = match err {
@@ -319,6 +321,7 @@ pub fn problem(err: &Error) -> Response<Body> {
                 .into()
         }
         Error::MethodNotAllowed { allow } => format!("allowed methods: {}", allow.join(", ")),
+        Error::Interrupted(what) => what.clone(),
         other => other.to_string(),
     };
     let body = Problem {
@@ -337,12 +340,21 @@ pub fn problem(err: &Error) -> Response<Body> {
     {
         res.headers_mut().insert(header::ALLOW, v);
     }
+    if status == 503 {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
     if let Error::Unauthenticated(_) = err {
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res
 }
+
+/// What a 503 asks the caller to wait before retrying.
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 /// Turns a handler's result into the response: the value, or its problem.
 pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
@@ -484,5 +496,25 @@ mod tests {
         let res = problem(&Error::Internal("db password is hunter2".into()));
         let v: serde_json::Value = serde_json::from_slice(res.body().as_ref()).expect("json");
         assert!(!v["detail"].as_str().unwrap_or("").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_503_says_when_to_retry_and_an_interruption_says_what_failed() {
+        let res = problem(&Error::Unavailable("endpoint dump".into()));
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["retry-after"], RETRY_AFTER_SECONDS);
+        let v: serde_json::Value = serde_json::from_slice(res.body().as_ref()).expect("json");
+        assert!(!v["detail"].as_str().unwrap_or("").contains("dump"));
+        let res = problem(&Error::Interrupted("writing secret x failed; retry".into()));
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["retry-after"], RETRY_AFTER_SECONDS);
+        let v: serde_json::Value = serde_json::from_slice(res.body().as_ref()).expect("json");
+        assert_eq!(v["detail"], "writing secret x failed; retry");
+        assert!(
+            problem(&Error::Conflict("c".into()))
+                .headers()
+                .get("retry-after")
+                .is_none()
+        );
     }
 }

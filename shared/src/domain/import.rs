@@ -396,19 +396,19 @@ async fn importable_key(store: &Store, caller: &Caller, k: &KeyId) -> Result<Api
     }
 }
 
-/// A failed secret write as the caller sees it: what was being written and why it failed, and
-/// for a passing fault a hint to retry (the import is undone, so a retry starts clean).
+/// A failed secret write as the caller sees it: which secret and why, and for a fault (rather
+/// than a rule) a 503 that says a retry starts clean: the attempt is undone before it returns.
 fn explain_write_failure(deps: &Deps<'_>, c: &ProjectId, name: &SecretName, e: Error) -> Error {
     let physical = deps.vault.physical_name(c, name);
-    match e {
-        Error::Unavailable(why) => Error::Unavailable(format!(
-            "writing secret {physical} failed ({why}); nothing of this import was kept: retry"
-        )),
-        Error::Internal(why) => Error::Unavailable(format!(
-            "Secrets Manager refused secret {physical} ({why}); nothing of this import was kept: retry"
-        )),
-        other => other,
-    }
+    let why = match &e {
+        Error::Unavailable(_) => "Secrets Manager is unreachable or throttling".to_string(),
+        Error::Internal(why) => format!("Secrets Manager refused it: {why}"),
+        _ => return e,
+    };
+    tracing::warn!(secret = %physical, error = %e, "secret write failed; undoing the import");
+    Error::Interrupted(format!(
+        "writing secret {physical} failed ({why}); nothing of this import was kept: retry"
+    ))
 }
 
 /// Undoes an attempt: deletes the secrets it created (at once: they never belonged to a
