@@ -49,6 +49,12 @@ bob (member of "server", owner of "bob-client"):   $BOB
 Try:
   curl -s http://127.0.0.1:$PORT/v1/projects/server -H "Authorization: Bearer $ALICE"
   curl -s http://127.0.0.1:$PORT/v1/projects/server/templates -H "Authorization: Bearer $BOB"
+  # alice approves bob's request (its id: GET /v1/projects/server/requests), then bob imports the
+  # key into bob-client and grants a node:
+  curl -s -X POST http://127.0.0.1:$PORT/v1/projects/bob-client/imports -H "Authorization: Bearer $BOB" \
+    -H 'content-type: application/json' -d '{"key_id":"<key id>","prefix":"wx"}'
+  curl -s -X PUT http://127.0.0.1:$PORT/v1/projects/bob-client/secrets/wx_token/nodes -H "Authorization: Bearer $BOB" \
+    -H 'content-type: application/json' -d '{"nodes":["fetcher"]}'
 
 Mail the notifier sent (the emulator keeps the HTML part), e.g. alice's about bob's request:
   curl -s http://127.0.0.1:$MAIL_MOTO_PORT/moto-api/data.json | python3 -c 'import json, sys; [print(m["destinations"]["ToAddresses"], m["subject"]) for m in json.load(sys.stdin)["ses"]["Message"]]'

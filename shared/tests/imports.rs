@@ -147,6 +147,7 @@ impl Env {
             let page = self
                 .sm
                 .list_secrets()
+                .filters(name_filter(&base))
                 .set_next_token(next)
                 .send()
                 .await
@@ -463,4 +464,45 @@ async fn a_crashed_attempt_holds_its_lease_then_a_retry_takes_over() {
         5,
         "one record and four secret items: {items:?}"
     );
+}
+
+#[tokio::test]
+async fn a_failed_delete_can_be_retried_at_once_and_converges() {
+    let env = Env::new().await;
+    let (bob, k, c) = holder_with_key(&env, 3).await;
+    run_import(&env, &env.vault(&Faults::default()), &bob, &c, &k)
+        .await
+        .expect("import");
+    let prefix = keygate::domain::ids::Prefix::parse("p", "wx").expect("prefix");
+    let failing = Faults {
+        fail_deletes: true,
+        ..Faults::default()
+    };
+    let err = import::delete(&env.store, &env.vault(&failing), &bob, &c, &prefix)
+        .await
+        .expect_err("the delete fails");
+    let Error::Interrupted(detail) = &err else {
+        panic!("an interruption, got {err:?}");
+    };
+    assert!(detail.contains("retry"), "{detail}");
+    assert_eq!(env.live(&c).await.len(), 4, "nothing deleted yet");
+    import::delete(
+        &env.store,
+        &env.vault(&Faults::default()),
+        &bob,
+        &c,
+        &prefix,
+    )
+    .await
+    .expect("the retry deletes");
+    assert!(env.live(&c).await.is_empty());
+    assert!(env.import_items(&c).await.is_empty());
+}
+
+/// Secrets whose name starts with `prefix`.
+fn name_filter(prefix: &str) -> aws_sdk_secretsmanager::types::Filter {
+    aws_sdk_secretsmanager::types::Filter::builder()
+        .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+        .values(prefix)
+        .build()
 }

@@ -166,6 +166,34 @@ fn routes() -> Vec<Route> {
             403,
             404,
         ),
+        // Imports (the fixture's project as the client project; tests/tests/imports.rs covers
+        // holders, importers and grants in depth): nothing imported yet, so 404 past the
+        // membership check.
+        r(Method::GET, |c| c.f.path("/secrets"), none, 200, 200, 404),
+        r(
+            Method::POST,
+            |c| c.f.path("/imports"),
+            |_| Some(json!({"key_id": "01jzzzzzzzzzzzzzzzzzzzzzzz", "prefix": "wx"})),
+            404,
+            404,
+            404,
+        ),
+        r(
+            Method::PUT,
+            |c| c.f.path("/secrets/wx_token/nodes"),
+            |_| Some(json!({"nodes": ["input"]})),
+            404,
+            404,
+            404,
+        ),
+        r(
+            Method::DELETE,
+            |c| c.f.path("/imports/wx"),
+            none,
+            404,
+            404,
+            404,
+        ),
         r(
             Method::DELETE,
             |c| {

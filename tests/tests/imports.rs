@@ -58,6 +58,7 @@ async fn stored(c: &str) -> BTreeMap<String, Stored> {
         let page = sm
             .list_secrets()
             .include_planned_deletion(true)
+            .filters(name_filter(&base))
             .set_next_token(next)
             .send()
             .await
@@ -740,4 +741,12 @@ async fn signing_keys() -> KeySet {
         .await
         .expect("signing keys");
     KeySet::from_json(doc.secret_string().expect("string")).expect("key set")
+}
+
+/// Secrets whose name starts with `prefix`.
+fn name_filter(prefix: &str) -> aws_sdk_secretsmanager::types::Filter {
+    aws_sdk_secretsmanager::types::Filter::builder()
+        .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+        .values(prefix)
+        .build()
 }

@@ -256,9 +256,15 @@ pub async fn create(
         .filter(|p| p.state == ImportState::Ready)
         .map(|p| p.secrets.clone())
         .unwrap_or_default();
-    let existing = store
-        .get_secrets(c, &plan.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
-        .await?;
+    // A re-import keeps each secret's grant (its node tags included); a new import has none.
+    let existing = match &previous {
+        Some(_) => {
+            store
+                .get_secrets(c, &plan.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+                .await?
+        }
+        None => Vec::new(),
+    };
     let record = Import {
         project_id: c.clone(),
         prefix: prefix.clone(),
@@ -554,7 +560,21 @@ pub async fn delete(
     };
     store.put_import(&deleting, Some(&found.attempt)).await?;
     for name in &deleting.secrets {
-        vault.delete(c, name, false).await?;
+        if let Err(e) = vault.delete(c, name, false).await {
+            tracing::warn!(project = %c, secret = %name, error = %e, "deleting an import: secret delete failed");
+            // Release the lease so that the caller's retry may go on at once.
+            let released = Import {
+                lease_until: None,
+                ..deleting.clone()
+            };
+            if let Err(e) = store.put_import(&released, Some(&deleting.attempt)).await {
+                tracing::warn!(project = %c, prefix = %prefix, error = %e, "deleting an import: lease not released");
+            }
+            return Err(Error::Interrupted(format!(
+                "deleting secret {} failed; the import is marked as being deleted: retry",
+                vault.physical_name(c, name)
+            )));
+        }
     }
     store.delete_import(&deleting).await
 }

@@ -40,7 +40,38 @@ async fn main() {
     stack.get(&t_path, &owner).await.expect(200);
     stack.get(&f.path(""), &owner).await.expect(200);
 
+    // Imports: keys with 3 and with 20 info fields, imported into the member's own project.
+    let three: Vec<(String, String)> = (0..3)
+        .map(|i| (format!("Field {i}"), format!("v{i}")))
+        .collect();
+    let twenty: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("Field {i}"), format!("v{i}")))
+        .collect();
+    let key3 = f.issue_key(&stack, &refs(&three)).await;
+    let key20 = f.issue_key(&stack, &refs(&twenty)).await;
+    let client = unique("c");
+    stack
+        .post(
+            "/v1/projects",
+            &member,
+            json!({"id": client, "name": "Bench client"}),
+        )
+        .await
+        .expect(201);
+    let imports = format!("/v1/projects/{client}/imports");
+    stack
+        .post(
+            &imports,
+            &member,
+            json!({"key_id": key3.id, "prefix": "warm"}),
+        )
+        .await
+        .expect(201);
+
     let mut read = Vec::new();
+    let mut import3 = Vec::new();
+    let mut import20 = Vec::new();
+    let mut reimport3 = Vec::new();
     let mut create = Vec::new();
     let mut approve = Vec::new();
     let mut reveal = Vec::new();
@@ -82,16 +113,55 @@ async fn main() {
         let start = Instant::now();
         stack.get(&token_path, &member).await.expect(200);
         reveal.push(start.elapsed());
+
+        let prefix = unique("b");
+        for (key, samples) in [(&key3, &mut import3), (&key20, &mut import20)] {
+            let start = Instant::now();
+            stack
+                .post(
+                    &imports,
+                    &member,
+                    json!({"key_id": key.id, "prefix": format!("{prefix}_{}", samples.len())}),
+                )
+                .await
+                .expect(201);
+            samples.push(start.elapsed());
+        }
+        let start = Instant::now();
+        stack
+            .post(
+                &imports,
+                &member,
+                json!({"key_id": key3.id, "prefix": "warm"}),
+            )
+            .await
+            .expect(200);
+        reimport3.push(start.elapsed());
     }
     println!("keygate bench: {n} rounds, warm, sequential (local stack: debug builds, emulator)");
     let base = stats("GET template (baseline)", read);
     let c = stats("POST request", create);
     let a = stats("POST approve", approve);
     let r = stats("GET key token (re-mint)", reveal);
+    let i3 = stats("POST import (3 fields)", import3);
+    let i20 = stats("POST import (20 fields)", import20);
+    let ri3 = stats("POST re-import (3 fields)", reimport3);
     println!(
-        "ratios to GET template: request {:.2}x, approve {:.2}x, token {:.2}x",
+        "ratios to GET template: request {:.2}x, approve {:.2}x, token {:.2}x, import 3 fields {:.2}x, import 20 fields {:.2}x, re-import {:.2}x",
         c / base,
         a / base,
-        r / base
+        r / base,
+        i3 / base,
+        i20 / base,
+        ri3 / base
     );
+    println!(
+        "import 20 fields / 3 fields: {:.2}x (Secrets Manager calls: 21 vs 4, {} at a time)",
+        i20 / i3,
+        keygate::domain::import::WRITE_CONCURRENCY
+    );
+}
+
+fn refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
 }
