@@ -44,6 +44,8 @@ stack_env() {
   export USER_JWKS_SECRET_ID=keygate/dev/user-jwks
   # The notifier: a sender in the domain `keygate-dev setup` verifies; links to the local console.
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
+  # Decisions trust cached key records this long: short locally, so a revocation shows at once.
+  export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
 }
 
 # start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through

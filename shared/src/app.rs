@@ -88,11 +88,23 @@ where
     Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
 {
     lambda_http::tracing::init_default_subscriber();
+    let app = App::from_env().await?;
+    run(app, handle).await
+}
+
+/// Serves requests with `state`, built once per container: each through `handle`, whose errors
+/// become problem+json responses. (Logging must be set up before.)
+pub async fn run<S, F, Fut>(state: S, handle: F) -> std::result::Result<(), lambda_http::Error>
+where
+    S: Sync + 'static,
+    F: Fn(&'static S, Request) -> Fut,
+    Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
+{
     // The state lives as long as the container's process; leaking it once gives handlers a
-    // plain `&'static App` to borrow.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    // plain `&'static` reference to borrow.
+    let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
-        let reply = handle(app, req);
+        let reply = handle(state, req);
         async move { Ok::<_, std::convert::Infallible>(crate::http::respond(reply.await)) }
     }))
     .await

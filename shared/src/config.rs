@@ -33,6 +33,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub api_keys: ApiKeyConfig,
     pub imports: ImportsConfig,
+    pub decision: DecisionConfig,
 }
 
 /// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
@@ -115,6 +116,75 @@ impl Config {
             max_body_bytes: max_body_bytes as usize,
             api_keys: ApiKeyConfig::from_lookup(&get)?,
             imports: ImportsConfig::from_lookup(&get)?,
+            decision: DecisionConfig::from_lookup(&get)?,
+        })
+    }
+}
+
+/// How calls made with API keys are decided and counted (`verify`, `authorizer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionConfig {
+    /// Expected `iss` of API keys (`API_KEY_ISSUER`).
+    pub issuer: String,
+    /// Keys carry `aud` = `<this>:<project>` (`API_KEY_AUDIENCE`).
+    pub audience: String,
+    /// Which platform route needs which permission (`PLATFORM_ROUTES`: a JSON object of
+    /// `"METHOD /path/{p}/…": "resource:action"`; default: API.md's platform-call table).
+    pub routes: crate::decision::RouteMap,
+    /// How long key records, roles and signing keys are trusted from memory
+    /// (`DECISION_CACHE_TTL_SECONDS`, default 30): revocation takes effect within it.
+    pub cache_ttl: Duration,
+    /// Usage counters per key and day are spread over this many items (`USAGE_SHARDS`, default
+    /// 8, 1 to 64) so that one busy key cannot saturate a partition.
+    pub usage_shards: u32,
+}
+
+impl DecisionConfig {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let api = ApiKeyConfig::from_lookup(get)?;
+        let routes = match get("PLATFORM_ROUTES").filter(|v| !v.trim().is_empty()) {
+            None => crate::decision::RouteMap::default_routes(),
+            Some(doc) => {
+                crate::decision::RouteMap::from_json(&doc).map_err(|why| ConfigError::Invalid {
+                    name: "PLATFORM_ROUTES",
+                    why,
+                })?
+            }
+        };
+        let usage_shards = number_or(get, "USAGE_SHARDS", 8)?;
+        if !(1..=64).contains(&usage_shards) {
+            return Err(ConfigError::Invalid {
+                name: "USAGE_SHARDS",
+                why: format!("{usage_shards} must be 1 to 64"),
+            });
+        }
+        Ok(DecisionConfig {
+            issuer: api.issuer,
+            audience: api.audience,
+            routes,
+            cache_ttl: Duration::from_secs(number_or(get, "DECISION_CACHE_TTL_SECONDS", 30)?),
+            usage_shards: usage_shards as u32,
+        })
+    }
+}
+
+/// The authorizer's configuration: no console users, no request bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerConfig {
+    pub table_name: String,
+    pub api_keys: ApiKeyConfig,
+    pub decision: DecisionConfig,
+}
+
+impl AuthorizerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let get = |name: &str| std::env::var(name).ok();
+        Ok(AuthorizerConfig {
+            table_name: get("TABLE_NAME")
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            api_keys: ApiKeyConfig::from_lookup(&get)?,
+            decision: DecisionConfig::from_lookup(&get)?,
         })
     }
 }

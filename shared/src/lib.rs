@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod config;
+pub mod decision;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -1,13 +1,27 @@
 //! Every file of `events/` (complete API Gateway v2 events) through `cargo lambda invoke` against
 //! the running stack: `events/<function>/<name>.<status>.json` must answer `<status>`.
 //! Placeholders (`{{project}}`, `{{template}}`, `{{field}}`, `{{version}}`, `{{owner_token}}`,
-//! `{{member_token}}`, `{{member}}` (the member's user id), `{{request}}` (a pending request of
-//! the member), `{{key}}` (an active key the member holds), `{{unique}}`) are filled from a fresh fixture per file.
+//! `{{member_token}}`, `{{outsider_token}}` (a user of no project), `{{member}}` (the member's
+//! user id), `{{request}}` (a pending request of the member), `{{key}}` (an active key the member
+//! holds), `{{other_key}}` (a second one), `{{client}}` (a project the member owns, with node
+//! `worker`, into which `{{key}}` is imported under `{{import_prefix}}` (`ev_<ulid>`)),
+//! `{{unique}}` (a fresh lower-case ULID, `[0-9a-z]{26}`)) are filled from a fresh fixture per
+//! file, so a file that deletes or changes something never touches another file's data.
+//!
+//! The stream events of `events/imports-sync/` are invoked as they are: their keys have no
+//! imports, so each must succeed and change nothing.
 
 use std::path::{Path, PathBuf};
 
+use keygate::notify::StreamEvent;
+use keygate::store::{Image, Store};
+use keygate::sync::{Change, decide};
 use keygate_e2e::{Fixture, Stack, unique};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// Stream events, not HTTP ones: `tests/tests/notifier.rs` runs the notifier's, and
+/// [`every_imports_sync_event_file_decodes_and_fails_no_record`] the imports-sync ones.
+const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync"];
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -26,8 +40,7 @@ fn event_files() -> Vec<(String, u16, PathBuf)> {
             .and_then(|n| n.to_str())
             .expect("function dir name")
             .to_string();
-        // Stream events, not HTTP ones: tests/tests/notifier.rs runs those.
-        if function == "notifier" {
+        if STREAM_FUNCTIONS.contains(&function.as_str()) {
             continue;
         }
         for file in std::fs::read_dir(&dir).expect("function dir") {
@@ -59,7 +72,9 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
     let functions: std::collections::BTreeSet<&str> =
         files.iter().map(|(f, _, _)| f.as_str()).collect();
     assert!(
-        functions.contains("projects") && functions.contains("templates"),
+        ["projects", "templates", "requests", "approvals", "imports"]
+            .iter()
+            .all(|f| functions.contains(f)),
         "events for every function: {functions:?}"
     );
     let tmp = std::env::temp_dir().join(unique("keygate-events-"));
@@ -74,9 +89,24 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
             true => pending_request(&stack, &f).await,
             false => String::new(),
         };
-        let key = match text.contains("{{key}}") {
+        let needs = |placeholder: &str| text.contains(placeholder);
+        // A client project always holds an import (so that its secrets are never an empty list).
+        let has_client = needs("{{client}}") || needs("{{import_prefix}}");
+        let key = match needs("{{key}}") || has_client {
             true => issued_key(&stack, &f).await,
             false => String::new(),
+        };
+        let other_key = match needs("{{other_key}}") {
+            true => issued_key(&stack, &f).await,
+            false => String::new(),
+        };
+        let (client, import_prefix) = match has_client {
+            true => {
+                let client = client_project(&stack, &f).await;
+                let prefix = imported(&stack, &f, &client, &key).await;
+                (client, prefix)
+            }
+            false => (String::new(), String::new()),
         };
         let filled = text
             .replace("{{project}}", &f.project)
@@ -88,9 +118,13 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
             .replace("{{version}}", &t["version"].to_string())
             .replace("{{owner_token}}", &stack.token(&f.owner))
             .replace("{{member_token}}", &stack.token(&f.member))
+            .replace("{{outsider_token}}", &stack.token(&f.outsider))
             .replace("{{member}}", &f.member)
             .replace("{{request}}", &request)
             .replace("{{key}}", &key)
+            .replace("{{other_key}}", &other_key)
+            .replace("{{client}}", &client)
+            .replace("{{import_prefix}}", &import_prefix)
             .replace("{{unique}}", &unique(""));
         serde_json::from_str::<Value>(&filled)
             .unwrap_or_else(|e| panic!("{}: not JSON after filling: {e}", path.display()));
@@ -143,4 +177,111 @@ async fn issued_key(stack: &Stack, f: &Fixture) -> String {
         .expect(200)
         .body;
     out["key"]["id"].as_str().expect("key id").to_string()
+}
+
+/// A client project the fixture's member owns, with node `worker`.
+async fn client_project(stack: &Stack, f: &Fixture) -> String {
+    let member = stack.token(&f.member);
+    let c = unique("c");
+    stack
+        .post(
+            "/v1/projects",
+            &member,
+            json!({"id": c, "name": "Events client"}),
+        )
+        .await
+        .expect(201);
+    stack
+        .put(
+            &format!("/v1/projects/{c}/nodes/worker"),
+            &member,
+            json!({"name": "Worker"}),
+        )
+        .await
+        .expect(200);
+    c
+}
+
+/// Imports `key` (held by the member) into `client` under a fresh prefix; the prefix.
+async fn imported(stack: &Stack, f: &Fixture, client: &str, key: &str) -> String {
+    let prefix = unique("ev_");
+    let view = stack
+        .post(
+            &format!("/v1/projects/{client}/imports"),
+            &stack.token(&f.member),
+            json!({"key_id": key, "prefix": prefix}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        view["secrets"][0]["name"],
+        format!("{prefix}_token"),
+        "{view}"
+    );
+    prefix
+}
+
+/// Each `events/imports-sync/` file and the change its one record must be.
+const SYNC_FILES: &[(&str, &str)] = &[("key-revoked", "revoked"), ("key-rolled", "rolled")];
+
+#[tokio::test]
+async fn every_imports_sync_event_file_decodes_and_fails_no_record() {
+    let stack = Stack::new().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let store = Store::new(&sdk, stack.table.clone());
+    let dir = events_dir().join("imports-sync");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("events/imports-sync")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = SYNC_FILES.iter().map(|(n, _)| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every imports-sync event file is checked");
+
+    for (name, change) in SYNC_FILES {
+        let path = dir.join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path).expect("event file");
+        let batch: StreamEvent = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{name}: not a Lambda stream event: {e}"));
+        assert_eq!(batch.records.len(), 1, "{name}: one record");
+        let record = &batch.records[0];
+        // Both images are key items that decode (else the handler skips the record as unreadable).
+        for (which, item) in [
+            ("OldImage", &record.change.old_image),
+            ("NewImage", &record.change.new_image),
+        ] {
+            match Image::decode(item.clone()) {
+                Ok(Some(Image::Key(_))) => {}
+                other => panic!("{name}: {which} is not a key image: {other:?}"),
+            }
+        }
+        let key = match (decide(record), *change) {
+            (Ok(Some(Change::Revoked(k))), "revoked") => k,
+            (Ok(Some(Change::Rolled { old, .. })), "rolled") => old,
+            (got, _) => panic!("{name}: expected a {change} key, decided {got:?}"),
+        };
+        assert!(
+            store
+                .imports_of_key(&key.id)
+                .await
+                .expect("imports of the key")
+                .is_empty(),
+            "{name}: key {} must have no imports, so invoking it changes nothing",
+            key.id
+        );
+        // Twice: a redelivered record is as harmless as the first.
+        for _ in 0..2 {
+            let (response, output) = keygate_e2e::lambda_invoke("imports-sync", &path);
+            assert_eq!(
+                response,
+                json!({"batchItemFailures": []}),
+                "{name}: {output}"
+            );
+        }
+    }
 }

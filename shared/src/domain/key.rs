@@ -277,6 +277,11 @@ async fn load_visible(store: &Store, caller: &Caller, k: &KeyId) -> Result<(ApiK
     }
 }
 
+/// A key its holder or its project's owner may see (404 for anyone else).
+pub async fn visible(store: &Store, caller: &Caller, k: &KeyId) -> Result<ApiKey> {
+    Ok(load_visible(store, caller, k).await?.0)
+}
+
 pub async fn get(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView> {
     Ok(load_visible(store, caller, k).await?.0.view())
 }

@@ -7,6 +7,7 @@ pub mod key;
 pub mod project;
 pub mod request;
 pub mod template;
+pub mod usage;
 
 use crate::error::{Error, FieldError, Result};
 

@@ -147,6 +147,16 @@ impl Store {
         self.query_page(scope, page).await
     }
 
+    /// Every key of a project (a project has few; the usage roll-up reads them all).
+    pub async fn all_project_keys(&self, p: &ProjectId) -> Result<Vec<ApiKey>> {
+        let scope = Scope {
+            index: Some(super::GSI2),
+            partition: keys::project_partition(p),
+            prefix: keys::KEY,
+        };
+        self.query_all(scope, None).await
+    }
+
     pub async fn list_project_keys(
         &self,
         p: &ProjectId,

@@ -35,6 +35,7 @@ pub const AUDIT: &str = "AUDIT#";
 pub const NOTIFIED: &str = "NOTIFIED#";
 pub const IMPORT: &str = "IMPORT#";
 pub const SECRET: &str = "SECRET#";
+pub const USAGE: &str = "USAGE#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -155,6 +156,15 @@ pub fn key_partition(k: &KeyId) -> String {
 /// project across prefixes (`a` + field `b_token` and prefix `a_b` would both make `a_b_token`).
 pub fn secret(c: &ProjectId, name: &SecretName) -> Key {
     in_project(c, format!("{SECRET}{name}"))
+}
+
+/// One shard of a key's usage counters for one day: `KEY#k` / `USAGE#yyyy-mm-dd#shard` (days
+/// sort as text, so a range of days is one `BETWEEN`).
+pub fn usage(k: &KeyId, day: &str, shard: u32) -> Key {
+    Key {
+        pk: key_partition(k),
+        sk: format!("{USAGE}{day}#{shard}"),
+    }
 }
 
 /// An audit entry, in time order within its project.

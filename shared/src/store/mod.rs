@@ -9,8 +9,10 @@ mod notified;
 mod projects;
 mod requests;
 mod templates;
+mod usage;
 
 pub use notified::{Image, MARKER_TTL_SECONDS};
+pub use usage::{USAGE_RETENTION_DAYS, UsageCount, UsageShard};
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,0 +1,45 @@
+//! The `stats` function: usage of a key (its holder, its project's owner) and the roll-up of a
+//! project's keys (the owner), over a range of days by day or hour (API.md "Usage").
+
+use keygate::domain::ids::{KeyId, ProjectId};
+use keygate::domain::usage::{self, Range};
+use keygate::http::{Router, json};
+use keygate::{App, Error, Result};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+const ROUTES: Router = Router::new(&["GET /v1/keys/{k}/usage", "GET /v1/projects/{p}/usage"]);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    keygate::app::serve(handle).await
+}
+
+fn range(req: &Request) -> Result<Range> {
+    let q = req.query_string_parameters();
+    Range::parse(q.first("from"), q.first("to"), q.first("granularity"))
+}
+
+async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
+    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let caller = app.caller(&req).await?;
+    match m.route {
+        "GET /v1/keys/{k}/usage" => {
+            let k = m.existing("k", "key", KeyId::parse)?;
+            let range = range(&req)?;
+            Ok(json(
+                StatusCode::OK,
+                &usage::key_usage(&app.store, &caller, &k, &range).await?,
+            ))
+        }
+        "GET /v1/projects/{p}/usage" => {
+            let p = m.existing("p", "project", ProjectId::parse)?;
+            let range = range(&req)?;
+            Ok(json(
+                StatusCode::OK,
+                &usage::project_usage(&app.store, &caller, &p, &range).await?,
+            ))
+        }
+        other => Err(Error::Internal(format!("route {other} has no handler"))),
+    }
+}

@@ -1,0 +1,125 @@
+//! The `verify` function: the decision on a platform call for services that ask
+//! (`POST /v1/verify`), introspection of the API key a script presents (`GET /v1/token`), and the
+//! signing keys' public half (`GET /.well-known/jwks.json`). API.md "Using a key". Every decision
+//! on a token keygate signed is counted in the key's usage.
+
+use keygate::config::{Config, aws_config};
+use keygate::decision::{Decider, Target};
+use keygate::http::{Router, json};
+use keygate::token::Signer;
+use keygate::{App, Error, Result};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+const ROUTES: Router = Router::new(&[
+    "POST /v1/verify",
+    "GET /v1/token",
+    "GET /.well-known/jwks.json",
+]);
+
+/// How long clients may cache the public keys (a rotation adds a key well before it signs).
+const JWKS_MAX_AGE: &str = "public, max-age=300";
+
+struct State {
+    app: App,
+    decider: Decider,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyInput {
+    token: String,
+    method: String,
+    path: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let sdk = aws_config().await;
+    let app = App::new(config, &sdk)?;
+    let decider = Decider::new(
+        app.store.clone(),
+        Signer::new(
+            &sdk,
+            app.config.api_keys.signing_keys_secret_id.clone(),
+            app.config.api_keys.signing_keys_ttl,
+        ),
+        &app.config.decision,
+    );
+    keygate::app::run(State { app, decider }, handle).await
+}
+
+fn check(input: &VerifyInput) -> Result<()> {
+    let mut errors = Vec::new();
+    if input.token.trim().is_empty() {
+        errors.push(keygate::FieldError::new("token", "is required"));
+    }
+    if input.method.is_empty() || !input.method.chars().all(|c| c.is_ascii_alphabetic()) {
+        errors.push(keygate::FieldError::new(
+            "method",
+            "must be an HTTP method such as GET",
+        ));
+    }
+    if !input.path.starts_with('/') || input.path.len() > 2048 {
+        errors.push(keygate::FieldError::new(
+            "path",
+            "must be a path starting with / (at most 2048 characters)",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// The bearer token of a request (401 without one).
+fn bearer(req: &Request) -> Result<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::Unauthenticated("an API key is required as Authorization: Bearer".into())
+        })
+}
+
+async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
+    let m = ROUTES.find(req.method(), req.uri().path())?;
+    match m.route {
+        "POST /v1/verify" => {
+            let input: VerifyInput = state.app.body(&req)?;
+            check(&input)?;
+            let target = Target::Call {
+                method: &input.method,
+                path: &input.path,
+            };
+            let decision = state.decider.decide(input.token.trim(), target).await?;
+            Ok(json(StatusCode::OK, &decision))
+        }
+        "GET /v1/token" => {
+            let decision = state
+                .decider
+                .decide(bearer(&req)?, Target::Introspection)
+                .await?;
+            Ok(json(StatusCode::OK, &decision))
+        }
+        "GET /.well-known/jwks.json" => {
+            let mut res = json(StatusCode::OK, &state.decider.jwks().await?);
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(JWKS_MAX_AGE),
+            );
+            Ok(res)
+        }
+        other => Err(Error::Internal(format!("route {other} has no handler"))),
+    }
+}

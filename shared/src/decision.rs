@@ -1,0 +1,496 @@
+//! The decision on a platform call made with an API key, on the hot path of the whole platform:
+//! the token (signature and claims), then the key's record (revoked? expired?), then the route
+//! (known? the key's project?), then the role's permission for it. Every decision on a token we
+//! signed is counted in the key's usage.
+//!
+//! A warm container decides from memory: the signing keys, key records and roles are cached for
+//! a configured time (revocation takes effect within it), so a warm decision reads nothing and
+//! its count is its one DynamoDB call. A cold one reads the key and the role in one
+//! `BatchGetItem` while its count is written at the same time: one round trip (a denial adds the
+//! denied counters in a second write).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::DecisionConfig;
+use crate::domain::ids::{KeyId, ProjectId, RoleName, UserId};
+use crate::domain::key::{ApiKey, KeyStatus};
+use crate::domain::now;
+use crate::domain::project::Role;
+use crate::error::Result;
+use crate::store::{Store, UsageCount};
+use crate::token::{Claims, Signer, TokenError, kid_of};
+
+/// Cached entries beyond this many are dropped all at once (a bound, not an LRU: a container
+/// sees few keys, and a refill costs one read per key).
+const CACHE_MAX: usize = 10_000;
+
+/// One platform route and the permission it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRoute {
+    /// `METHOD /path/{param}`, as configured; what usage counts by.
+    pub template: String,
+    method: String,
+    segments: Vec<Segment>,
+    pub permission: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// Which platform route needs which permission. `{p}` in a route is the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMap {
+    routes: Vec<PlatformRoute>,
+}
+
+/// API.md's platform-call table.
+pub const DEFAULT_ROUTES: &[(&str, &str)] = &[
+    ("GET /projects/{p}/data_layers/last", "data_layers:read"),
+    ("POST /projects/{p}/nodes/{n}/packages", "packages:write"),
+    (
+        "POST /projects/{p}/nodes/{n}/packages/search",
+        "packages:read",
+    ),
+    (
+        "GET /projects/{p}/nodes/{n}/packages/{id}/files",
+        "files:read",
+    ),
+    (
+        "GET /projects/{p}/nodes/{n}/packages/{id}/files/{f}",
+        "files:read",
+    ),
+];
+
+impl RouteMap {
+    pub fn default_routes() -> Self {
+        Self::from_pairs(DEFAULT_ROUTES.iter().copied()).unwrap_or(RouteMap { routes: vec![] })
+    }
+
+    /// Reads a route map: a JSON object of `"METHOD /path/{p}/…": "resource:action"`.
+    pub fn from_json(doc: &str) -> std::result::Result<Self, String> {
+        let map: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(doc).map_err(|e| format!("not a JSON object of strings: {e}"))?;
+        Self::from_pairs(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    fn from_pairs<'a>(
+        pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> std::result::Result<Self, String> {
+        let mut routes = Vec::new();
+        for (template, permission) in pairs {
+            let (method, path) = template
+                .split_once(' ')
+                .ok_or_else(|| format!("{template:?}: expected \"METHOD /path\""))?;
+            if !path.starts_with('/') || method.is_empty() {
+                return Err(format!("{template:?}: expected \"METHOD /path\""));
+            }
+            crate::domain::project::check_permission("permission", permission)
+                .map_err(|e| format!("{template:?}: permission {permission:?} {}", e.message))?;
+            let segments: Vec<Segment> = path
+                .trim_start_matches('/')
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name.to_string()),
+                        None => Segment::Literal(s.to_string()),
+                    },
+                )
+                .collect();
+            if !segments.contains(&Segment::Param("p".into())) {
+                return Err(format!(
+                    "{template:?}: the path must name the project as {{p}}"
+                ));
+            }
+            routes.push(PlatformRoute {
+                template: template.to_string(),
+                method: method.to_ascii_uppercase(),
+                segments,
+                permission: permission.to_string(),
+            });
+        }
+        Ok(RouteMap { routes })
+    }
+
+    /// The route a call matches and its project segment (the query string is ignored).
+    pub fn find(&self, method: &str, path: &str) -> Option<(&PlatformRoute, String)> {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        self.routes.iter().find_map(|r| {
+            if !r.method.eq_ignore_ascii_case(method) || r.segments.len() != parts.len() {
+                return None;
+            }
+            let mut project = None;
+            for (seg, part) in r.segments.iter().zip(&parts) {
+                match seg {
+                    Segment::Literal(l) if l == part => {}
+                    Segment::Param(name) if !part.is_empty() => {
+                        if name == "p" {
+                            project = Some(part.to_string());
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            project.map(|p| (r, p))
+        })
+    }
+}
+
+/// Why a call was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    InvalidToken,
+    Expired,
+    Revoked,
+    WrongProject,
+    PermissionMissing(String),
+    UnknownRoute,
+}
+
+impl Reason {
+    pub fn code(&self) -> String {
+        match self {
+            Reason::InvalidToken => "invalid_token".into(),
+            Reason::Expired => "expired".into(),
+            Reason::Revoked => "revoked".into(),
+            Reason::WrongProject => "wrong_project".into(),
+            Reason::PermissionMissing(p) => format!("permission_missing:{p}"),
+            Reason::UnknownRoute => "unknown_route".into(),
+        }
+    }
+
+    /// The usage counter's name (`permission_missing` without the permission: counters stay few).
+    fn counter(&self) -> &'static str {
+        match self {
+            Reason::InvalidToken => "invalid_token",
+            Reason::Expired => "expired",
+            Reason::Revoked => "revoked",
+            Reason::WrongProject => "wrong_project",
+            Reason::PermissionMissing(_) => "permission_missing",
+            Reason::UnknownRoute => "unknown_route",
+        }
+    }
+}
+
+/// What a token is presented for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A platform call.
+    Call { method: &'a str, path: &'a str },
+    /// `GET /v1/token`: is the key itself good (no route, no permission)?
+    Introspection,
+}
+
+/// The route introspection is counted under.
+pub const INTROSPECTION_ROUTE: &str = "GET /v1/token";
+
+/// The answer for one call (`POST /v1/verify`, the authorizer's context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// `null` when allowed.
+    pub reason: Option<String>,
+    pub key_id: Option<KeyId>,
+    pub project_id: Option<ProjectId>,
+    pub role: Option<RoleName>,
+    pub permissions: Vec<String>,
+    pub holder: Option<UserId>,
+    /// The matched route (`null` for an unknown one).
+    pub route: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+impl Decision {
+    fn refused(reason: Reason) -> Self {
+        Decision {
+            allowed: false,
+            reason: Some(reason.code()),
+            key_id: None,
+            project_id: None,
+            role: None,
+            permissions: Vec::new(),
+            holder: None,
+            route: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// A small TTL cache.
+struct Cache<K, V> {
+    ttl: Duration,
+    map: RwLock<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
+    fn new(ttl: Duration) -> Self {
+        Cache {
+            ttl,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        let map = self.map.read().ok()?;
+        map.get(k)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, k: K, v: V) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+            map.insert(k, (Instant::now(), v));
+        }
+    }
+}
+
+/// The decision maker, built once per container.
+pub struct Decider {
+    store: Store,
+    signer: Signer,
+    routes: RouteMap,
+    issuer: String,
+    audience: String,
+    shards: u32,
+    keys: Cache<String, Option<Arc<ApiKey>>>,
+    roles: Cache<(String, String), Option<Arc<Role>>>,
+}
+
+/// A verified token: its claims and the project its audience names.
+struct Verified {
+    claims: Claims,
+    project: Option<ProjectId>,
+    expired: bool,
+}
+
+impl Decider {
+    pub fn new(store: Store, signer: Signer, config: &DecisionConfig) -> Self {
+        Decider {
+            store,
+            signer,
+            routes: config.routes.clone(),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            shards: config.usage_shards,
+            keys: Cache::new(config.cache_ttl),
+            roles: Cache::new(config.cache_ttl),
+        }
+    }
+
+    pub fn routes(&self) -> &RouteMap {
+        &self.routes
+    }
+
+    /// Signature and claims. `None` for a token we did not sign (or cannot read): nothing about
+    /// it can be trusted, so it is refused and not counted.
+    async fn verify(&self, token: &str) -> Result<Option<Verified>> {
+        let Some(kid) = kid_of(token) else {
+            return Ok(None);
+        };
+        let keys = self.signer.keys(Some(&kid)).await?;
+        let claims = match keys.verify_signed(token, &self.issuer) {
+            Ok(c) => c,
+            Err(TokenError::Expired) => return Ok(None),
+            Err(_) => return Ok(None),
+        };
+        let project = claims
+            .aud
+            .strip_prefix(&self.audience)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|p| ProjectId::parse("aud", p).ok());
+        let epoch = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let expired = claims.exp.is_some_and(|exp| exp <= epoch);
+        Ok(Some(Verified {
+            claims,
+            project,
+            expired,
+        }))
+    }
+
+    /// The key and its role, from the cache or (both at once) from the table.
+    async fn lookup(
+        &self,
+        claims: &Claims,
+        project: &ProjectId,
+    ) -> Result<(Option<Arc<ApiKey>>, Option<Arc<Role>>, bool)> {
+        let role_key = (project.to_string(), claims.role.clone());
+        match (self.keys.get(&claims.jti), self.roles.get(&role_key)) {
+            (Some(key), Some(role)) => Ok((key, role, true)),
+            _ => {
+                let (key, role) = self
+                    .store
+                    .key_and_role(&claims.jti, project, &claims.role)
+                    .await?;
+                let key = key.map(Arc::new);
+                let role = role.map(Arc::new);
+                self.keys.put(claims.jti.clone(), key.clone());
+                self.roles.put(role_key, role.clone());
+                Ok((key, role, false))
+            }
+        }
+    }
+
+    /// The signing keys' public half (`GET /.well-known/jwks.json`).
+    pub async fn jwks(&self) -> Result<serde_json::Value> {
+        Ok(self.signer.keys(None).await?.jwks())
+    }
+
+    /// Decides on `target` with `token`, and counts the decision in the key's usage.
+    pub async fn decide(&self, token: &str, target: Target<'_>) -> Result<Decision> {
+        let Some(v) = self.verify(token).await? else {
+            return Ok(Decision::refused(Reason::InvalidToken));
+        };
+        let Some(key_project) = v.project.clone() else {
+            return Ok(Decision::refused(Reason::InvalidToken));
+        };
+        let Ok(key_id) = KeyId::parse("jti", &v.claims.jti) else {
+            return Ok(Decision::refused(Reason::InvalidToken));
+        };
+        let route = match target {
+            Target::Call { method, path } => self.routes.find(method, path),
+            Target::Introspection => None,
+        };
+        let route_name = match (&target, &route) {
+            (Target::Introspection, _) => INTROSPECTION_ROUTE.to_string(),
+            (_, Some((r, _))) => r.template.clone(),
+            (_, None) => "unknown".into(),
+        };
+        let day = now();
+        let count = UsageCount::new(&key_id, &day, &route_name, self.shards);
+
+        // Cold: the reads and the count in one round trip. Warm: no read at all.
+        let cached = self.keys.get(&v.claims.jti).is_some()
+            && self
+                .roles
+                .get(&(key_project.to_string(), v.claims.role.clone()))
+                .is_some();
+        let (key, role) = if cached {
+            let (key, role, _) = self.lookup(&v.claims, &key_project).await?;
+            (key, role)
+        } else {
+            let (looked, counted) = tokio::join!(
+                self.lookup(&v.claims, &key_project),
+                self.store.count_usage(&count, true, None)
+            );
+            counted?;
+            let (key, role, _) = looked?;
+            (key, role)
+        };
+        let Some(key) = key else {
+            // Signed by us but unknown: cannot happen unless the table lost the key.
+            tracing::warn!(key = %key_id, "a verified token names a key that is not in the table");
+            return Ok(Decision::refused(Reason::InvalidToken));
+        };
+        let at = now();
+        let reason = match key.status_at(&at) {
+            KeyStatus::Revoked => Some(Reason::Revoked),
+            KeyStatus::Expired => Some(Reason::Expired),
+            KeyStatus::Active if v.expired => Some(Reason::Expired),
+            KeyStatus::Active => match &route {
+                None if target == Target::Introspection => None,
+                None => Some(Reason::UnknownRoute),
+                Some((_, p)) if p != key.project_id.as_str() => Some(Reason::WrongProject),
+                Some((r, _)) => {
+                    let granted = role.as_ref().is_some_and(|role| {
+                        role.permissions
+                            .iter()
+                            .any(|p| p == "*" || *p == r.permission)
+                    });
+                    (!granted).then(|| Reason::PermissionMissing(r.permission.clone()))
+                }
+            },
+        };
+        // Warm: the whole count now, in one write. Cold: the denial's counters, if any.
+        let denied = reason.as_ref().map(Reason::counter);
+        if cached {
+            self.store.count_usage(&count, true, denied).await?;
+        } else if denied.is_some() {
+            self.store.count_usage(&count, false, denied).await?;
+        }
+        Ok(Decision {
+            allowed: reason.is_none(),
+            reason: reason.map(|r| r.code()),
+            key_id: Some(key.id.clone()),
+            project_id: Some(key.project_id.clone()),
+            role: Some(key.role.clone()),
+            permissions: role.map(|r| r.permissions.clone()).unwrap_or_default(),
+            holder: Some(key.holder.id.clone()),
+            route: match target {
+                Target::Introspection => Some(INTROSPECTION_ROUTE.into()),
+                Target::Call { .. } => route.map(|(r, _)| r.template.clone()),
+            },
+            expires_at: key.expires_at.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_routes_match_the_platform_calls() {
+        let m = RouteMap::default_routes();
+        let (r, p) = m
+            .find("GET", "/projects/server/data_layers/last?x=1")
+            .expect("match");
+        assert_eq!(
+            (r.permission.as_str(), p.as_str()),
+            ("data_layers:read", "server")
+        );
+        let (r, _) = m
+            .find("post", "/projects/server/nodes/in/packages/search")
+            .expect("match");
+        assert_eq!(r.permission, "packages:read");
+        let (r, _) = m
+            .find("GET", "/projects/server/nodes/in/packages/7/files/f1")
+            .expect("match");
+        assert_eq!(
+            r.template,
+            "GET /projects/{p}/nodes/{n}/packages/{id}/files/{f}"
+        );
+        assert!(
+            m.find("DELETE", "/projects/server/data_layers/last")
+                .is_none()
+        );
+        assert!(m.find("GET", "/projects//data_layers/last").is_none());
+        assert!(
+            m.find("GET", "/projects/server/data_layers/last/extra")
+                .is_none()
+        );
+        assert!(m.find("GET", "/other/server").is_none());
+    }
+
+    #[test]
+    fn configured_routes_are_checked() {
+        let m = RouteMap::from_json(r#"{"GET /v2/{p}/things": "things:read"}"#).expect("valid");
+        assert!(m.find("GET", "/v2/alpha/things").is_some());
+        for bad in [
+            "[]",
+            r#"{"GET /v2/things": "things:read"}"#,
+            r#"{"/v2/{p}": "things:read"}"#,
+            r#"{"GET /v2/{p}": "Not A Permission"}"#,
+        ] {
+            assert!(RouteMap::from_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reasons_are_machine_readable() {
+        assert_eq!(
+            Reason::PermissionMissing("packages:write".into()).code(),
+            "permission_missing:packages:write"
+        );
+        assert_eq!(Reason::WrongProject.code(), "wrong_project");
+    }
+}
