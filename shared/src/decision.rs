@@ -317,121 +317,165 @@ impl Decider {
         }))
     }
 
-    /// The key and its role, from the cache or (both at once) from the table.
-    async fn lookup(
-        &self,
-        claims: &Claims,
-        project: &ProjectId,
-    ) -> Result<(Option<Arc<ApiKey>>, Option<Arc<Role>>, bool)> {
+    /// The key and its role from memory, if both are there.
+    fn cached(&self, claims: &Claims, project: &ProjectId) -> Option<Looked> {
         let role_key = (project.to_string(), claims.role.clone());
-        match (self.keys.get(&claims.jti), self.roles.get(&role_key)) {
-            (Some(key), Some(role)) => Ok((key, role, true)),
-            _ => {
-                let (key, role) = self
-                    .store
-                    .key_and_role(&claims.jti, project, &claims.role)
-                    .await?;
-                let key = key.map(Arc::new);
-                let role = role.map(Arc::new);
-                self.keys.put(claims.jti.clone(), key.clone());
-                self.roles.put(role_key, role.clone());
-                Ok((key, role, false))
-            }
-        }
+        Some((self.keys.get(&claims.jti)?, self.roles.get(&role_key)?))
     }
 
-    /// The signing keys' public half (`GET /.well-known/jwks.json`).
-    pub async fn jwks(&self) -> Result<serde_json::Value> {
-        Ok(self.signer.keys(None).await?.jwks())
+    /// The key and its role from the table (both in one read), remembered.
+    async fn read(&self, claims: &Claims, project: &ProjectId) -> Result<Looked> {
+        let (key, role) = self
+            .store
+            .key_and_role(&claims.jti, project, &claims.role)
+            .await?;
+        let (key, role) = (key.map(Arc::new), role.map(Arc::new));
+        self.keys.put(claims.jti.clone(), key.clone());
+        self.roles
+            .put((project.to_string(), claims.role.clone()), role.clone());
+        Ok((key, role))
     }
 
-    /// Decides on `target` with `token`, and counts the decision in the key's usage.
-    pub async fn decide(&self, token: &str, target: Target<'_>) -> Result<Decision> {
+    /// The token checked and the call located: everything a decision needs but the key and role.
+    async fn prepare<'t>(
+        &self,
+        token: &str,
+        target: Target<'t>,
+    ) -> Result<std::result::Result<Prepared<'_, 't>, Decision>> {
+        let refused = || Ok(Err(Decision::refused(Reason::InvalidToken)));
         let Some(v) = self.verify(token).await? else {
-            return Ok(Decision::refused(Reason::InvalidToken));
+            return refused();
         };
-        let Some(key_project) = v.project.clone() else {
-            return Ok(Decision::refused(Reason::InvalidToken));
+        let Some(project) = v.project.clone() else {
+            return refused();
         };
         let Ok(key_id) = KeyId::parse("jti", &v.claims.jti) else {
-            return Ok(Decision::refused(Reason::InvalidToken));
+            return refused();
         };
         let route = match target {
             Target::Call { method, path } => self.routes.find(method, path),
             Target::Introspection => None,
         };
-        let route_name = match (&target, &route) {
+        Ok(Ok(Prepared {
+            v,
+            project,
+            key_id,
+            route,
+            target,
+        }))
+    }
+
+    /// The decision from memory alone, uncounted: `None` when anything would have to be read
+    /// (the benchmark's measure of a warm decision; `decide` is this plus its count).
+    pub async fn decide_warm(&self, token: &str, target: Target<'_>) -> Result<Option<Decision>> {
+        let p = match self.prepare(token, target).await? {
+            Ok(p) => p,
+            Err(refused) => return Ok(Some(refused)),
+        };
+        Ok(self
+            .cached(&p.v.claims, &p.project)
+            .map(|(key, role)| evaluate(&p, key, role).0))
+    }
+
+    /// Decides on `target` with `token`, and counts the decision in the key's usage.
+    pub async fn decide(&self, token: &str, target: Target<'_>) -> Result<Decision> {
+        let p = match self.prepare(token, target).await? {
+            Ok(p) => p,
+            Err(refused) => return Ok(refused),
+        };
+        let route_name = match (&p.target, &p.route) {
             (Target::Introspection, _) => INTROSPECTION_ROUTE.to_string(),
             (_, Some((r, _))) => r.template.clone(),
             (_, None) => "unknown".into(),
         };
-        let day = now();
-        let count = UsageCount::new(&key_id, &day, &route_name, self.shards);
-
-        // Cold: the reads and the count in one round trip. Warm: no read at all.
-        let cached = self.keys.get(&v.claims.jti).is_some()
-            && self
-                .roles
-                .get(&(key_project.to_string(), v.claims.role.clone()))
-                .is_some();
-        let (key, role) = if cached {
-            let (key, role, _) = self.lookup(&v.claims, &key_project).await?;
-            (key, role)
-        } else {
-            let (looked, counted) = tokio::join!(
-                self.lookup(&v.claims, &key_project),
-                self.store.count_usage(&count, true, None)
-            );
-            counted?;
-            let (key, role, _) = looked?;
-            (key, role)
-        };
-        let Some(key) = key else {
-            // Signed by us but unknown: cannot happen unless the table lost the key.
-            tracing::warn!(key = %key_id, "a verified token names a key that is not in the table");
-            return Ok(Decision::refused(Reason::InvalidToken));
-        };
-        let at = now();
-        let reason = match key.status_at(&at) {
-            KeyStatus::Revoked => Some(Reason::Revoked),
-            KeyStatus::Expired => Some(Reason::Expired),
-            KeyStatus::Active if v.expired => Some(Reason::Expired),
-            KeyStatus::Active => match &route {
-                None if target == Target::Introspection => None,
-                None => Some(Reason::UnknownRoute),
-                Some((_, p)) if p != key.project_id.as_str() => Some(Reason::WrongProject),
-                Some((r, _)) => {
-                    let granted = role.as_ref().is_some_and(|role| {
-                        role.permissions
-                            .iter()
-                            .any(|p| p == "*" || *p == r.permission)
-                    });
-                    (!granted).then(|| Reason::PermissionMissing(r.permission.clone()))
+        let count = UsageCount::new(&p.key_id, &now(), &route_name, self.shards);
+        match self.cached(&p.v.claims, &p.project) {
+            // Warm: nothing to read; the whole count in one write.
+            Some((key, role)) => {
+                let (decision, reason) = evaluate(&p, key, role);
+                let denied = reason.as_ref().map(Reason::counter);
+                self.store.count_usage(&count, true, denied).await?;
+                Ok(decision)
+            }
+            // Cold: the read and the count of the call in one round trip; a denial's counters after.
+            None => {
+                let (looked, counted) = tokio::join!(
+                    self.read(&p.v.claims, &p.project),
+                    self.store.count_usage(&count, true, None)
+                );
+                counted?;
+                let (key, role) = looked?;
+                let (decision, reason) = evaluate(&p, key, role);
+                if let Some(r) = &reason {
+                    self.store
+                        .count_usage(&count, false, Some(r.counter()))
+                        .await?;
                 }
-            },
-        };
-        // Warm: the whole count now, in one write. Cold: the denial's counters, if any.
-        let denied = reason.as_ref().map(Reason::counter);
-        if cached {
-            self.store.count_usage(&count, true, denied).await?;
-        } else if denied.is_some() {
-            self.store.count_usage(&count, false, denied).await?;
+                Ok(decision)
+            }
         }
-        Ok(Decision {
-            allowed: reason.is_none(),
-            reason: reason.map(|r| r.code()),
-            key_id: Some(key.id.clone()),
-            project_id: Some(key.project_id.clone()),
-            role: Some(key.role.clone()),
-            permissions: role.map(|r| r.permissions.clone()).unwrap_or_default(),
-            holder: Some(key.holder.id.clone()),
-            route: match target {
-                Target::Introspection => Some(INTROSPECTION_ROUTE.into()),
-                Target::Call { .. } => route.map(|(r, _)| r.template.clone()),
-            },
-            expires_at: key.expires_at.clone(),
-        })
     }
+}
+
+type Looked = (Option<Arc<ApiKey>>, Option<Arc<Role>>);
+
+/// A verified token and the call it is presented for.
+struct Prepared<'r, 't> {
+    v: Verified,
+    /// The project the token's audience names.
+    project: ProjectId,
+    key_id: KeyId,
+    route: Option<(&'r PlatformRoute, String)>,
+    target: Target<'t>,
+}
+
+/// The decision, and why it is a refusal (if it is one).
+fn evaluate(
+    p: &Prepared<'_, '_>,
+    key: Option<Arc<ApiKey>>,
+    role: Option<Arc<Role>>,
+) -> (Decision, Option<Reason>) {
+    let Some(key) = key else {
+        // Signed by us but unknown: cannot happen unless the table lost the key.
+        tracing::warn!(key = %p.key_id, "a verified token names a key that is not in the table");
+        return (
+            Decision::refused(Reason::InvalidToken),
+            Some(Reason::InvalidToken),
+        );
+    };
+    let reason = match key.status_at(&now()) {
+        KeyStatus::Revoked => Some(Reason::Revoked),
+        KeyStatus::Expired => Some(Reason::Expired),
+        KeyStatus::Active if p.v.expired => Some(Reason::Expired),
+        KeyStatus::Active => match &p.route {
+            None if p.target == Target::Introspection => None,
+            None => Some(Reason::UnknownRoute),
+            Some((_, project)) if project != key.project_id.as_str() => Some(Reason::WrongProject),
+            Some((r, _)) => {
+                let granted = role.as_ref().is_some_and(|role| {
+                    role.permissions
+                        .iter()
+                        .any(|perm| perm == "*" || *perm == r.permission)
+                });
+                (!granted).then(|| Reason::PermissionMissing(r.permission.clone()))
+            }
+        },
+    };
+    let decision = Decision {
+        allowed: reason.is_none(),
+        reason: reason.as_ref().map(Reason::code),
+        key_id: Some(key.id.clone()),
+        project_id: Some(key.project_id.clone()),
+        role: Some(key.role.clone()),
+        permissions: role.map(|r| r.permissions.clone()).unwrap_or_default(),
+        holder: Some(key.holder.id.clone()),
+        route: match p.target {
+            Target::Introspection => Some(INTROSPECTION_ROUTE.into()),
+            Target::Call { .. } => p.route.as_ref().map(|(r, _)| r.template.clone()),
+        },
+        expires_at: key.expires_at.clone(),
+    };
+    (decision, reason)
 }
 
 #[cfg(test)]

@@ -177,6 +177,14 @@ impl Store {
         }
     }
 
+    /// With a client of the caller's making (benchmarks count calls through its interceptors).
+    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }

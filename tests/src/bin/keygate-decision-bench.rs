@@ -1,0 +1,181 @@
+//! `make bench`, part two: the decision on a platform call, in process against the local
+//! stack's emulator, measured side by side in one run: (a) a warm decision (everything cached)
+//! beside bare Ed25519 verification of the same token, (b) warm decisions per second on one core
+//! (a current-thread runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK
+//! interceptor. Bounded: `BENCH_DECISIONS` iterations (default 20000) of each timed loop.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation;
+use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
+use keygate::decision::{Decider, Target};
+use keygate::store::Store;
+use keygate::token::{KeySet, Signer};
+use keygate_e2e::{Fixture, Stack, secrets_client};
+
+/// Every DynamoDB call, by operation.
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<Vec<&'static str>>>);
+
+impl Calls {
+    fn take(&self) -> Vec<&'static str> {
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "keygate-bench-calls"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input();
+        let op = if input
+            .downcast_ref::<operation::batch_get_item::BatchGetItemInput>()
+            .is_some()
+        {
+            "BatchGetItem (read)"
+        } else if input
+            .downcast_ref::<operation::get_item::GetItemInput>()
+            .is_some()
+        {
+            "GetItem (read)"
+        } else if input
+            .downcast_ref::<operation::query::QueryInput>()
+            .is_some()
+        {
+            "Query (read)"
+        } else if input
+            .downcast_ref::<operation::update_item::UpdateItemInput>()
+            .is_some()
+        {
+            "UpdateItem (count)"
+        } else {
+            "other"
+        };
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(op);
+        }
+        Ok(())
+    }
+}
+
+fn per_op(total: Duration, n: usize) -> f64 {
+    total.as_secs_f64() * 1e6 / n as f64
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let n: usize = std::env::var("BENCH_DECISIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+        .clamp(100, 1_000_000);
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let key = f.issue_key(&stack, &[("Project", "p")]).await;
+    let path = format!("/projects/{}/nodes/in/packages/1/files", f.project);
+    let target = Target::Call {
+        method: "GET",
+        path: &path,
+    };
+
+    let sdk = keygate::config::aws_config().await;
+    let calls = Calls::default();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
+        .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
+    let mut config = DecisionConfig::from_lookup(&|_: &str| None).expect("defaults");
+    config.cache_ttl = Duration::from_secs(3600);
+    let decider = Decider::new(
+        Store::with_client(ddb, stack.table.clone()),
+        Signer::new(&sdk, secret_id.clone(), Duration::from_secs(3600)),
+        &config,
+    );
+
+    // (c) DynamoDB calls per decision.
+    let first = decider
+        .decide(&key.token, target)
+        .await
+        .expect("cold decision");
+    assert!(first.allowed, "{first:?}");
+    let cold = calls.take();
+    decider
+        .decide(&key.token, target)
+        .await
+        .expect("warm decision");
+    let warm = calls.take();
+
+    // (a) bare signature verification of the same token vs a warm decision.
+    let doc = secrets_client()
+        .await
+        .get_secret_value()
+        .secret_id(&secret_id)
+        .send()
+        .await
+        .expect("signing keys");
+    let keys = KeySet::from_json(doc.secret_string().expect("string")).expect("key set");
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(keys.verify_signed(&key.token, "keygate").expect("verifies"));
+    }
+    let bare = per_op(start.elapsed(), n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let d = decider
+            .decide_warm(&key.token, target)
+            .await
+            .expect("decides");
+        std::hint::black_box(d.expect("warm"));
+    }
+    let decision = per_op(start.elapsed(), n);
+    let warm_reads = calls.take().len();
+
+    // (b) warm decisions per second on one core (this runtime has one thread).
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < Duration::from_secs(1) {
+        std::hint::black_box(
+            decider
+                .decide_warm(&key.token, target)
+                .await
+                .expect("decides"),
+        );
+        done += 1;
+    }
+    let rate = done as f64 / start.elapsed().as_secs_f64();
+
+    println!("keygate decision bench: {n} iterations each, one core, same token and run");
+    println!("bare Ed25519 verification      {bare:>9.1} µs");
+    println!(
+        "warm decision (no I/O)         {decision:>9.1} µs   ratio {:.2}x",
+        decision / bare
+    );
+    println!("warm decisions per second      {rate:>9.0}");
+    println!(
+        "DynamoDB calls, cold decision  {} {:?} (issued together: one round trip)",
+        cold.len(),
+        cold
+    );
+    println!(
+        "DynamoDB calls, warm decision  {} {:?} (reads: 0)",
+        warm.len(),
+        warm
+    );
+    println!("DynamoDB calls during {n} uncounted warm decisions: {warm_reads}");
+}
