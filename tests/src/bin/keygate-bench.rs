@@ -115,13 +115,13 @@ async fn main() {
         reveal.push(start.elapsed());
 
         let prefix = unique("b");
-        for (key, samples) in [(&key3, &mut import3), (&key20, &mut import20)] {
+        for (key, fields, samples) in [(&key3, 3, &mut import3), (&key20, 20, &mut import20)] {
             let start = Instant::now();
             stack
                 .post(
                     &imports,
                     &member,
-                    json!({"key_id": key.id, "prefix": format!("{prefix}_{}", samples.len())}),
+                    json!({"key_id": key.id, "prefix": format!("{prefix}_{fields}")}),
                 )
                 .await
                 .expect(201);
