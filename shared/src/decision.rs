@@ -317,6 +317,11 @@ impl Decider {
         }))
     }
 
+    /// The signing keys' public half (`GET /.well-known/jwks.json`).
+    pub async fn jwks(&self) -> Result<serde_json::Value> {
+        Ok(self.signer.keys(None).await?.jwks())
+    }
+
     /// The key and its role from memory, if both are there.
     fn cached(&self, claims: &Claims, project: &ProjectId) -> Option<Looked> {
         let role_key = (project.to_string(), claims.role.clone());

@@ -276,6 +276,33 @@ async fn counting_is_exact_under_concurrency() {
 async fn statistics_are_for_holder_and_owner_and_check_their_range() {
     let (stack, f, key) = setup().await;
     verify(&stack, &key.token, "GET", &files(&f)).await;
+    // The key object shows its last use, single and listed; an unused key shows none.
+    let one = stack
+        .get(&format!("/v1/keys/{}", key.id), &stack.token(&f.member))
+        .await
+        .expect(200)
+        .body;
+    assert!(one["last_used_at"].is_string(), "{one}");
+    let mine = stack
+        .get("/v1/me/keys", &stack.token(&f.member))
+        .await
+        .expect(200)
+        .body;
+    let listed = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|k| k["id"] == key.id.as_str())
+        .cloned()
+        .expect("listed");
+    assert_eq!(listed["last_used_at"], one["last_used_at"]);
+    let unused = f.issue_key(&stack, &[("Project", "p")]).await;
+    let fresh = stack
+        .get(&format!("/v1/keys/{}", unused.id), &stack.token(&f.member))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(fresh["last_used_at"], Value::Null);
     let path = format!("/v1/keys/{}/usage", key.id);
     stack.get(&path, &stack.token(&f.member)).await.expect(200);
     let owner = stack

@@ -283,7 +283,29 @@ pub async fn visible(store: &Store, caller: &Caller, k: &KeyId) -> Result<ApiKey
 }
 
 pub async fn get(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView> {
-    Ok(load_visible(store, caller, k).await?.0.view())
+    let key = load_visible(store, caller, k).await?.0;
+    Ok(with_last_use(store, vec![key]).await?.remove(0))
+}
+
+/// Keys read at the same time for their last use.
+const LAST_USE_CONCURRENCY: usize = 8;
+
+/// Views of keys with `last_used_at` from their usage counters (the decision's hot path never
+/// writes the key item, so it does not carry it): one small query per key, a few at a time.
+async fn with_last_use(store: &Store, keys: Vec<ApiKey>) -> Result<Vec<KeyView>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(LAST_USE_CONCURRENCY) {
+        let reads = chunk.iter().map(|k| store.last_used(&k.id));
+        for (k, last) in chunk
+            .iter()
+            .zip(futures_util::future::join_all(reads).await)
+        {
+            let mut view = k.view();
+            view.last_used_at = last?.or(view.last_used_at);
+            out.push(view);
+        }
+    }
+    Ok(out)
 }
 
 /// The key's token, re-minted from its stored claims; the holder's alone.
@@ -440,10 +462,11 @@ pub async fn list_mine(
     caller: &Caller,
     page: &PageRequest,
 ) -> Result<Page<KeyView>> {
-    Ok(store
-        .list_holder_keys(&caller.id, page)
-        .await?
-        .map(|k| k.view()))
+    let page = store.list_holder_keys(&caller.id, page).await?;
+    Ok(Page {
+        items: with_last_use(store, page.items).await?,
+        next: page.next,
+    })
 }
 
 pub async fn list_project(
@@ -453,7 +476,11 @@ pub async fn list_project(
     page: &PageRequest,
 ) -> Result<Page<KeyView>> {
     access::require_owner(store, p, caller).await?;
-    Ok(store.list_project_keys(p, page).await?.map(|k| k.view()))
+    let page = store.list_project_keys(p, page).await?;
+    Ok(Page {
+        items: with_last_use(store, page.items).await?,
+        next: page.next,
+    })
 }
 
 #[cfg(test)]

@@ -189,6 +189,37 @@ impl Store {
         Ok(())
     }
 
+    /// When the key was last used: the latest `last_used_at` of its most recent counter shards
+    /// (one query, newest day first).
+    pub async fn last_used(&self, k: &KeyId) -> Result<Option<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :usage)")
+            .expression_attribute_values(":pk", s(keys::key_partition(k)))
+            .expression_attribute_values(":usage", s(keys::USAGE))
+            .projection_expression("sk, last_used_at")
+            .scan_index_forward(false)
+            .limit(64)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let items = out.items.unwrap_or_default();
+        let day = |i: &Attrs| {
+            i.get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.get(keys::USAGE.len()..keys::USAGE.len() + 10))
+                .map(str::to_string)
+        };
+        let latest = items.first().and_then(day);
+        Ok(items
+            .iter()
+            .filter(|i| day(i) == latest)
+            .filter_map(|i| i.get("last_used_at").and_then(|v| v.as_s().ok()).cloned())
+            .max())
+    }
+
     /// Every counter shard of a key from day `from` to day `to` (`yyyy-mm-dd`, inclusive).
     pub async fn usage_between(&self, k: &KeyId, from: &str, to: &str) -> Result<Vec<UsageShard>> {
         let mut out = Vec::new();
