@@ -30,9 +30,11 @@ devtool setup
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT" --ignore-changes
 # The first request to each function starts it; do it here rather than in a test's timeout.
-for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets; do
+for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets /v1/verify /v1/keys/warm-up/usage; do
   curl -s -o /dev/null -m 300 "http://127.0.0.1:$PORT$path" || true
 done
+curl -s -o /dev/null -m 300 -X POST -d '{}' \
+  "http://127.0.0.1:$PORT/2015-03-31/functions/authorizer/invocations" || true
 log "starting the stream pumps (table stream -> notifier, imports-sync)"
 start_pumps "$PORT"
 

@@ -3,7 +3,7 @@
 //! Placeholders (`{{project}}`, `{{template}}`, `{{field}}`, `{{version}}`, `{{owner_token}}`,
 //! `{{member_token}}`, `{{outsider_token}}` (a user of no project), `{{member}}` (the member's
 //! user id), `{{request}}` (a pending request of the member), `{{key}}` (an active key the member
-//! holds), `{{other_key}}` (a second one), `{{client}}` (a project the member owns, with node
+//! holds), `{{api_key}}` (its token), `{{other_key}}` (a second one), `{{client}}` (a project the member owns, with node
 //! `worker`, into which `{{key}}` is imported under `{{import_prefix}}` (`ev_<ulid>`)),
 //! `{{unique}}` (a fresh lower-case ULID, `[0-9a-z]{26}`)) are filled from a fresh fixture per
 //! file, so a file that deletes or changes something never touches another file's data.
@@ -19,9 +19,10 @@ use keygate::sync::{Change, decide};
 use keygate_e2e::{Fixture, Stack, unique};
 use serde_json::{Value, json};
 
-/// Stream events, not HTTP ones: `tests/tests/notifier.rs` runs the notifier's, and
-/// [`every_imports_sync_event_file_decodes_and_fails_no_record`] the imports-sync ones.
-const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync"];
+/// Not HTTP events: `tests/tests/notifier.rs` runs the notifier's stream events,
+/// [`every_imports_sync_event_file_decodes_and_fails_no_record`] the imports-sync ones, and
+/// `tests/tests/authorizer.rs` the authorizer's.
+const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync", "authorizer"];
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -92,12 +93,23 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
         let needs = |placeholder: &str| text.contains(placeholder);
         // A client project always holds an import (so that its secrets are never an empty list).
         let has_client = needs("{{client}}") || needs("{{import_prefix}}");
-        let key = match needs("{{key}}") || has_client {
+        let key = match needs("{{key}}") || needs("{{api_key}}") || has_client {
             true => issued_key(&stack, &f).await,
             false => String::new(),
         };
         let other_key = match needs("{{other_key}}") {
             true => issued_key(&stack, &f).await,
+            false => String::new(),
+        };
+        let api_key = match needs("{{api_key}}") {
+            true => stack
+                .get(&format!("/v1/keys/{key}/token"), &stack.token(&f.member))
+                .await
+                .expect(200)
+                .body["token"]
+                .as_str()
+                .expect("token")
+                .to_string(),
             false => String::new(),
         };
         let (client, import_prefix) = match has_client {
@@ -123,6 +135,7 @@ async fn every_event_file_gives_its_status_through_cargo_lambda_invoke() {
             .replace("{{request}}", &request)
             .replace("{{key}}", &key)
             .replace("{{other_key}}", &other_key)
+            .replace("{{api_key}}", &api_key)
             .replace("{{client}}", &client)
             .replace("{{import_prefix}}", &import_prefix)
             .replace("{{unique}}", &unique(""));
