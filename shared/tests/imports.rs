@@ -4,6 +4,8 @@
 //! Checks that a failed import leaves nothing behind, that a retry converges, and how many
 //! Secrets Manager calls an import makes.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,15 +15,9 @@ use aws_sdk_secretsmanager::config::interceptors::BeforeSerializationInterceptor
 use aws_sdk_secretsmanager::config::{ConfigBag, Intercept};
 use aws_sdk_secretsmanager::error::BoxError;
 use aws_sdk_secretsmanager::operation;
-use keygate::config::{
-    ApiKeyConfig, DEFAULT_SECRETS_NAMESPACE, DEFAULT_SIGNING_KEYS_SECRET_ID, ImportsConfig,
-};
-use keygate::domain::ids::{Email, KeyId, NodeId, ProjectId, RoleName, TemplateId, UserId};
+use keygate::config::{DEFAULT_SECRETS_NAMESPACE, DEFAULT_SIGNING_KEYS_SECRET_ID, ImportsConfig};
+use keygate::domain::ids::{KeyId, ProjectId};
 use keygate::domain::import::{self, Deps, ImportInput, ImportView};
-use keygate::domain::key;
-use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
-use keygate::domain::request::{self, NewRequestInput};
-use keygate::domain::template::{self, NewTemplateInput};
 use keygate::secrets::Vault;
 use keygate::store::Store;
 use keygate::token::Signer;
@@ -196,99 +192,6 @@ impl Env {
     }
 }
 
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}{}",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
-}
-
-fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::parse("id", id).expect("user id"),
-        email: Email::parse("email", &format!("{id}@example.com")).expect("email"),
-    }
-}
-
-async fn project_of(env: &Env, owner: &Caller) -> ProjectId {
-    let id = unique("p");
-    project::create(
-        &env.store,
-        owner,
-        NewProjectInput {
-            id: Some(id.clone()),
-            name: "Test".into(),
-        },
-    )
-    .await
-    .expect("project");
-    ProjectId::parse("p", &id).expect("id")
-}
-
-/// bob holds a key of alice's project whose template has `fields` info fields; bob's client
-/// project has node `worker`. Returns (bob, key id, client project).
-async fn holder_with_key(env: &Env, fields: usize) -> (Caller, KeyId, ProjectId) {
-    let alice = caller(&unique("alice-"));
-    let bob = caller(&unique("bob-"));
-    let p = project_of(env, &alice).await;
-    let reader = RoleName::parse("r", "reader").expect("role");
-    project::put_role(
-        &env.store,
-        &alice,
-        &p,
-        reader,
-        RoleInput {
-            description: None,
-            permissions: vec!["packages:read".into()],
-        },
-    )
-    .await
-    .expect("role");
-    project::put_member(
-        &env.store,
-        &alice,
-        &p,
-        &bob.id,
-        MemberInput {
-            email: bob.email.to_string(),
-        },
-    )
-    .await
-    .expect("member");
-    let input: NewTemplateInput = serde_json::from_value(serde_json::json!({
-        "name": unique("T"),
-        "role": "reader",
-        "fields": (0..fields)
-            .map(|i| serde_json::json!({"name": format!("Field {i}"), "value": format!("value {i}")}))
-            .collect::<Vec<_>>(),
-    }))
-    .expect("template input");
-    let t = template::create(&env.store, &alice, &p, input)
-        .await
-        .expect("template");
-    let t: TemplateId = t.id;
-    let r = request::create(&env.store, &bob, &p, &t, NewRequestInput { comment: None })
-        .await
-        .expect("request");
-    let cfg = ApiKeyConfig::from_lookup(&|_: &str| None).expect("defaults");
-    let (_, k) = key::approve(&env.store, &env.signer, &cfg, &alice, &p, &r.id)
-        .await
-        .expect("approve");
-    let c = project_of(env, &bob).await;
-    project::put_node(
-        &env.store,
-        &bob,
-        &c,
-        NodeId::parse("n", "worker").expect("node"),
-        NodeInput {
-            name: "Worker".into(),
-        },
-    )
-    .await
-    .expect("node");
-    (bob, k.id, c)
-}
-
 async fn run_import(
     env: &Env,
     vault: &Vault,
@@ -312,7 +215,7 @@ async fn run_import(
 async fn secrets_manager_calls_per_import() {
     let env = Env::new().await;
     for fields in [3, 20] {
-        let (bob, k, c) = holder_with_key(&env, fields).await;
+        let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, fields).await;
         let faults = Faults::default();
         let vault = env.vault(&faults);
         let (view, created) = run_import(&env, &vault, &bob, &c, &k)
@@ -347,7 +250,7 @@ async fn secrets_manager_calls_per_import() {
 #[tokio::test]
 async fn a_fault_mid_import_is_undone_and_a_retry_converges() {
     let env = Env::new().await;
-    let (bob, k, c) = holder_with_key(&env, 3).await;
+    let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, 3).await;
     let faults = Faults {
         fail_write: Some(3),
         ..Faults::default()
@@ -393,7 +296,7 @@ async fn a_fault_mid_import_is_undone_and_a_retry_converges() {
 #[tokio::test]
 async fn a_fault_during_a_re_import_keeps_the_import_as_it_was() {
     let env = Env::new().await;
-    let (bob, k, c) = holder_with_key(&env, 3).await;
+    let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, 3).await;
     run_import(&env, &env.vault(&Faults::default()), &bob, &c, &k)
         .await
         .expect("import");
@@ -420,7 +323,7 @@ async fn a_fault_during_a_re_import_keeps_the_import_as_it_was() {
 #[tokio::test]
 async fn a_crashed_attempt_holds_its_lease_then_a_retry_takes_over() {
     let env = Env::new().await;
-    let (bob, k, c) = holder_with_key(&env, 3).await;
+    let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, 3).await;
     // The third write fails and so does every delete: the undo cannot finish, as if the
     // function had crashed part-way.
     let faults = Faults {
@@ -469,7 +372,7 @@ async fn a_crashed_attempt_holds_its_lease_then_a_retry_takes_over() {
 #[tokio::test]
 async fn a_failed_delete_can_be_retried_at_once_and_converges() {
     let env = Env::new().await;
-    let (bob, k, c) = holder_with_key(&env, 3).await;
+    let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, 3).await;
     run_import(&env, &env.vault(&Faults::default()), &bob, &c, &k)
         .await
         .expect("import");

@@ -1,6 +1,7 @@
 //! The API Gateway authorizer through `cargo lambda invoke` with the `events/authorizer/` files
 //! (`<name>.allow.json` / `<name>.deny.json`), filled with a fresh key: the answer, its context
-//! and its reason; a revoked key is refused within the cache TTL; its decisions are counted.
+//! and its reason; an expired key and (within the cache TTL) a revoked one are refused; its
+//! decisions are counted.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -88,6 +89,28 @@ async fn the_authorizer_refuses_a_revoked_key_and_counts_its_decisions() {
     for _ in 0..3 {
         assert_eq!(authorize(&allow, &f, &key)["isAuthorized"], true);
     }
+    // Another key past its validity (set in the table: a template TTL is at least a day).
+    let expired = f.issue_key(&stack, &[("Project", "p")]).await;
+    {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        stack
+            .ddb
+            .update_item()
+            .table_name(&stack.table)
+            .key("pk", AttributeValue::S(format!("KEY#{}", expired.id)))
+            .key("sk", AttributeValue::S("META".into()))
+            .update_expression("SET valid_until = :past")
+            .expression_attribute_values(
+                ":past",
+                AttributeValue::S("2020-01-01T00:00:00.000Z".into()),
+            )
+            .send()
+            .await
+            .expect("UpdateItem");
+    }
+    let answer = authorize(&allow, &f, &expired);
+    assert_eq!(answer["isAuthorized"], false);
+    assert_eq!(answer["context"]["reason"], "expired");
     stack
         .post(
             &format!("/v1/keys/{}/revoke", key.id),

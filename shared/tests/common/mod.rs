@@ -1,0 +1,110 @@
+//! Set-up shared by the library's tests against the emulator: users, projects, and a key held
+//! by one user with a client project of their own.
+#![allow(dead_code)]
+
+use keygate::Caller;
+use keygate::config::ApiKeyConfig;
+use keygate::domain::ids::{Email, KeyId, NodeId, ProjectId, RoleName, TemplateId, UserId};
+use keygate::domain::key;
+use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
+use keygate::domain::request::{self, NewRequestInput};
+use keygate::domain::template::{self, NewTemplateInput};
+use keygate::store::Store;
+use keygate::token::Signer;
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
+}
+
+pub fn caller(id: &str) -> Caller {
+    Caller {
+        id: UserId::parse("id", id).expect("user id"),
+        email: Email::parse("email", &format!("{id}@example.com")).expect("email"),
+    }
+}
+
+pub async fn project_of(store: &Store, owner: &Caller) -> ProjectId {
+    let id = unique("p");
+    project::create(
+        store,
+        owner,
+        NewProjectInput {
+            id: Some(id.clone()),
+            name: "Test".into(),
+        },
+    )
+    .await
+    .expect("project");
+    ProjectId::parse("p", &id).expect("id")
+}
+
+/// bob holds a key of alice's project whose template has `fields` info fields; bob's client
+/// project has node `worker`. Returns (bob, key id, client project).
+pub async fn holder_with_key(
+    store: &Store,
+    signer: &Signer,
+    fields: usize,
+) -> (Caller, KeyId, ProjectId) {
+    let alice = caller(&unique("alice-"));
+    let bob = caller(&unique("bob-"));
+    let p = project_of(store, &alice).await;
+    let reader = RoleName::parse("r", "reader").expect("role");
+    project::put_role(
+        store,
+        &alice,
+        &p,
+        reader,
+        RoleInput {
+            description: None,
+            permissions: vec!["packages:read".into()],
+        },
+    )
+    .await
+    .expect("role");
+    project::put_member(
+        store,
+        &alice,
+        &p,
+        &bob.id,
+        MemberInput {
+            email: bob.email.to_string(),
+        },
+    )
+    .await
+    .expect("member");
+    let input: NewTemplateInput = serde_json::from_value(serde_json::json!({
+        "name": unique("T"),
+        "role": "reader",
+        "fields": (0..fields)
+            .map(|i| serde_json::json!({"name": format!("Field {i}"), "value": format!("value {i}")}))
+            .collect::<Vec<_>>(),
+    }))
+    .expect("template input");
+    let t = template::create(store, &alice, &p, input)
+        .await
+        .expect("template");
+    let t: TemplateId = t.id;
+    let r = request::create(store, &bob, &p, &t, NewRequestInput { comment: None })
+        .await
+        .expect("request");
+    let cfg = ApiKeyConfig::from_lookup(&|_: &str| None).expect("defaults");
+    let (_, k) = key::approve(store, signer, &cfg, &alice, &p, &r.id)
+        .await
+        .expect("approve");
+    let c = project_of(store, &bob).await;
+    project::put_node(
+        store,
+        &bob,
+        &c,
+        NodeId::parse("n", "worker").expect("node"),
+        NodeInput {
+            name: "Worker".into(),
+        },
+    )
+    .await
+    .expect("node");
+    (bob, k.id, c)
+}

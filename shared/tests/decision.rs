@@ -1,0 +1,129 @@
+//! The decision against the emulator, with every DynamoDB call counted by an SDK interceptor: a
+//! cold decision reads the key and its role in one call issued together with its count; a warm
+//! one reads nothing; a revocation is seen once the cache TTL has passed.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation;
+use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
+use keygate::decision::{Decider, Target};
+use keygate::domain::key;
+use keygate::store::Store;
+use keygate::token::Signer;
+
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<Vec<&'static str>>>);
+
+impl Calls {
+    fn take(&self) -> Vec<&'static str> {
+        let mut taken = self
+            .0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        taken.sort();
+        taken
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "keygate-test-calls"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input();
+        let op = if input
+            .downcast_ref::<operation::batch_get_item::BatchGetItemInput>()
+            .is_some()
+        {
+            "BatchGetItem"
+        } else if input
+            .downcast_ref::<operation::update_item::UpdateItemInput>()
+            .is_some()
+        {
+            "UpdateItem"
+        } else {
+            "other"
+        };
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(op);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn cold_reads_once_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
+    let sdk = keygate::config::aws_config().await;
+    let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
+        .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
+    let signer = Signer::new(&sdk, secret_id.clone(), Duration::from_secs(300));
+    let store = Store::new(&sdk, table.clone());
+    let (bob, k, _) = common::holder_with_key(&store, &signer, 1).await;
+    let key = store.get_key(&k).await.expect("read").expect("key");
+    let token = key::mint(&signer, &key).await.expect("token");
+    // The set-up's role `reader` has packages:read.
+    let path = format!("/projects/{}/nodes/in/packages/search", key.project_id);
+    let target = Target::Call {
+        method: "POST",
+        path: &path,
+    };
+
+    let calls = Calls::default();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let mut config = DecisionConfig::from_lookup(&|_: &str| None).expect("defaults");
+    let ttl = Duration::from_secs(1);
+    config.cache_ttl = ttl;
+    let decider = Decider::new(
+        Store::with_client(ddb, table),
+        Signer::new(&sdk, secret_id, Duration::from_secs(300)),
+        &config,
+    );
+
+    let cold = decider.decide(token.expose(), target).await.expect("cold");
+    assert!(cold.allowed, "{cold:?}");
+    assert_eq!(
+        calls.take(),
+        vec!["BatchGetItem", "UpdateItem"],
+        "cold: one read, one count"
+    );
+    let warm = decider.decide(token.expose(), target).await.expect("warm");
+    assert!(warm.allowed);
+    assert_eq!(calls.take(), vec!["UpdateItem"], "warm: the count only");
+    let uncounted = decider
+        .decide_warm(token.expose(), target)
+        .await
+        .expect("decides");
+    assert!(uncounted.is_some_and(|d| d.allowed));
+    assert!(
+        calls.take().is_empty(),
+        "a warm decision alone makes no call"
+    );
+
+    // Revoked meanwhile: the cached record still decides until the TTL ends, then it is read.
+    key::revoke(&store, &bob, &k).await.expect("revoke");
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    let after = decider.decide(token.expose(), target).await.expect("after");
+    assert_eq!(after.reason.as_deref(), Some("revoked"));
+    assert_eq!(
+        calls.take(),
+        vec!["BatchGetItem", "UpdateItem", "UpdateItem"],
+        "re-read, counted, and the denial's counters"
+    );
+}
