@@ -186,6 +186,24 @@ impl Stack {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
+    /// Ends a key's validity in the table (`valid_until` in the past): a template's TTL is at
+    /// least a day, too long to wait for.
+    pub async fn expire_key(&self, k: &str) {
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("KEY#{k}")))
+            .key("sk", AttributeValue::S("META".into()))
+            .update_expression("SET valid_until = :past")
+            .expression_attribute_values(
+                ":past",
+                AttributeValue::S("2020-01-01T00:00:00.000Z".into()),
+            )
+            .send()
+            .await
+            .expect("UpdateItem");
+    }
+
     /// Every item's sort key in a partition, read straight from the table.
     pub async fn sort_keys(&self, pk: &str) -> Vec<String> {
         self.items(pk)

@@ -91,23 +91,7 @@ async fn the_authorizer_refuses_a_revoked_key_and_counts_its_decisions() {
     }
     // Another key past its validity (set in the table: a template TTL is at least a day).
     let expired = f.issue_key(&stack, &[("Project", "p")]).await;
-    {
-        use aws_sdk_dynamodb::types::AttributeValue;
-        stack
-            .ddb
-            .update_item()
-            .table_name(&stack.table)
-            .key("pk", AttributeValue::S(format!("KEY#{}", expired.id)))
-            .key("sk", AttributeValue::S("META".into()))
-            .update_expression("SET valid_until = :past")
-            .expression_attribute_values(
-                ":past",
-                AttributeValue::S("2020-01-01T00:00:00.000Z".into()),
-            )
-            .send()
-            .await
-            .expect("UpdateItem");
-    }
+    stack.expire_key(&expired.id).await;
     let answer = authorize(&allow, &f, &expired);
     assert_eq!(answer["isAuthorized"], false);
     assert_eq!(answer["context"]["reason"], "expired");

@@ -392,27 +392,7 @@ async fn an_expired_key_is_not_imported() {
     let f = Fixture::new(&stack).await;
     let key = f.issue_key(&stack, FIELDS).await;
     let c = client_project(&stack, &f.member).await;
-    // Expire it in the table (a template TTL is at least a day).
-    stack
-        .ddb
-        .update_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("KEY#{}", key.id)),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("META".into()),
-        )
-        .update_expression("SET valid_until = :past")
-        .expression_attribute_values(
-            ":past",
-            aws_sdk_dynamodb::types::AttributeValue::S("2020-01-01T00:00:00.000Z".into()),
-        )
-        .send()
-        .await
-        .expect("UpdateItem");
+    stack.expire_key(&key.id).await;
     let r = import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(409);

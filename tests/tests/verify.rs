@@ -89,15 +89,9 @@ async fn each_reason_comes_from_a_real_token() {
         "invalid_token"
     );
 
-    // Expired: the key's validity ended (set in the table; a template TTL is at least a day).
+    // Expired: the key's validity ended.
     let expired = f.issue_key(&stack, &[("Project", "p")]).await;
-    set_key_attr(
-        &stack,
-        &expired.id,
-        "valid_until",
-        "2020-01-01T00:00:00.000Z",
-    )
-    .await;
+    stack.expire_key(&expired.id).await;
     assert_eq!(
         reason(verify(&stack, &expired.token, "GET", &files(&f)).await),
         "expired"
@@ -117,22 +111,6 @@ async fn each_reason_comes_from_a_real_token() {
         reason(verify(&stack, &key.token, "GET", &files(&f)).await),
         "revoked"
     );
-}
-
-async fn set_key_attr(stack: &Stack, k: &str, attr: &str, value: &str) {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    stack
-        .ddb
-        .update_item()
-        .table_name(&stack.table)
-        .key("pk", AttributeValue::S(format!("KEY#{k}")))
-        .key("sk", AttributeValue::S("META".into()))
-        .update_expression("SET #a = :v")
-        .expression_attribute_names("#a", attr)
-        .expression_attribute_values(":v", AttributeValue::S(value.into()))
-        .send()
-        .await
-        .expect("UpdateItem");
 }
 
 #[tokio::test]

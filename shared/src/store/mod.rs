@@ -202,10 +202,18 @@ impl Store {
         out.item.map(from_attrs).transpose()
     }
 
-    /// The items at `keys` that exist, in no particular order (BatchGetItem, strongly consistent,
-    /// 100 keys per call; keys DynamoDB leaves unprocessed are asked for again, a bounded number
-    /// of times).
+    /// The items at `keys` that exist, in no particular order.
     async fn batch_get<T: DeserializeOwned>(&self, keys: &[Key]) -> Result<Vec<T>> {
+        self.batch_get_raw(keys)
+            .await?
+            .into_iter()
+            .map(from_attrs)
+            .collect()
+    }
+
+    /// The raw items at `keys` that exist (BatchGetItem, strongly consistent, 100 keys per call;
+    /// keys DynamoDB leaves unprocessed are asked for again, a bounded number of times).
+    async fn batch_get_raw(&self, keys: &[Key]) -> Result<Vec<Attrs>> {
         const PER_CALL: usize = 100;
         const ATTEMPTS: u32 = 5;
         let mut out = Vec::new();
@@ -232,9 +240,7 @@ impl Store {
                     .await
                     .map_err(|e| sdk_error("BatchGetItem", e))?;
                 if let Some(mut items) = got.responses {
-                    for item in items.remove(&self.table).unwrap_or_default() {
-                        out.push(from_attrs(item)?);
-                    }
+                    out.extend(items.remove(&self.table).unwrap_or_default());
                 }
                 if let Some(k) = got
                     .unprocessed_keys

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error};
 use crate::domain::ids::{KeyId, ProjectId, RoleName};
 use crate::domain::key::ApiKey;
 use crate::domain::project::Role;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Counters live this long (days) after their day, then TTL removes them: the longest statistics
 /// range is 366 days.
@@ -74,54 +74,20 @@ impl Store {
         let (Ok(k), Ok(r)) = (KeyId::parse("jti", jti), RoleName::parse("role", role)) else {
             return Ok((None, None));
         };
-        let wanted = vec![
-            key_attrs(&keys::api_key(&k)),
-            key_attrs(&keys::role(project, &r)),
-        ];
-        let mut pending = Some(wanted);
+        let items = self
+            .batch_get_raw(&[keys::api_key(&k), keys::role(project, &r)])
+            .await?;
         let (mut key, mut found_role) = (None, None);
-        for attempt in 0..5u32 {
-            let Some(batch) = pending.take() else { break };
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(batch))
-                .consistent_read(true)
-                .build()
-                .map_err(Error::internal)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| sdk_error("BatchGetItem", e))?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
+        for item in items {
+            match item
+                .get("entity_type")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
             {
-                match item
-                    .get("entity_type")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some("key") => key = Some(from_attrs::<ApiKey>(item)?),
-                    Some("role") => found_role = Some(from_attrs::<Role>(item)?),
-                    _ => {}
-                }
+                Some("key") => key = Some(from_attrs::<ApiKey>(item)?),
+                Some("role") => found_role = Some(from_attrs::<Role>(item)?),
+                _ => {}
             }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .filter(|k| !k.is_empty());
-            if pending.is_some() {
-                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
-            }
-        }
-        if pending.is_some() {
-            return Err(Error::Unavailable(
-                "BatchGetItem: keys left unprocessed after retries".into(),
-            ));
         }
         Ok((key, found_role))
     }

@@ -271,37 +271,9 @@ impl KeySet {
     /// Verifies an API key: EdDSA only, our `typ`, a `kid` of this set, the signature, then
     /// `iss`, `aud`, `exp` and `nbf`. Returns the claims.
     pub fn verify(&self, token: &str, issuer: &str, audience: &str) -> Result<Claims, TokenError> {
-        let head = decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if head.alg != Algorithm::EdDSA {
-            return Err(TokenError::Algorithm(format!("{:?}", head.alg)));
-        }
-        if head.typ.as_deref() != Some(API_KEY_TOKEN_TYPE) {
-            return Err(TokenError::WrongType);
-        }
-        let kid = head.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or(TokenError::UnknownKey)?;
-        let mut v = Validation::new(Algorithm::EdDSA);
-        v.set_issuer(&[issuer]);
+        let mut v = validation(issuer);
         v.set_audience(&[audience]);
-        v.set_required_spec_claims(&["iss", "aud", "sub"]);
-        v.validate_nbf = true;
-        v.leeway = LEEWAY_SECONDS;
-        let data = decode::<Claims>(token, &DecodingKey::from_ed_der(&key.public), &v).map_err(
-            |e| match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                ErrorKind::InvalidIssuer => TokenError::Issuer,
-                ErrorKind::InvalidAudience => TokenError::Audience,
-                ErrorKind::InvalidAlgorithm => TokenError::Algorithm("mismatch".into()),
-                _ => TokenError::Claims,
-            },
-        )?;
-        Ok(data.claims)
+        self.decode_api_key(token, &v)
     }
 
     /// Verifies an API key of any project: EdDSA, our `typ`, a `kid` of this set, the
@@ -309,6 +281,15 @@ impl KeySet {
     /// and `exp` is left to the caller, who reports an expired key as such rather than as an
     /// invalid token (the signature vouches for the claims either way).
     pub fn verify_signed(&self, token: &str, issuer: &str) -> Result<Claims, TokenError> {
+        let mut v = validation(issuer);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        self.decode_api_key(token, &v)
+    }
+
+    /// The header's rules (alg fixed server-side, our `typ`, our `kid`), then the signature and
+    /// the claims `v` asks for.
+    fn decode_api_key(&self, token: &str, v: &Validation) -> Result<Claims, TokenError> {
         let head = decode_header(token).map_err(|_| TokenError::Malformed)?;
         if head.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm(format!("{:?}", head.alg)));
@@ -322,23 +303,28 @@ impl KeySet {
             .iter()
             .find(|k| k.kid == kid)
             .ok_or(TokenError::UnknownKey)?;
-        let mut v = Validation::new(Algorithm::EdDSA);
-        v.set_issuer(&[issuer]);
-        v.validate_aud = false;
-        v.validate_exp = false;
-        v.set_required_spec_claims(&["iss", "aud", "sub"]);
-        v.validate_nbf = true;
-        v.leeway = LEEWAY_SECONDS;
-        decode::<Claims>(token, &DecodingKey::from_ed_der(&key.public), &v)
+        decode::<Claims>(token, &DecodingKey::from_ed_der(&key.public), v)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 ErrorKind::InvalidIssuer => TokenError::Issuer,
+                ErrorKind::InvalidAudience => TokenError::Audience,
                 ErrorKind::InvalidAlgorithm => TokenError::Algorithm("mismatch".into()),
                 _ => TokenError::Claims,
             })
     }
+}
+
+/// What every API key must satisfy: EdDSA, `iss`, `aud` and `sub` present, `nbf` respected.
+fn validation(issuer: &str) -> Validation {
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_issuer(&[issuer]);
+    v.set_required_spec_claims(&["iss", "aud", "sub"]);
+    v.validate_nbf = true;
+    v.leeway = LEEWAY_SECONDS;
+    v
 }
 
 /// The `kid` of a token's header, if it has one (a lookup key into our own key set, never more).
