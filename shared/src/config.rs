@@ -75,11 +75,7 @@ impl Config {
 
     /// Builds the config from any name -> value lookup (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            get(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
+        let required = |name: &'static str| required(&get, name);
         let number = |name: &'static str, default: u64| number_or(&get, name, default);
 
         let jwks = match (
@@ -180,13 +176,21 @@ impl AuthorizerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         let get = |name: &str| std::env::var(name).ok();
         Ok(AuthorizerConfig {
-            table_name: get("TABLE_NAME")
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            table_name: required(&get, "TABLE_NAME")?,
             api_keys: ApiKeyConfig::from_lookup(&get)?,
             decision: DecisionConfig::from_lookup(&get)?,
         })
     }
+}
+
+/// A variable that must be set and not blank.
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    get(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 /// Reads a whole number, or the default when the variable is absent or blank.
@@ -288,9 +292,7 @@ impl SyncConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(SyncConfig {
-            table_name: get("TABLE_NAME")
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            table_name: required(&get, "TABLE_NAME")?,
             api_keys: ApiKeyConfig::from_lookup(&get)?,
             imports: ImportsConfig::from_lookup(&get)?,
         })

@@ -22,7 +22,7 @@ use crate::domain::now;
 use crate::domain::project::Role;
 use crate::error::Result;
 use crate::store::{Store, UsageCount};
-use crate::token::{Claims, Signer, TokenError, kid_of};
+use crate::token::{Claims, Signer, kid_of};
 
 /// Cached entries beyond this many are dropped all at once (a bound, not an LRU: a container
 /// sees few keys, and a refill costs one read per key).
@@ -298,10 +298,8 @@ impl Decider {
             return Ok(None);
         };
         let keys = self.signer.keys(Some(&kid)).await?;
-        let claims = match keys.verify_signed(token, &self.issuer) {
-            Ok(c) => c,
-            Err(TokenError::Expired) => return Ok(None),
-            Err(_) => return Ok(None),
+        let Ok(claims) = keys.verify_signed(token, &self.issuer) else {
+            return Ok(None);
         };
         let project = claims
             .aud

@@ -6,7 +6,6 @@
 use keygate::config::{Config, aws_config};
 use keygate::decision::{Decider, Target};
 use keygate::http::{Router, json};
-use keygate::token::Signer;
 use keygate::{App, Error, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -40,15 +39,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let sdk = aws_config().await;
     let app = App::new(config, &sdk)?;
-    let decider = Decider::new(
-        app.store.clone(),
-        Signer::new(
-            &sdk,
-            app.config.api_keys.signing_keys_secret_id.clone(),
-            app.config.api_keys.signing_keys_ttl,
-        ),
-        &app.config.decision,
-    );
+    // The decider shares the app's store and signing keys (one cached read of the key set).
+    let decider = Decider::new(app.store.clone(), app.signer.clone(), &app.config.decision);
     keygate::app::run(State { app, decider }, handle).await
 }
 

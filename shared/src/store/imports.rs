@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::types::{
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::domain::import::{Import, ImportedSecret};
-use crate::domain::key::KeyStatus;
 use crate::domain::project::Node;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
@@ -400,25 +399,23 @@ impl Store {
         ];
         let mut on_failed = vec![Error::Conflict("import already moved".into())];
         for name in &moved.secrets {
-            items.push(self.update_item(
-                &keys::secret(&moved.project_id, name),
-                &[
-                    ("key_id", s(moved.key_id.as_str())),
-                    ("key_status", s(status(moved.key_status))),
-                    ("updated_at", s(moved.updated_at.clone())),
-                ],
-                Cond::new("attribute_exists(pk)"),
-            )?);
+            items.push(
+                self.update_item(
+                    &keys::secret(&moved.project_id, name),
+                    &[
+                        ("key_id", s(moved.key_id.as_str())),
+                        (
+                            "key_status",
+                            serde_dynamo::to_attribute_value(moved.key_status)
+                                .map_err(Error::internal)?,
+                        ),
+                        ("updated_at", s(moved.updated_at.clone())),
+                    ],
+                    Cond::new("attribute_exists(pk)"),
+                )?,
+            );
             on_failed.push(Error::Conflict(format!("secret {name} is gone")));
         }
         self.transact("MoveImport", items, on_failed).await
-    }
-}
-
-fn status(k: KeyStatus) -> &'static str {
-    match k {
-        KeyStatus::Active => "active",
-        KeyStatus::Revoked => "revoked",
-        KeyStatus::Expired => "expired",
     }
 }

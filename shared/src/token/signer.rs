@@ -13,11 +13,16 @@ use crate::error::{Error, Result};
 /// A `kid` the cached set does not know triggers a re-read at most this often.
 const REREAD_AFTER_UNKNOWN_KID: Duration = Duration::from_secs(10);
 
+/// The cached key set and when it was read.
+type Cached = Arc<RwLock<Option<(Instant, Arc<KeySet>)>>>;
+
+/// Clones share one cache (and one client): a function's parts use one read of the key set.
+#[derive(Clone)]
 pub struct Signer {
     secrets: aws_sdk_secretsmanager::Client,
     secret_id: String,
     ttl: Duration,
-    cache: RwLock<Option<(Instant, Arc<KeySet>)>>,
+    cache: Cached,
 }
 
 impl Signer {
@@ -26,7 +31,7 @@ impl Signer {
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             secret_id,
             ttl,
-            cache: RwLock::new(None),
+            cache: Arc::new(RwLock::new(None)),
         }
     }
 
