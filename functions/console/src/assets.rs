@@ -1,0 +1,100 @@
+//! The console's files, embedded at build time, each with a content type and an ETag (a hash of
+//! its bytes, computed once per container).
+
+use std::sync::OnceLock;
+
+/// Only our own origin: no inline script, no third-party anything.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+    etag: OnceLock<String>,
+}
+
+impl Asset {
+    const fn new(name: &'static str, content_type: &'static str, bytes: &'static [u8]) -> Self {
+        Asset {
+            name,
+            content_type,
+            bytes,
+            etag: OnceLock::new(),
+        }
+    }
+
+    /// A strong ETag: FNV-1a over the bytes (not for security, only to tell versions apart).
+    pub fn etag(&self) -> &str {
+        self.etag.get_or_init(|| {
+            let hash = self.bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            format!("\"{hash:016x}\"")
+        })
+    }
+}
+
+static ASSETS: [Asset; 4] = [
+    Asset::new(
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../assets/index.html"),
+    ),
+    Asset::new(
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/app.js"),
+    ),
+    Asset::new(
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/app.css"),
+    ),
+    Asset::new(
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../assets/icon.svg"),
+    ),
+];
+
+pub fn index() -> &'static Asset {
+    &ASSETS[0]
+}
+
+/// An asset by file name; `index.html` is only served as the page itself.
+pub fn find(name: &str) -> Option<&'static Asset> {
+    ASSETS[1..].iter().find(|a| a.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_differ_between_files_and_are_quoted() {
+        let tags: Vec<&str> = ASSETS.iter().map(Asset::etag).collect();
+        for (i, t) in tags.iter().enumerate() {
+            assert!(
+                t.starts_with('"') && t.ends_with('"') && t.len() == 18,
+                "{t}"
+            );
+            assert!(!tags[..i].contains(t), "duplicate etag {t}");
+        }
+    }
+
+    #[test]
+    fn the_page_loads_only_our_own_files() {
+        let page = std::str::from_utf8(index().bytes).expect("index.html is UTF-8");
+        for name in ["app.js", "app.css", "icon.svg"] {
+            assert!(page.contains(&format!("/console/assets/{name}")), "{name}");
+            assert!(find(name).is_some());
+        }
+        assert!(!page.contains("http://") && !page.contains("https://"));
+        assert!(
+            !page.contains("<script>"),
+            "inline script would break the CSP"
+        );
+    }
+}
