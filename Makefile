@@ -1,11 +1,14 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token tools build release lint fmt bench
+.PHONY: dev test token tools build release lint fmt bench screenshots
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
 
 test:         ## every test against a local stack of its own
 	bash scripts/test.sh
+
+screenshots:  ## the console's browser tests on a stack of their own; refreshes docs/console/*.png
+	bash scripts/screenshots.sh
 
 bench:        ## latency of the key flow's calls, side by side, on a local stack of its own
 	bash scripts/bench.sh

@@ -118,4 +118,37 @@ stop_all() {
   PIDS=()
 }
 
+# start_test_stack NAME: a whole local stack of its own on free loopback ports, state in
+# .keygate/NAME, table keygate-NAME: emulators, table and keys, every function warmed up behind
+# `cargo lambda watch`, both stream pumps. Exports KEYGATE_URL and KEYGATE_INVOKE_PORT.
+start_test_stack() {
+  local state="$ROOT/.keygate/$1" moto_port port path
+  rm -rf "$state"
+  moto_port=$(free_port)
+  port=$(free_port)
+  stack_env "$state" "$moto_port" "keygate-$1" "$port"
+  log "starting the emulator on 127.0.0.1:$moto_port"
+  start_moto "$moto_port"
+  start_mail_moto "$(free_port)"
+  devtool setup
+  log "starting cargo lambda watch on 127.0.0.1:$port"
+  start_watch "$port" --ignore-changes
+  # The first request to each function starts it; do it here rather than in a test's timeout.
+  for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets \
+    /v1/verify /v1/keys/warm-up/usage /console /dev/token /v1/me/requests /v1/me/keys; do
+    curl -s -o /dev/null -m 300 "http://127.0.0.1:$port$path" || true
+  done
+  curl -s -o /dev/null -m 300 -X POST -d '{}' \
+    "http://127.0.0.1:$port/2015-03-31/functions/authorizer/invocations" || true
+  log "starting the stream pumps (table stream -> notifier, imports-sync)"
+  start_pumps "$port"
+  export KEYGATE_URL="http://127.0.0.1:$port" KEYGATE_INVOKE_PORT="$port"
+}
+
+# run_console_tests: the console's browser tests (tests/e2e) against KEYGATE_URL; screenshots
+# and metrics land in tests/e2e/output/.
+run_console_tests() {
+  (cd "$ROOT/tests/e2e" && node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
+}
+
 devtool() { "$ROOT/target/debug/keygate-dev" "$@"; }

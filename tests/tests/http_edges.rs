@@ -85,9 +85,14 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
     let stack = Stack::new().await;
     let f = Fixture::new(&stack).await;
     let token = stack.token(&f.owner);
-    for path in ["/v1/nothing", "/v1/projects/x/y/z/w", "/"] {
+    for path in ["/v1/nothing", "/v1/projects/x/y/z/w", "/console.php"] {
         stack.get(path, &token).await.expect(404);
     }
+    // The catch-all route is the console's: an unknown path is 404 whatever the method.
+    stack
+        .post("/v1/nothing", &token, json!({}))
+        .await
+        .expect(404);
     let r = stack.delete(&f.path(""), &token).await.expect(405);
     assert_eq!(r.allow.as_deref(), Some("GET"));
     let r = stack

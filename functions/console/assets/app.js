@@ -218,6 +218,8 @@ async function render() {
     const content = await view(...args);
     if (seq !== renderSeq) return;
     page.replaceChildren(...[content].flat());
+    // The first screen drawn from the API's data, its controls live: time to interactive.
+    if (!performance.getEntriesByName('console-ready').length) performance.mark('console-ready');
     const heading = page.querySelector('h1');
     document.title = heading ? `${heading.textContent} · keygate` : 'keygate console';
   } catch (err) {
@@ -240,7 +242,7 @@ window.addEventListener('popstate', render);
 
 function renderHeader() {
   const links = session.token
-    ? [h('a', { href: '/console/' }, 'Projects'), h('a', { href: '/console/keys' }, 'Keys')]
+    ? [h('a', { href: '/console' }, 'Projects'), h('a', { href: '/console/keys' }, 'Keys')]
     : [];
   for (const a of links) if (location.pathname === a.getAttribute('href')) a.setAttribute('aria-current', 'page');
   $nav.replaceChildren(...links);
@@ -265,7 +267,7 @@ function signIn(token) {
   session.token = token;
   session.user = claims(token);
   const next = new URLSearchParams(location.search).get('next');
-  go(next && next.startsWith('/console') && next !== '/console/signin' ? next : '/console/');
+  go(next && next.startsWith('/console') && next !== '/console/signin' ? next : '/console');
 }
 
 function notFound() {
@@ -731,7 +733,7 @@ function requestTile(p, t, requests, keysById) {
     } else if (req && req.status === 'approved') {
       const key = keysById.get(req.key_id);
       state.replaceChildren(h('p', { class: 'status approved' },
-        h('span', { class: 'badge status-approved' }, 'approved'), ' Approved',
+        h('span', { class: 'badge status-approved' }, 'approved'), h('span', {}, 'Approved'),
         key ? [' · key ', statusBadge(key.status)] : null, ' ',
         req.key_id ? h('a', { href: `/console/keys/${enc(req.key_id)}` }, 'Usage of this key') : null));
     } else {
@@ -942,7 +944,7 @@ async function keys() {
   owned.forEach((m, i) => {
     const id = nextId('pk');
     out.push(h('section', { 'aria-labelledby': id },
-      h('h2', { id }, `Keys of ${m.project_name}`),
+      h('h2', { id }, `Keys of ${m.project_name} (${m.project_id})`),
       projectKeys[i].length ? keyTable(projectKeys[i], { holder: true }) : h('p', { class: 'muted' }, 'No keys issued yet.')));
   });
   return out;

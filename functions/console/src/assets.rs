@@ -12,51 +12,56 @@ pub struct Asset {
     pub name: &'static str,
     pub content_type: &'static str,
     pub bytes: &'static [u8],
+    /// The same bytes gzipped (by build.rs), for clients that accept gzip.
+    pub gzipped: &'static [u8],
     etag: OnceLock<String>,
 }
 
 impl Asset {
-    const fn new(name: &'static str, content_type: &'static str, bytes: &'static [u8]) -> Self {
+    const fn new(
+        name: &'static str,
+        content_type: &'static str,
+        bytes: &'static [u8],
+        gzipped: &'static [u8],
+    ) -> Self {
         Asset {
             name,
             content_type,
             bytes,
+            gzipped,
             etag: OnceLock::new(),
         }
     }
 
-    /// A strong ETag: FNV-1a over the bytes (not for security, only to tell versions apart).
+    /// A weak ETag (the gzipped and the plain body are the same content): FNV-1a over the
+    /// bytes, not for security, only to tell versions apart.
     pub fn etag(&self) -> &str {
         self.etag.get_or_init(|| {
             let hash = self.bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
                 (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
             });
-            format!("\"{hash:016x}\"")
+            format!("W/\"{hash:016x}\"")
         })
     }
 }
 
+/// One embedded file: its bytes from assets/ and their gzipped form from build.rs.
+macro_rules! asset {
+    ($name:literal, $content_type:literal) => {
+        Asset::new(
+            $name,
+            $content_type,
+            include_bytes!(concat!("../assets/", $name)),
+            include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz")),
+        )
+    };
+}
+
 static ASSETS: [Asset; 4] = [
-    Asset::new(
-        "index.html",
-        "text/html; charset=utf-8",
-        include_bytes!("../assets/index.html"),
-    ),
-    Asset::new(
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../assets/app.js"),
-    ),
-    Asset::new(
-        "app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../assets/app.css"),
-    ),
-    Asset::new(
-        "icon.svg",
-        "image/svg+xml",
-        include_bytes!("../assets/icon.svg"),
-    ),
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
 ];
 
 pub fn index() -> &'static Asset {
@@ -73,14 +78,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn etags_differ_between_files_and_are_quoted() {
+    fn etags_differ_between_files_and_are_weak_and_quoted() {
         let tags: Vec<&str> = ASSETS.iter().map(Asset::etag).collect();
         for (i, t) in tags.iter().enumerate() {
             assert!(
-                t.starts_with('"') && t.ends_with('"') && t.len() == 18,
+                t.starts_with("W/\"") && t.ends_with('"') && t.len() == 20,
                 "{t}"
             );
             assert!(!tags[..i].contains(t), "duplicate etag {t}");
+        }
+    }
+
+    #[test]
+    fn the_gzipped_form_is_the_same_file_and_smaller() {
+        for a in &ASSETS {
+            assert_eq!(&a.gzipped[..2], &[0x1f, 0x8b], "{} is gzip", a.name);
+            assert!(a.gzipped.len() < a.bytes.len(), "{}", a.name);
+            // ISIZE, the gzip trailer: the uncompressed length mod 2^32.
+            let n = a.gzipped.len();
+            let size = u32::from_le_bytes([
+                a.gzipped[n - 4],
+                a.gzipped[n - 3],
+                a.gzipped[n - 2],
+                a.gzipped[n - 1],
+            ]);
+            assert_eq!(size as usize, a.bytes.len(), "{}", a.name);
         }
     }
 

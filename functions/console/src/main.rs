@@ -1,6 +1,7 @@
 //! The `console` function: the web console, a single-page app whose files are embedded in this
 //! binary (no CDN, works offline). `/`, `/console` and every `/console/...` page answer the app's
 //! page; `/console/assets/<file>` its script and style. The app talks only to the public API.
+//! It is also the API's catch-all route: any other path gets a 404 problem.
 
 mod assets;
 
@@ -17,22 +18,27 @@ async fn main() -> std::result::Result<(), lambda_http::Error> {
 }
 
 async fn handle(_: &'static (), req: Request) -> Result<Response<Body>> {
+    // Unknown paths first: this function is also the API's catch-all, where any method on a
+    // path no function has is a 404, not a 405.
+    let asset = page_for(req.uri().path())?;
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(Error::MethodNotAllowed {
             allow: vec!["GET".into(), "HEAD".into()],
         });
     }
-    let asset = page_for(req.uri().path())?;
     let etag = asset.etag();
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
+    let gzip = accepts_gzip(&req);
     let (status, body) = if fresh {
         (StatusCode::NOT_MODIFIED, Body::Empty)
     } else if req.method() == Method::HEAD {
         (StatusCode::OK, Body::Empty)
+    } else if gzip {
+        (StatusCode::OK, Body::Binary(asset.gzipped.to_vec()))
     } else {
         (StatusCode::OK, Body::Binary(asset.bytes.to_vec()))
     };
@@ -46,6 +52,10 @@ async fn handle(_: &'static (), req: Request) -> Result<Response<Body>> {
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
+    if gzip && status == StatusCode::OK {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     // Revalidate every load (an ETag round trip): a new deployment shows at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
@@ -62,6 +72,23 @@ async fn handle(_: &'static (), req: Request) -> Result<Response<Body>> {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     Ok(res)
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not refused with `q=0`).
+fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(
+                |p| matches!(p.strip_prefix("q="), Some(q) if q.parse::<f32>().ok() == Some(0.0)),
+            );
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 /// What a path serves: an asset by name, or the app's page for any page of the app (the app

@@ -1,0 +1,376 @@
+// The web console end to end, in headless Chromium against the local stack (KEYGATE_URL): the key
+// flow through the UI as its two users live it, with a screenshot of each step in
+// tests/e2e/output/. Projects and their roles and nodes are set up through the API (the console has
+// no screens for them); everything the issue's flow names is done by clicking.
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.KEYGATE_URL;
+if (!BASE) throw new Error('KEYGATE_URL is required (make test sets it)');
+const OUT = join(dirname(fileURLToPath(import.meta.url)), 'output');
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT = 30_000;
+
+const run = Date.now().toString(36);
+const SERVER = `weather-${run}`;
+const CLIENT = `bob-client-${run}`;
+const TEMPLATE = 'Weather reader';
+
+// ------------------------------------------------------------------------------------------
+// API helpers (fixtures and checks; the flow itself goes through the UI)
+
+async function call(method, path, token, body) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return data;
+}
+
+async function devToken(user) {
+  return (await call('POST', '/dev/token', null, { user })).token;
+}
+
+async function fixtures(alice, bob) {
+  await call('POST', '/v1/projects', alice, { id: SERVER, name: 'Weather server' });
+  await call('PUT', `/v1/projects/${SERVER}/members/bob`, alice, { email: 'bob@example.com' });
+  await call('PUT', `/v1/projects/${SERVER}/roles/reader`, alice,
+    { description: 'Reads data layers and packages', permissions: ['data_layers:read', 'packages:read', 'files:read'] });
+  await call('PUT', `/v1/projects/${SERVER}/roles/writer`, alice, { permissions: ['packages:write'] });
+  await call('PUT', `/v1/projects/${SERVER}/nodes/input`, alice, { name: 'Input' });
+  await call('PUT', `/v1/projects/${SERVER}/nodes/output`, alice, { name: 'Output' });
+  await call('POST', '/v1/projects', bob, { id: CLIENT, name: "Bob's client" });
+  await call('PUT', `/v1/projects/${CLIENT}/nodes/fetcher`, bob, { name: 'Fetcher' });
+  await call('PUT', `/v1/projects/${CLIENT}/nodes/plotter`, bob, { name: 'Plotter' });
+}
+
+// ------------------------------------------------------------------------------------------
+// Browser helpers
+
+let browser;
+let page;
+let shot = 0;
+const metrics = {};
+
+async function snap(name) {
+  shot += 1;
+  await page.screenshot({ path: join(OUT, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function signInAs(user) {
+  await page.goto(`${BASE}/console/signin`);
+  await page.getByRole('button', { name: `Sign in as ${user}` }).click();
+  await page.getByRole('heading', { name: 'Your projects', level: 1 }).waitFor();
+}
+
+async function openProjectTab(id, projectName, tab) {
+  await page.getByRole('link', { name: 'Projects', exact: true }).click();
+  const tile = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `(${id})` }) });
+  await tile.getByRole('link', { name: tab, exact: true }).click();
+  await page.getByRole('heading', { name: projectName, level: 1 }).waitFor();
+}
+
+/** Fails when the page scrolls sideways at its current width (a layout break). */
+async function assertNoSidewaysScroll(what) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width, `${what}: the page is ${scroll}px wide in a ${width}px window`);
+}
+
+/** Every form control on the page has an accessible label. */
+async function assertControlsLabelled(what) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(unlabelled, [], `${what}: controls without a label`);
+}
+
+const tokens = {};
+const pageErrors = [];
+const ids = {};
+
+before(async () => {
+  tokens.alice = await devToken('alice');
+  tokens.bob = await devToken('bob');
+  await fixtures(tokens.alice, tokens.bob);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+// A script error in the page fails the step it happened in.
+afterEach(() => assert.deepEqual(pageErrors.splice(0), [], 'errors in the page'));
+
+after(async () => {
+  await browser?.close();
+  writeFileSync(join(OUT, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  console.log(`console metrics: ${JSON.stringify(metrics)}`);
+});
+
+describe('the API key flow through the console', () => {
+  it('alice signs in with the dev user switcher; the first load is small and quick', async () => {
+    await page.goto(`${BASE}/console/signin`);
+    await snap('sign-in');
+    await assertControlsLabelled('sign-in');
+    await page.getByRole('button', { name: 'Sign in as alice' }).click();
+    await page.getByRole('heading', { name: 'Your projects', level: 1 }).waitFor();
+    assert.match(await page.locator('#who').innerText(), /alice@example\.com/);
+
+    // First load of a fresh tab (signed in): bytes over the wire and time until the first
+    // screen is drawn from the API's data with its controls live.
+    const tab = await browser.newContext();
+    await tab.addInitScript((t) => sessionStorage.setItem('keygate.console.token', t), tokens.alice);
+    const fresh = await tab.newPage();
+    await fresh.goto(`${BASE}/console`);
+    await fresh.getByRole('link', { name: 'API keys' }).first().waitFor();
+    const m = await fresh.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const resources = performance.getEntriesByType('resource');
+      const own = resources.filter((r) => r.name.includes('/console/'));
+      return {
+        page_weight_bytes: nav.transferSize + own.reduce((s, r) => s + r.transferSize, 0),
+        page_weight_body_bytes: nav.encodedBodySize + own.reduce((s, r) => s + r.encodedBodySize, 0),
+        files: 1 + own.length,
+        api_calls: resources.length - own.length,
+        time_to_interactive_ms: Math.round(performance.getEntriesByName('console-ready')[0].startTime),
+      };
+    });
+    await tab.close();
+    Object.assign(metrics, m);
+    assert.ok(m.page_weight_body_bytes < 150_000, `first load is ${m.page_weight_body_bytes} bytes`);
+  });
+
+  it('alice creates a template; a taken name is shown on the name field', async () => {
+    await openProjectTab(SERVER, 'Weather server', 'API keys');
+    await page.getByRole('button', { name: 'New template' }).click();
+    let dlg = page.getByRole('dialog', { name: 'New API key template' });
+    await dlg.getByLabel('Name').fill(TEMPLATE);
+    await dlg.getByLabel('Role').selectOption('reader');
+    await dlg.getByLabel('Description').fill('Latest data layer and packages of the weather server');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const tile = page.getByRole('article', { name: `Template ${TEMPLATE}` });
+    await tile.waitFor();
+
+    // The same name again (other case): the API's 409 lands on the Name field.
+    await page.getByRole('button', { name: 'New template' }).click();
+    dlg = page.getByRole('dialog', { name: 'New API key template' });
+    await dlg.getByLabel('Name').fill(TEMPLATE.toUpperCase());
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.locator('.field-error').filter({ hasText: 'already exists' }).waitFor();
+    assert.equal(await dlg.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+    await snap('template-name-taken');
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+  });
+
+  it('alice adds three info fields with the insert-id buttons', async () => {
+    const tile = page.getByRole('article', { name: `Template ${TEMPLATE}` });
+    const add = tile.getByRole('form', { name: 'Add an info field' });
+    const addField = async (name, description, insert) => {
+      await add.getByLabel('New field name').fill(name);
+      await add.getByLabel('New field description').fill(description);
+      await insert();
+      await add.getByRole('button', { name: 'Add field' }).click();
+      await tile.getByRole('listitem', { name: `Info field ${name}` }).waitFor();
+    };
+    const pickNode = async (label) => {
+      await add.getByRole('button', { name: 'Insert node id' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Insert a node id' });
+      await dlg.getByLabel('Search nodes').fill(label.slice(0, 3));
+      await dlg.getByRole('button', { name: new RegExp(`^${label} `) }).click();
+      await dlg.waitFor({ state: 'detached' });
+    };
+    await addField('project', 'The server project', () => add.getByRole('button', { name: 'Insert project id' }).click());
+    await addField('input node', 'Node that receives packages', () => pickNode('Input'));
+    await addField('output node', 'Node that publishes results', () => pickNode('Output'));
+    await snap('template-with-fields');
+
+    const templates = await call('GET', `/v1/projects/${SERVER}/templates`, tokens.alice);
+    const t = templates.items.find((x) => x.name === TEMPLATE);
+    ids.template = t.id;
+    assert.deepEqual(t.fields.map((f) => [f.name, f.value]),
+      [['project', SERVER], ['input node', 'input'], ['output node', 'output']]);
+    assert.equal(t.role, 'reader');
+
+    // Inline edit: the description is saved when it changes.
+    const desc = tile.getByLabel('Description', { exact: true });
+    await desc.fill('Latest data layer, packages and files of the weather server');
+    await desc.blur();
+    await tile.getByText('Saved').waitFor();
+    const saved = await call('GET', `/v1/projects/${SERVER}/templates/${t.id}`, tokens.alice);
+    assert.equal(saved.description, 'Latest data layer, packages and files of the weather server');
+    await assertControlsLabelled('owner API keys');
+  });
+
+  it('the owner screen is usable from the keyboard and at 375 px', async () => {
+    await page.getByRole('button', { name: 'New template' }).focus();
+    await page.keyboard.press('Enter');
+    const dlg = page.getByRole('dialog', { name: 'New API key template' });
+    await dlg.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('name')), 'name');
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await assertNoSidewaysScroll('owner API keys at 375 px');
+    await snap('owner-375px');
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  it('bob requests a key and sees it waiting for the owner', async () => {
+    await signInAs('bob');
+    await openProjectTab(SERVER, 'Weather server', 'About');
+    const tile = page.getByRole('article', { name: `API key ${TEMPLATE}` });
+    await tile.getByLabel('Comment for the owner (optional)').fill('For the fetcher node of my client project');
+    await tile.getByRole('button', { name: 'Request', exact: true }).click();
+    await tile.getByText('Waiting for the owner').waitFor();
+    await snap('bob-request-waiting');
+    await assertControlsLabelled('member about');
+  });
+
+  it('alice sees the pending badge and approves', async () => {
+    await signInAs('alice');
+    await openProjectTab(SERVER, 'Weather server', 'API keys');
+    const badge = page.getByRole('navigation', { name: 'Project' }).locator('.badge.count');
+    assert.equal((await badge.innerText()).trim(), '1');
+    const item = page.getByRole('listitem', { name: 'Request from bob@example.com' });
+    assert.match(await item.innerText(), /For the fetcher node of my client project/);
+    await snap('alice-pending-request');
+    await item.getByRole('button', { name: 'Approve request from bob@example.com' }).click();
+    await page.getByText(/Approved: bob@example\.com now holds key/).waitFor();
+    assert.equal(await badge.isHidden(), true);
+    const keys = await call('GET', `/v1/projects/${SERVER}/keys`, tokens.alice);
+    assert.equal(keys.items.length, 1);
+    ids.key = keys.items[0].id;
+    assert.equal(keys.items[0].holder.id, 'bob');
+    await snap('alice-approved');
+  });
+
+  it('bob sees "approved" with the key status and a usage link', async () => {
+    await signInAs('bob');
+    await openProjectTab(SERVER, 'Weather server', 'About');
+    const tile = page.getByRole('article', { name: `API key ${TEMPLATE}` });
+    await tile.getByText('Approved', { exact: true }).waitFor();
+    assert.match(await tile.innerText(), /active/);
+    assert.equal(await tile.getByRole('link', { name: 'Usage of this key' }).getAttribute('href'), `/console/keys/${ids.key}`);
+    await snap('bob-approved');
+  });
+
+  it('bob imports the key into his client project under a prefix checked as he types', async () => {
+    await openProjectTab(CLIENT, "Bob's client", 'Secrets');
+    await page.getByRole('button', { name: 'Add API key' }).click();
+    await page.getByRole('button', { name: `${TEMPLATE} (${SERVER})` }).click();
+    const dlg = page.getByRole('dialog', { name: 'Import an API key' });
+    const prefix = dlg.getByLabel('Prefix');
+    await prefix.fill('9x');
+    await dlg.locator('.field-error').filter({ hasText: 'lower-case letter' }).waitFor();
+    assert.equal(await dlg.getByRole('button', { name: 'Import' }).isDisabled(), true);
+    await prefix.fill('wx');
+    await dlg.getByText('Creates wx_token, wx_project, wx_input_node, wx_output_node').waitFor();
+    await snap('bob-import-prefix');
+    await dlg.getByRole('button', { name: 'Import' }).click();
+    await page.getByText(/^Imported Weather reader as wx_token/).waitFor();
+    const group = page.getByRole('region', { name: 'Import wx' });
+    for (const name of ['wx_token', 'wx_project', 'wx_input_node', 'wx_output_node']) {
+      await group.getByRole('rowheader', { name }).waitFor();
+    }
+  });
+
+  it('bob grants a node access to the token secret with the node picker', async () => {
+    await page.getByRole('button', { name: 'Choose nodes for wx_token' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Nodes with access to wx_token' });
+    await dlg.getByLabel('Search nodes').fill('fetch');
+    assert.equal(await dlg.getByRole('checkbox').count(), 1);
+    await dlg.getByLabel('Fetcher (fetcher)').check();
+    await snap('bob-node-picker');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'wx_token' }) });
+    await row.getByText('fetcher', { exact: true }).waitFor();
+    const secrets = await call('GET', `/v1/projects/${CLIENT}/secrets`, tokens.bob);
+    const token = secrets.items.find((s) => s.name === 'wx_token');
+    assert.deepEqual(token.nodes, ['fetcher']);
+    assert.equal(token.source.key_id, ids.key);
+    assert.equal(token.source.prefix, 'wx');
+    await snap('bob-secrets');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await assertNoSidewaysScroll('secrets at 375 px');
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await assertControlsLabelled('secrets');
+  });
+
+  it('calls made with the token show in bob\'s and alice\'s usage charts', async () => {
+    const { token } = await call('GET', `/v1/keys/${ids.key}/token`, tokens.bob);
+    ids.token = token;
+    const verify = (method, path) => call('POST', '/v1/verify', null, { token, method, path });
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal((await verify('GET', `/projects/${SERVER}/data_layers/last`)).allowed, true);
+    }
+    const denied = await verify('POST', `/projects/${SERVER}/nodes/input/packages`);
+    assert.equal(denied.allowed, false);
+
+    const expectUsage = async () => {
+      await page.getByRole('heading', { name: `Usage of ${TEMPLATE}`, level: 1 }).waitFor();
+      const totals = await page.getByLabel('Totals').innerText();
+      assert.match(totals, /4\s+calls/);
+      assert.match(totals, /3\s+allowed/);
+      assert.match(totals, /1\s+denied/);
+      const chart = page.getByRole('img', { name: /^Calls per day/ });
+      assert.equal(await chart.getAttribute('aria-label'), 'Calls per day: 3 allowed, 1 denied');
+      assert.equal(await chart.locator('rect.allowed').count(), 1);
+      assert.equal(await chart.locator('rect.denied').count(), 1);
+      await page.getByRole('cell', { name: 'GET /projects/{p}/data_layers/last' }).waitFor();
+      await page.getByRole('cell', { name: 'POST /projects/{p}/nodes/{n}/packages' }).waitFor();
+      await page.getByRole('cell', { name: 'permission_missing', exact: true }).waitFor();
+    };
+
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    await page.getByRole('link', { name: `Usage of ${TEMPLATE} (${ids.key})` }).click();
+    await expectUsage();
+    await snap('bob-usage');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await assertNoSidewaysScroll('usage at 375 px');
+    await page.setViewportSize({ width: 1200, height: 900 });
+
+    await signInAs('alice');
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    const mine = page.getByRole('region', { name: `Keys of Weather server (${SERVER})` });
+    await mine.getByRole('link', { name: `Usage of ${TEMPLATE} (${ids.key})` }).click();
+    await expectUsage();
+    await snap('alice-usage');
+  });
+
+  it('alice revokes the key; verification refuses it', async () => {
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    const section = page.getByRole('region', { name: `Keys of Weather server (${SERVER})` });
+    await section.getByRole('button', { name: `Revoke ${TEMPLATE} held by bob@example.com` }).click();
+    const dlg = page.getByRole('dialog', { name: 'Revoke key' });
+    await dlg.getByRole('button', { name: 'Revoke' }).click();
+    const row = section.getByRole('row', { name: `Key ${ids.key}` });
+    await row.getByText('revoked', { exact: true }).waitFor();
+    await snap('alice-revoked');
+    const key = await call('GET', `/v1/keys/${ids.key}`, tokens.alice);
+    assert.equal(key.status, 'revoked');
+    // Decisions trust a cached key record for DECISION_CACHE_TTL_SECONDS (2 s locally).
+    let r;
+    for (let i = 0; i < 20; i += 1) {
+      r = await call('POST', '/v1/verify', null, { token: ids.token, method: 'GET', path: `/projects/${SERVER}/data_layers/last` });
+      if (!r.allowed) break;
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    assert.equal(r.allowed, false);
+    assert.equal(r.reason, 'revoked');
+  });
+});
