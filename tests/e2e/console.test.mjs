@@ -43,6 +43,7 @@ async function devToken(user) {
 async function fixtures(alice, bob) {
   await call('POST', '/v1/projects', alice, { id: SERVER, name: 'Weather server' });
   await call('PUT', `/v1/projects/${SERVER}/members/bob`, alice, { email: 'bob@example.com' });
+  await call('PUT', `/v1/projects/${SERVER}/members/carol`, alice, { email: 'carol@example.com' });
   await call('PUT', `/v1/projects/${SERVER}/roles/reader`, alice,
     { description: 'Reads data layers and packages', permissions: ['data_layers:read', 'packages:read', 'files:read'] });
   await call('PUT', `/v1/projects/${SERVER}/roles/writer`, alice, { permissions: ['packages:write'] });
@@ -68,7 +69,12 @@ async function snap(name) {
 
 async function signInAs(user) {
   await page.goto(`${BASE}/console/signin`);
-  await page.getByRole('button', { name: `Sign in as ${user}` }).click();
+  if (user === 'alice' || user === 'bob') {
+    await page.getByRole('button', { name: `Sign in as ${user}` }).click();
+  } else {
+    await page.getByLabel('User id').fill(user);
+    await page.getByRole('button', { name: 'Sign in as this user' }).click();
+  }
   await page.getByRole('heading', { name: 'Your projects', level: 1 }).waitFor();
 }
 
@@ -92,6 +98,32 @@ async function assertControlsLabelled(what) {
     .map((el) => el.outerHTML.slice(0, 80)));
   assert.deepEqual(unlabelled, [], `${what}: controls without a label`);
 }
+
+/** Polls `check` (an async predicate) for up to 10 s. */
+async function until(what, check) {
+  for (let i = 0; i < 40; i += 1) {
+    if (await check()) return;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+/** The console link in the newest mail to `address` that mentions `needle`. */
+async function mailLink(address, needle) {
+  const endpoint = process.env.AWS_ENDPOINT_URL_SESV2 || process.env.AWS_ENDPOINT_URL;
+  let link = null;
+  await until(`a mail to ${address} mentions ${needle}`, async () => {
+    const data = await (await fetch(`${endpoint}/moto-api/data.json`)).json();
+    const mails = (data.ses?.Message || []).filter((m) => m.destinations?.ToAddresses?.includes(address)
+      && m.body?.includes(needle));
+    const m = mails.at(-1)?.body.match(/https?:\/\/[^\s"<]+\/console\/[^\s"<]+/);
+    link = m ? m[0] : null;
+    return link !== null;
+  });
+  return link;
+}
+
+const template = async () => (await call('GET', `/v1/projects/${SERVER}/templates/${ids.template}`, tokens.alice));
 
 const tokens = {};
 const pageErrors = [];
@@ -125,6 +157,15 @@ describe('the API key flow through the console', () => {
     await page.goto(`${BASE}/console/signin`);
     await snap('sign-in');
     await assertControlsLabelled('sign-in');
+    // A pasted token is checked by the API; what is wrong shows on the token field.
+    const pasted = page.getByLabel('Platform user token');
+    await pasted.fill('not a token');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByText('This is not a JWT').waitFor();
+    await pasted.fill('eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJtYWxsb3J5In0.c2ln');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.locator('.field-error').filter({ hasText: /token/i }).waitFor();
+    assert.equal(await pasted.getAttribute('aria-invalid'), 'true');
     await page.getByRole('button', { name: 'Sign in as alice' }).click();
     await page.getByRole('heading', { name: 'Your projects', level: 1 }).waitFor();
     assert.match(await page.locator('#who').innerText(), /alice@example\.com/);
@@ -215,6 +256,53 @@ describe('the API key flow through the console', () => {
     await assertControlsLabelled('owner API keys');
   });
 
+  it('alice edits name, role and fields inline and deletes a field and a template after confirming', async () => {
+    const tile = page.getByRole('article', { name: `Template ${TEMPLATE}` });
+    const role = tile.getByLabel('Role', { exact: true });
+    await role.selectOption('writer');
+    await until('the role is writer', async () => (await template()).role === 'writer');
+    await role.selectOption('reader');
+    await until('the role is reader again', async () => (await template()).role === 'reader');
+    const name = tile.getByLabel('Name', { exact: true });
+    await name.fill(`${TEMPLATE} v2`);
+    await name.press('Enter');
+    await until('the name is changed', async () => (await template()).name === `${TEMPLATE} v2`);
+    await name.fill(TEMPLATE);
+    await name.press('Enter');
+    await until('the name is back', async () => (await template()).name === TEMPLATE);
+
+    const add = tile.getByRole('form', { name: 'Add an info field' });
+    await add.getByLabel('New field name').fill('scratch');
+    await add.getByLabel('New field value').fill('x');
+    await add.getByRole('button', { name: 'Add field' }).click();
+    const row = tile.getByRole('listitem', { name: 'Info field scratch' });
+    await row.getByLabel('Value').fill('y');
+    await row.getByLabel('Value').blur();
+    const scratch = async () => (await template()).fields.find((f) => f.name === 'scratch');
+    await until('the value is y', async () => (await scratch())?.value === 'y');
+    await row.getByRole('button', { name: 'Insert project id' }).click();
+    await until('the value is the project id', async () => (await scratch())?.value === SERVER);
+    await row.getByRole('button', { name: 'Delete field scratch' }).click();
+    await page.getByRole('dialog', { name: 'Delete info field' }).getByRole('button', { name: 'Delete field' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.deepEqual((await template()).fields.map((f) => f.name), ['project', 'input node', 'output node']);
+
+    await page.getByRole('button', { name: 'New template' }).click();
+    const dlg = page.getByRole('dialog', { name: 'New API key template' });
+    await dlg.getByLabel('Name').fill('Scratch template');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const doomed = page.getByRole('article', { name: 'Template Scratch template' });
+    await doomed.getByRole('button', { name: 'Delete template' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete template' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await doomed.isVisible(), true, 'cancel keeps the template');
+    await doomed.getByRole('button', { name: 'Delete template' }).click();
+    await confirm.getByRole('button', { name: 'Delete template' }).click();
+    await doomed.waitFor({ state: 'detached' });
+    const names = (await call('GET', `/v1/projects/${SERVER}/templates`, tokens.alice)).items.map((t) => t.name);
+    assert.deepEqual(names, [TEMPLATE]);
+  });
+
   it('the owner screen is usable from the keyboard and at 375 px', async () => {
     await page.getByRole('button', { name: 'New template' }).focus();
     await page.keyboard.press('Enter');
@@ -266,6 +354,43 @@ describe('the API key flow through the console', () => {
     assert.match(await tile.innerText(), /active/);
     assert.equal(await tile.getByRole('link', { name: 'Usage of this key' }).getAttribute('href'), `/console/keys/${ids.key}`);
     await snap('bob-approved');
+  });
+
+  it('carol cancels and requests again; alice opens the mail link and rejects with a reason', async () => {
+    await signInAs('carol');
+    await openProjectTab(SERVER, 'Weather server', 'About');
+    const tile = page.getByRole('article', { name: `API key ${TEMPLATE}` });
+    await tile.getByRole('button', { name: 'Request', exact: true }).click();
+    await tile.getByRole('button', { name: 'Cancel request' }).click();
+    await tile.getByRole('button', { name: 'Request', exact: true }).waitFor();
+    await tile.getByLabel('Comment for the owner (optional)').fill('For a dashboard');
+    await tile.getByRole('button', { name: 'Request', exact: true }).click();
+    await tile.getByText('Waiting for the owner').waitFor();
+    const carol = await devToken('carol');
+    const mine = (await call('GET', '/v1/me/requests', carol)).items;
+    assert.deepEqual(mine.map((r) => r.status).sort(), ['cancelled', 'pending']);
+    const pending = mine.find((r) => r.status === 'pending');
+
+    await signInAs('alice');
+    const link = await mailLink('alice@example.com', pending.id);
+    assert.equal(new URL(link).pathname, `/console/projects/${SERVER}/requests/${pending.id}`);
+    await page.goto(link);
+    const item = page.getByRole('listitem', { name: 'Request from carol@example.com' });
+    await item.waitFor();
+    assert.match(await item.getAttribute('class'), /highlight/);
+    await item.getByRole('button', { name: 'Reject request from carol@example.com' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Reject request' });
+    await dlg.getByLabel('Reason (sent to the requester)').fill('Please use the public feed');
+    await dlg.getByRole('button', { name: 'Reject request' }).click();
+    await page.getByText('Rejected the request from carol@example.com.').waitFor();
+    await item.waitFor({ state: 'detached' });
+
+    await signInAs('carol');
+    await openProjectTab(SERVER, 'Weather server', 'About');
+    await tile.getByText('Rejected: Please use the public feed').waitFor();
+    await tile.getByRole('button', { name: 'Request again' }).waitFor();
+    await snap('carol-rejected');
+    await signInAs('bob');
   });
 
   it('bob imports the key into his client project under a prefix checked as he types', async () => {
@@ -350,12 +475,42 @@ describe('the API key flow through the console', () => {
     await mine.getByRole('link', { name: `Usage of ${TEMPLATE} (${ids.key})` }).click();
     await expectUsage();
     await snap('alice-usage');
+
+    // Another range: the day before yesterday to yesterday had no calls.
+    const d = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+    await page.getByLabel('From', { exact: true }).fill(d(2));
+    await page.getByLabel('To', { exact: true }).fill(d(1));
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(`**/console/keys/${ids.key}?from=${d(2)}&to=${d(1)}&granularity=day`);
+    const chart = page.getByRole('img', { name: /^Calls per day/ });
+    await until('the chart shows the other range', async () => (await chart.getAttribute('aria-label')) === 'Calls per day: 0 allowed, 0 denied');
+    assert.match(await page.getByLabel('Totals').innerText(), /0\s+calls/);
+  });
+
+  it('bob rolls his key: a new key replaces it', async () => {
+    await signInAs('bob');
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    const row = page.getByRole('row', { name: `Key ${ids.key}` });
+    await row.getByRole('button', { name: 'Roll' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Roll key' });
+    await dlg.getByLabel(/Grace period/).fill('0');
+    await dlg.getByRole('button', { name: 'Roll key' }).click();
+    await page.waitForURL((url) => /\/console\/keys\/[^/]+$/.test(url.pathname) && !url.pathname.endsWith(ids.key));
+    const rolled = new URL(page.url()).pathname.split('/').pop();
+    await page.getByRole('heading', { name: `Usage of ${TEMPLATE}`, level: 1 }).waitFor();
+    assert.match(await page.getByLabel('Totals').innerText(), /0\s+calls/);
+    const fresh = await call('GET', `/v1/keys/${rolled}`, tokens.bob);
+    assert.equal(fresh.status, 'active');
+    ids.key = rolled;
+    ids.token = (await call('GET', `/v1/keys/${rolled}/token`, tokens.bob)).token;
+    await signInAs('alice');
   });
 
   it('alice revokes the key; verification refuses it', async () => {
     await page.getByRole('link', { name: 'Keys', exact: true }).click();
     const section = page.getByRole('region', { name: `Keys of Weather server (${SERVER})` });
-    await section.getByRole('button', { name: `Revoke ${TEMPLATE} held by bob@example.com` }).click();
+    await section.getByRole('row', { name: `Key ${ids.key}` })
+      .getByRole('button', { name: `Revoke ${TEMPLATE} held by bob@example.com` }).click();
     const dlg = page.getByRole('dialog', { name: 'Revoke key' });
     await dlg.getByRole('button', { name: 'Revoke' }).click();
     const row = section.getByRole('row', { name: `Key ${ids.key}` });

@@ -333,15 +333,16 @@ async function signin() {
         e.preventDefault();
         const t = token.input.value.trim();
         if (!claims(t)) return token.set('This is not a JWT (three dot-separated parts).');
-        const before = session.token;
-        session.token = t;
+        // Asked directly (not through api()): a refused token must not end the current session.
         try {
-          await api('GET', '/v1/me/projects?page_size=1');
-          signIn(t);
+          const res = await fetch('/v1/me/projects?page_size=1', { headers: { authorization: `Bearer ${t}` } });
+          if (res.ok) return signIn(t);
+          const problem = await res.json().catch(() => ({}));
+          const err = new ApiError(res.status, problem);
+          if (res.status === 401) token.set(err.message);
+          else showProblem(err, { token }, box);
         } catch (err) {
-          session.token = before;
-          showProblem(err, { token }, box);
-          if (err instanceof ApiError && err.status === 401) token.set(err.message);
+          box.show(err);
         }
       },
     }, h('h2', {}, 'Sign in with a token'), token.wrap, box, h('button', { type: 'submit' }, 'Sign in')));
