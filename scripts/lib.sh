@@ -118,6 +118,14 @@ stop_all() {
   PIDS=()
 }
 
+# prepare_run: the pinned local tools and the browser tests' ones; stop_all on exit.
+prepare_run() {
+  bash "$ROOT/scripts/install-tools.sh"
+  bash "$ROOT/scripts/install-e2e.sh"
+  trap stop_all EXIT
+  trap 'exit 130' INT TERM
+}
+
 # start_test_stack NAME: a whole local stack of its own on free loopback ports, state in
 # .keygate/NAME, table keygate-NAME: emulators, table and keys, every function warmed up behind
 # `cargo lambda watch`, both stream pumps. Exports KEYGATE_URL and KEYGATE_INVOKE_PORT.

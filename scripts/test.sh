@@ -7,10 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-bash scripts/install-tools.sh
-bash scripts/install-e2e.sh
-trap stop_all EXIT
-trap 'exit 130' INT TERM
+prepare_run
 
 log "checking formatting and lints"
 cargo fmt --all -- --check
