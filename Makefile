@@ -1,5 +1,5 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token tools build release lint fmt bench screenshots
+.PHONY: dev test token tools build release lint fmt bench screenshots digest reminders
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
@@ -12,6 +12,12 @@ screenshots:  ## the console's browser tests on a stack of their own; refreshes 
 
 bench:        ## latency of the key flow's calls, side by side, on a local stack of its own
 	bash scripts/bench.sh
+
+digest:       ## on the `make dev` stack: run the owners' daily digest now (the scheduler's digest job)
+	@bash scripts/job.sh digest
+
+reminders:    ## on the `make dev` stack: run the expiry reminders now (NOW=<RFC 3339> to run as of another time)
+	@bash scripts/job.sh reminders "$(NOW)"
 
 token:        ## make token USER=<id> EMAIL=<email>: a dev console-user token (last line)
 	@bash scripts/token.sh "$(USER)" "$(EMAIL)"

@@ -492,6 +492,81 @@ impl NotifierConfig {
     }
 }
 
+/// The `scheduler` function: the notifier's settings (table, sender, console links) plus the
+/// expiry reminders' thresholds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    pub mail: NotifierConfig,
+    /// Days before expiry at which the holder is reminded (`REMINDER_DAYS`, default `7,1`),
+    /// largest first, each 1..=90.
+    pub reminder_days: Vec<u32>,
+}
+
+impl SchedulerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw = text_or(&get, "REMINDER_DAYS", "7,1");
+        let mut days = Vec::new();
+        for part in raw.split(',').map(str::trim) {
+            match part.parse::<u32>() {
+                Ok(d) if (1..=90).contains(&d) => days.push(d),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "REMINDER_DAYS",
+                        why: format!(
+                            "{part:?} is not a whole number of days from 1 to 90 (list them like 7,1)"
+                        ),
+                    });
+                }
+            }
+        }
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        Ok(SchedulerConfig {
+            mail: NotifierConfig::from_lookup(get)?,
+            reminder_days: days,
+        })
+    }
+}
+
+#[cfg(test)]
+mod scheduler_config_tests {
+    use super::*;
+
+    fn days(v: Option<&str>) -> Result<Vec<u32>, ConfigError> {
+        SchedulerConfig::from_lookup(|name| match name {
+            "TABLE_NAME" => Some("t".into()),
+            "REMINDER_DAYS" => v.map(str::to_string),
+            _ => None,
+        })
+        .map(|c| c.reminder_days)
+    }
+
+    #[test]
+    fn reminder_days_default_to_a_week_and_a_day_and_are_sorted() {
+        assert_eq!(days(None).ok(), Some(vec![7, 1]));
+        assert_eq!(days(Some("1, 14,7,7")).ok(), Some(vec![14, 7, 1]));
+        for bad in ["0", "91", "7,x", "", "7,,1"] {
+            if bad.is_empty() {
+                continue; // empty means the default
+            }
+            assert!(
+                matches!(
+                    days(Some(bad)),
+                    Err(ConfigError::Invalid {
+                        name: "REMINDER_DAYS",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod notifier_config_tests {
     use super::*;

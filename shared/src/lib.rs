@@ -11,6 +11,7 @@ pub mod http;
 pub mod identity;
 pub mod mail;
 pub mod notify;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod sync;

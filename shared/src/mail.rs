@@ -324,6 +324,83 @@ pub fn key_revoked(console: &str, project: &Project, k: &ApiKey) -> Mail {
     .render()
 }
 
+/// Requests listed in one digest at most; the mail says how many more wait in the console.
+pub const DIGEST_MAX_LISTED: usize = 50;
+
+/// To the owner, once a day when the project's digest is on: the pending requests, oldest first,
+/// each with the link that opens it for approval. `pending` is not empty.
+pub fn digest(console: &str, project: &Project, pending: &[KeyRequest], day: &str) -> Mail {
+    let n = pending.len();
+    let mut facts = vec![("Project", project_line(project)), ("Day", day.to_string())];
+    for r in pending.iter().take(DIGEST_MAX_LISTED) {
+        facts.push((
+            "Request",
+            format!(
+                "{} for \"{}\", since {}: {}",
+                person(&r.requester),
+                r.template_name,
+                r.created_at,
+                request_link(console, r)
+            ),
+        ));
+    }
+    if n > DIGEST_MAX_LISTED {
+        facts.push((
+            "More",
+            format!("{} more in the console", n - DIGEST_MAX_LISTED),
+        ));
+    }
+    Letter {
+        to: project.owner.email.to_string(),
+        subject: format!(
+            "{n} API key request{} waiting in {}",
+            if n == 1 { "" } else { "s" },
+            project.name
+        ),
+        intro: format!(
+            "{n} request{} for API keys of {} {} waiting for your decision, oldest first. Open one to approve or reject it.",
+            if n == 1 { "" } else { "s" },
+            project.name,
+            if n == 1 { "is" } else { "are" }
+        ),
+        facts,
+        note: None,
+        link: format!("{console}/projects/{}/keys", segment(project.id.as_str())),
+    }
+    .render()
+}
+
+/// To the holder, before their key expires (`days` is the reminder's threshold: 7, 1, …).
+pub fn key_expiring(console: &str, project: &Project, k: &ApiKey, days: u32) -> Mail {
+    let expires = k.expires_at.clone().unwrap_or_default();
+    let when = if days == 1 {
+        "within a day".to_string()
+    } else {
+        format!("within {days} days")
+    };
+    Letter {
+        to: k.holder.email.to_string(),
+        subject: format!(
+            "Your API key for \"{}\" in {} expires {when}",
+            k.name, project.name
+        ),
+        intro: format!(
+            "Your API key from \"{}\" expires at {expires}; calls made with it are refused from then on. Request a new key before then and import it under the same prefix.",
+            k.name
+        ),
+        facts: vec![
+            ("Project", project_line(project)),
+            ("Template", k.name.clone()),
+            ("Holder", person(&k.holder)),
+            ("Key", k.id.to_string()),
+            ("Expires at", expires),
+        ],
+        note: None,
+        link: key_link(console, k.id.as_str()),
+    }
+    .render()
+}
+
 /// Sends mail through SESv2 from one configured sender; built once per container.
 #[derive(Clone, Debug)]
 pub struct Mailer {
@@ -412,6 +489,8 @@ mod tests {
             name: "Weather <server> & \"friends\"".into(),
             owner: someone("alice"),
             created_at: "2026-01-01T00:00:00.000Z".into(),
+            digest: Default::default(),
+            notify: Default::default(),
         }
     }
 
@@ -453,6 +532,7 @@ mod tests {
             revoked_by: Some(someone("alice")),
             replaced_by: None,
             grace_until: None,
+            expired_seen_at: None,
             iss: "keygate".into(),
             aud: "platform-api:server".into(),
             iat: 0,

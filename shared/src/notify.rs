@@ -27,7 +27,7 @@ pub enum Notice {
     /// pending -> cancelled by someone other than the requester: to the requester.
     RequestCancelled(KeyRequest),
     /// active -> revoked: to the holder.
-    KeyRevoked(ApiKey),
+    KeyRevoked(Box<ApiKey>),
 }
 
 impl Notice {
@@ -63,21 +63,21 @@ pub fn decide(record: &StreamRecord) -> Result<Option<Notice>> {
     let old = Image::decode(record.change.old_image.clone())?;
     Ok(match (event, old, new) {
         ("INSERT", _, Some(Image::Request(r))) if r.status == RequestStatus::Pending => {
-            Some(Notice::RequestCreated(r))
+            Some(Notice::RequestCreated(*r))
         }
         ("MODIFY", Some(Image::Request(old)), Some(Image::Request(r)))
             if old.status == RequestStatus::Pending =>
         {
             match r.status {
-                RequestStatus::Approved => Some(Notice::RequestApproved(r)),
-                RequestStatus::Rejected => Some(Notice::RequestRejected(r)),
+                RequestStatus::Approved => Some(Notice::RequestApproved(*r)),
+                RequestStatus::Rejected => Some(Notice::RequestRejected(*r)),
                 // The requester withdrawing their own request needs no mail to themselves.
                 RequestStatus::Cancelled
                     if r.decided_by
                         .as_ref()
                         .is_some_and(|by| by.id != r.requester.id) =>
                 {
-                    Some(Notice::RequestCancelled(r))
+                    Some(Notice::RequestCancelled(*r))
                 }
                 _ => None,
             }
@@ -107,6 +107,8 @@ pub enum Outcome {
     },
     /// A marker says this record's mail went out before (a redelivery).
     AlreadySent { kind: &'static str },
+    /// The project's owner chose to hear of new requests only in the daily digest.
+    NotWanted { kind: &'static str },
     /// The project is gone, so there is no owner to mail and nothing to name: skipped (a retry
     /// would not bring it back).
     ProjectGone { kind: &'static str },
@@ -191,6 +193,10 @@ impl Notifier {
             tracing::warn!(event_id, kind, project = %notice.project_id(), "project is gone; no mail");
             return Ok(Outcome::ProjectGone { kind });
         };
+        if matches!(notice, Notice::RequestCreated(_)) && !project.mails_each_request() {
+            tracing::info!(event_id, kind, project = %project.id, "owner takes new requests in the digest only");
+            return Ok(Outcome::NotWanted { kind });
+        }
         let mail = self.compose(&notice, &project);
         if !self.store.claim_notification(event_id).await? {
             tracing::info!(event_id, kind, "mail already sent for this record");
@@ -294,6 +300,7 @@ mod tests {
             revoked_by: None,
             replaced_by: None,
             grace_until: None,
+            expired_seen_at: None,
             iss: "keygate".into(),
             aud: "platform-api:server".into(),
             iat: 1,
@@ -450,7 +457,7 @@ mod tests {
             None
         );
         let mut marker = Item::from(std::collections::HashMap::<String, AttributeValue>::new());
-        marker.insert("entity_type".into(), AttributeValue::S("notified".into()));
+        marker.insert("entity_type".into(), AttributeValue::S("marker".into()));
         assert_eq!(
             decide(&record("INSERT", None, Some(marker))).expect("decides"),
             None

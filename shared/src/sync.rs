@@ -40,12 +40,12 @@ pub fn decide(record: &StreamRecord) -> Result<Option<Change>> {
             match (&before.replaced_by, &after.replaced_by) {
                 (None, Some(new)) => Some(Change::Rolled {
                     new: new.clone(),
-                    old: after,
+                    old: *after,
                 }),
                 (None, None)
                     if before.status == KeyStatus::Active && after.status == KeyStatus::Revoked =>
                 {
-                    Some(Change::Revoked(after))
+                    Some(Change::Revoked(*after))
                 }
                 _ => None,
             }

@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 /// Not HTTP events: `tests/tests/notifier.rs` runs the notifier's stream events,
 /// [`every_imports_sync_event_file_decodes_and_fails_no_record`] the imports-sync ones, and
-/// `tests/tests/authorizer.rs` the authorizer's.
-const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync", "authorizer"];
+/// `tests/tests/authorizer.rs` the authorizer's, `tests/tests/schedule.rs` the scheduler's.
+const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync", "authorizer", "scheduler"];
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")

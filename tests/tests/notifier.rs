@@ -213,10 +213,7 @@ async fn a_record_delivered_twice_mails_once() {
     let marker = stack.items(&format!("NOTIFIED#{}", event_id(&event))).await;
     assert_eq!(marker.len(), 1, "one marker: {marker:?}");
     assert_eq!(marker[0]["sk"], AttributeValue::S("META".into()));
-    assert_eq!(
-        marker[0]["entity_type"],
-        AttributeValue::S("notified".into())
-    );
+    assert_eq!(marker[0]["entity_type"], AttributeValue::S("marker".into()));
     let expires: u64 = match &marker[0]["expires_at"] {
         AttributeValue::N(n) => n.parse().expect("epoch seconds"),
         other => panic!("expires_at is the numeric TTL attribute, got {other:?}"),

@@ -12,6 +12,7 @@ const ROUTES: Router = Router::new(&[
     "POST /v1/projects",
     "GET /v1/me/projects",
     "GET /v1/projects/{p}",
+    "PATCH /v1/projects/{p}",
     "GET /v1/projects/{p}/members",
     "PUT /v1/projects/{p}/members/{user}",
     "DELETE /v1/projects/{p}/members/{user}",
@@ -58,6 +59,10 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
+        "PATCH /v1/projects/{p}" => Ok(json(
+            StatusCode::OK,
+            &project::update_settings(store, &caller, &project_id(&m)?, app.body(&req)?).await?,
+        )),
         "PUT /v1/projects/{p}/members/{user}" => {
             let user = m.key("user", UserId::parse)?;
             let member =

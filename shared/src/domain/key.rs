@@ -65,6 +65,10 @@ pub struct ApiKey {
     pub replaced_by: Option<KeyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_until: Option<String>,
+    /// When the expiry job first saw this key past its expiry (once; the stream then tells
+    /// imports-sync and the lifecycle events). Expiry itself is checked on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_seen_at: Option<String>,
     /// Token claims as first signed, so the token re-mints identically (times in epoch seconds).
     pub iss: String,
     pub aud: String,
@@ -238,6 +242,7 @@ pub async fn approve(
         revoked_by: None,
         replaced_by: None,
         grace_until: None,
+        expired_seen_at: None,
         iss: cfg.issuer.clone(),
         aud: cfg.audience_for(p.as_str()),
         iat,
@@ -509,6 +514,7 @@ mod tests {
             revoked_by: None,
             replaced_by: None,
             grace_until: grace_until.map(str::to_string),
+            expired_seen_at: None,
             iss: "keygate".into(),
             aud: "platform-api:server".into(),
             iat: 1,

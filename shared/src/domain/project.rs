@@ -30,6 +30,65 @@ pub struct Project {
     pub name: String,
     pub owner: Person,
     pub created_at: String,
+    /// Whether the owner gets a daily summary of the pending requests.
+    #[serde(default)]
+    pub digest: Digest,
+    /// Which mail tells the owner about a new request.
+    #[serde(default)]
+    pub notify: Notify,
+}
+
+/// The owner's digest of pending requests (`digest` in the projects routes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Digest {
+    #[default]
+    Off,
+    Daily,
+}
+
+/// How the owner hears of a new request: a mail `each` time, only in the `digest`, or `both`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    #[default]
+    Each,
+    Digest,
+    Both,
+}
+
+impl Digest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Digest::Off => "off",
+            Digest::Daily => "daily",
+        }
+    }
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::Each => "each",
+            Notify::Digest => "digest",
+            Notify::Both => "both",
+        }
+    }
+}
+
+impl Project {
+    /// Whether a new request gets its own mail to the owner now.
+    pub fn mails_each_request(&self) -> bool {
+        self.notify != Notify::Digest
+    }
+}
+
+/// `PATCH /v1/projects/{p}`: the owner's mail settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    pub digest: Option<Digest>,
+    pub notify: Option<Notify>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +224,8 @@ pub async fn create(store: &Store, caller: &Caller, input: NewProjectInput) -> R
         name,
         owner: caller.person(),
         created_at: created_at.clone(),
+        digest: Digest::Off,
+        notify: Notify::Each,
     };
     let owner = Member {
         project_id: project.id.clone(),
@@ -183,6 +244,30 @@ pub async fn get(store: &Store, caller: &Caller, p: &ProjectId) -> Result<Projec
         .get_project(p)
         .await?
         .ok_or_else(|| Error::NotFound(format!("project {p}")))
+}
+
+/// Changes the owner's mail settings. A request must reach the owner somehow: `notify` other
+/// than `each` needs the daily digest on.
+pub async fn update_settings(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    input: SettingsInput,
+) -> Result<Project> {
+    access::require_owner(store, p, caller).await?;
+    let current = store
+        .get_project(p)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("project {p}")))?;
+    let digest = input.digest.unwrap_or(current.digest);
+    let notify = input.notify.unwrap_or(current.notify);
+    if digest == Digest::Off && notify != Notify::Each {
+        return Err(Error::unprocessable(
+            "notify",
+            "must be `each` while `digest` is `off`: the owner would never hear of new requests",
+        ));
+    }
+    store.update_project_settings(p, digest, notify).await
 }
 
 /// Adds a member, or updates a member's e-mail. The owner's membership is not changed this way.

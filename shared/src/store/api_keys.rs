@@ -10,15 +10,15 @@ use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
 fn key_attrs(k: &ApiKey) -> Result<Attrs> {
-    to_attrs(
-        keys::api_key(&k.id),
-        &[
-            keys::key_holder_index(&k.holder.id, &k.id),
-            keys::key_project_index(&k.project_id, &k.id),
-        ],
-        "key",
-        k,
-    )
+    let mut indexes = vec![
+        keys::key_holder_index(&k.holder.id, &k.id),
+        keys::key_project_index(&k.project_id, &k.id),
+    ];
+    // Keys that expire are found by their day for the expiry reminders (gsi3).
+    if let Some(day) = k.expires_at.as_deref().and_then(|at| at.get(..10)) {
+        indexes.push(keys::key_expiry_index(day, &k.id));
+    }
+    to_attrs(keys::api_key(&k.id), &indexes, "key", k)
 }
 
 fn audit_write(a: &AuditEntry) -> Result<Write> {
@@ -72,6 +72,48 @@ impl Store {
             Error::internal("audit id collision"),
         ];
         self.transact("Approve", items, on_failed).await
+    }
+
+    /// The keys whose validity ends on `day` (UTC `yyyy-mm-dd`), from gsi3.
+    pub async fn keys_expiring_on(&self, day: &str) -> Result<Vec<ApiKey>> {
+        let scope = Scope {
+            index: Some(super::GSI3),
+            partition: keys::expiry_partition(day),
+            prefix: keys::KEY,
+        };
+        self.query_all(scope, None).await
+    }
+
+    /// Records, once, that the expiry job saw the key past its expiry: `false` when it was
+    /// recorded before or the key was revoked meanwhile. The change reaches the stream.
+    pub async fn mark_key_expired(&self, k: &KeyId, at: &str) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key_attrs(&keys::api_key(k))))
+            .update_expression("SET expired_seen_at = :at")
+            // Once per key, and only for a key still stored active (a revoked one says so).
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(expired_seen_at) AND #st = :active",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":at", super::s(at))
+            .expression_attribute_values(":active", super::s("active"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(super::sdk_error("UpdateItem key expired", e)),
+        }
     }
 
     pub async fn get_key(&self, k: &KeyId) -> Result<Option<ApiKey>> {

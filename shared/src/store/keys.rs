@@ -36,6 +36,7 @@ pub const NOTIFIED: &str = "NOTIFIED#";
 pub const IMPORT: &str = "IMPORT#";
 pub const SECRET: &str = "SECRET#";
 pub const USAGE: &str = "USAGE#";
+pub const SCHEDULE: &str = "SCHEDULE#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -177,6 +178,41 @@ pub fn notified(event_id: &str) -> Key {
     Key {
         pk: format!("{NOTIFIED}{event_id}"),
         sk: META.to_string(),
+    }
+}
+
+/// Projects with the daily digest on, in gsi3: `SCHEDULE#digest` / `PROJECT#p`.
+pub fn digest_index(p: &ProjectId) -> IndexKey {
+    IndexKey {
+        index: super::GSI3,
+        pk: digest_partition(),
+        sk: project_partition(p),
+    }
+}
+
+pub fn digest_partition() -> String {
+    format!("{SCHEDULE}digest")
+}
+
+/// Keys by the day (UTC, `yyyy-mm-dd`) they expire, in gsi3: `SCHEDULE#expires#day` / `KEY#k`.
+pub fn key_expiry_index(day: &str, k: &KeyId) -> IndexKey {
+    IndexKey {
+        index: super::GSI3,
+        pk: expiry_partition(day),
+        sk: format!("{KEY}{k}"),
+    }
+}
+
+pub fn expiry_partition(day: &str) -> String {
+    format!("{SCHEDULE}expires#{day}")
+}
+
+/// The once-only marker of a scheduled job's work on one item (`DIGEST#day` on a project,
+/// `REMINDED#n` and `EXPIRED` on a key).
+pub fn schedule_marker(pk: &str, what: &str) -> Key {
+    Key {
+        pk: pk.to_string(),
+        sk: format!("{SCHEDULE}{what}"),
     }
 }
 

@@ -32,6 +32,8 @@ use keys::{IndexKey, Key};
 
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
+/// Scheduled work: projects with a daily digest, keys by the day they expire.
+pub const GSI3: &str = "gsi3";
 
 /// The table and the client to reach it; built once per container.
 #[derive(Clone, Debug)]
@@ -53,6 +55,10 @@ struct Item<T> {
     gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
     entity_type: String,
     #[serde(flatten)]
     data: T,
@@ -74,6 +80,8 @@ fn to_attrs<T: Serialize>(
         gsi1sk: find(GSI1).map(|i| i.sk.clone()),
         gsi2pk: find(GSI2).map(|i| i.pk.clone()),
         gsi2sk: find(GSI2).map(|i| i.sk.clone()),
+        gsi3pk: find(GSI3).map(|i| i.pk.clone()),
+        gsi3sk: find(GSI3).map(|i| i.sk.clone()),
         entity_type: entity_type.to_string(),
         data,
     };
@@ -116,6 +124,7 @@ impl Scope<'_> {
     fn names(&self) -> (&'static str, &'static str) {
         match self.index {
             Some(GSI2) => ("gsi2pk", "gsi2sk"),
+            Some(GSI3) => ("gsi3pk", "gsi3sk"),
             Some(_) => ("gsi1pk", "gsi1sk"),
             None => ("pk", "sk"),
         }
@@ -462,7 +471,7 @@ mod tests {
                 &value,
             )
             .expect("encode");
-            for (index, attr) in [(GSI1, "gsi1pk"), (GSI2, "gsi2pk")] {
+            for (index, attr) in [(GSI1, "gsi1pk"), (GSI2, "gsi2pk"), (GSI3, "gsi3pk")] {
                 let has = indexes.iter().any(|i| i.index == index);
                 assert_eq!(attrs.contains_key(attr), has, "{entity_type} {attr}");
             }
@@ -481,8 +490,10 @@ mod tests {
                 name: "Server".into(),
                 owner: person.clone(),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
+                digest: crate::domain::project::Digest::Daily,
+                notify: crate::domain::project::Notify::Both,
             },
-            &[],
+            &[keys::digest_index(&p)],
         );
         let member = Member {
             project_id: p.clone(),

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use serde::Serialize;
 
+use super::keys::Key;
 use super::{Store, key_attrs, keys, sdk_error, to_attrs};
 use crate::domain::key::ApiKey;
 use crate::domain::now;
@@ -20,8 +21,8 @@ pub const MARKER_TTL_SECONDS: u64 = 7 * 24 * 3600;
 /// An item as a stream record shows it (its old or new image), decoded by its `entity_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Image {
-    Request(KeyRequest),
-    Key(ApiKey),
+    Request(Box<KeyRequest>),
+    Key(Box<ApiKey>),
     /// Any other entity (projects, members, asks, usage counters, markers, …): the notifier
     /// has nothing to say about these, so they are not decoded.
     Other(String),
@@ -41,18 +42,21 @@ impl Image {
         let decode_err =
             |e: serde_dynamo::Error| Error::internal(format!("{entity_type} image decoding: {e}"));
         Ok(Some(match entity_type.as_str() {
-            "request" => Image::Request(serde_dynamo::from_item(item).map_err(decode_err)?),
-            "key" => Image::Key(serde_dynamo::from_item(item).map_err(decode_err)?),
+            "request" => {
+                Image::Request(Box::new(serde_dynamo::from_item(item).map_err(decode_err)?))
+            }
+            "key" => Image::Key(Box::new(serde_dynamo::from_item(item).map_err(decode_err)?)),
             _ => Image::Other(entity_type),
         }))
     }
 }
 
-/// The marker item's own attributes, beside its keys and `entity_type = notified`.
+/// A marker item's own attributes, beside its keys and `entity_type = marker`.
 #[derive(Debug, Serialize)]
-struct Notified<'a> {
-    event_id: &'a str,
-    notified_at: String,
+struct Marker<'a> {
+    /// What the marker stands for (a stream event id, a digest day, a reminder).
+    what: &'a str,
+    marked_at: String,
     /// Epoch seconds: the table's TTL attribute.
     expires_at: u64,
 }
@@ -61,26 +65,34 @@ impl Store {
     /// Claims the sending of a stream record's mail: `true` the first time, `false` when the
     /// record was seen before (its marker exists), in which case nothing must be sent again.
     pub async fn claim_notification(&self, event_id: &str) -> Result<bool> {
+        self.claim_marker(keys::notified(event_id), event_id, MARKER_TTL_SECONDS)
+            .await
+    }
+
+    /// Gives a claim back after the mail could not be sent, so the record's retry sends it.
+    pub async fn release_notification(&self, event_id: &str) -> Result<()> {
+        self.release_marker(keys::notified(event_id)).await
+    }
+
+    /// Claims a once-only piece of work by writing its marker item: `true` the first time,
+    /// `false` when the marker is there (done before, or being done concurrently). The marker
+    /// goes away through the table's TTL after `ttl_seconds`.
+    pub async fn claim_marker(&self, key: Key, what: &str, ttl_seconds: u64) -> Result<bool> {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(Error::internal)?
             .as_secs();
-        let marker = Notified {
-            event_id,
-            notified_at: now(),
-            expires_at: epoch + MARKER_TTL_SECONDS,
+        let marker = Marker {
+            what,
+            marked_at: now(),
+            expires_at: epoch + ttl_seconds,
         };
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_attrs(
-                keys::notified(event_id),
-                &[],
-                "notified",
-                &marker,
-            )?))
-            // Prevents a redelivered (or concurrently retried) record from mailing twice.
+            .set_item(Some(to_attrs(key, &[], "marker", &marker)?))
+            // Prevents a redelivery, a second firing or a concurrent run from doing it twice.
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -94,19 +106,19 @@ impl Store {
             {
                 Ok(false)
             }
-            Err(e) => Err(sdk_error("PutItem notified", e)),
+            Err(e) => Err(sdk_error("PutItem marker", e)),
         }
     }
 
-    /// Gives a claim back after the mail could not be sent, so the record's retry sends it.
-    pub async fn release_notification(&self, event_id: &str) -> Result<()> {
+    /// Removes a marker, so that work which failed after its claim is done on the next try.
+    pub async fn release_marker(&self, key: Key) -> Result<()> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key_attrs(&keys::notified(event_id))))
+            .set_key(Some(key_attrs(&key)))
             .send()
             .await
-            .map_err(|e| sdk_error("DeleteItem notified", e))?;
+            .map_err(|e| sdk_error("DeleteItem marker", e))?;
         Ok(())
     }
 }
@@ -159,7 +171,7 @@ mod tests {
         let r = request();
         assert_eq!(
             Image::decode(image("request", &r)).expect("decodes"),
-            Some(Image::Request(r.clone()))
+            Some(Image::Request(Box::new(r.clone())))
         );
         assert_eq!(
             Image::decode(image("ask", &r)).expect("not decoded"),

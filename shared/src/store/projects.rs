@@ -2,11 +2,13 @@
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::{Scope, Store, keys, s, sdk_error, to_attrs};
 use crate::domain::ids::{ProjectId, UserId};
-use crate::domain::project::{Member, Node, Project, Role};
+use crate::domain::project::{Digest, Member, Node, Notify, Project, Role};
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
@@ -39,6 +41,61 @@ impl Store {
             Error::internal("owner membership put has no condition"),
         ];
         self.transact("CreateProject", items, on_failed).await
+    }
+
+    /// Sets the project's mail settings; with the digest on, the project is also listed in gsi3
+    /// for the daily digest job (and taken out of it when off).
+    pub async fn update_project_settings(
+        &self,
+        p: &ProjectId,
+        digest: Digest,
+        notify: Notify,
+    ) -> Result<Project> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key_attrs(&keys::project(p))))
+            // The project may have been deleted meanwhile: never create a half item.
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":digest", s(digest.as_str()))
+            .expression_attribute_values(":notify", s(notify.as_str()))
+            .return_values(ReturnValue::AllNew);
+        update = match digest {
+            Digest::Daily => {
+                let index = keys::digest_index(p);
+                update
+                    .update_expression(
+                        "SET digest = :digest, notify = :notify, gsi3pk = :g3pk, gsi3sk = :g3sk",
+                    )
+                    .expression_attribute_values(":g3pk", s(index.pk))
+                    .expression_attribute_values(":g3sk", s(index.sk))
+            }
+            Digest::Off => update
+                .update_expression("SET digest = :digest, notify = :notify REMOVE gsi3pk, gsi3sk"),
+        };
+        match update.send().await {
+            Ok(out) => super::from_attrs(out.attributes.unwrap_or_default()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(Error::NotFound(format!("project {p}")))
+            }
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// The projects with the daily digest on, a page at a time (gsi3).
+    pub async fn list_digest_projects(&self, page: &PageRequest) -> Result<Page<Project>> {
+        let scope = Scope {
+            index: Some(super::GSI3),
+            partition: keys::digest_partition(),
+            prefix: keys::PROJECT,
+        };
+        self.query_page(scope, page).await
     }
 
     pub async fn get_project(&self, p: &ProjectId) -> Result<Option<Project>> {

@@ -174,21 +174,25 @@ impl Store {
             .await
     }
 
+    /// A project's pending requests, oldest first (request ids sort by time).
+    pub async fn pending_requests(&self, p: &ProjectId) -> Result<Vec<KeyRequest>> {
+        let scope = Scope {
+            index: None,
+            partition: keys::project_partition(p),
+            prefix: keys::REQUEST,
+        };
+        // Only pending requests leave the table.
+        self.query_all(scope, Some(("status", RequestStatus::Pending.as_str())))
+            .await
+    }
+
     /// A template's pending requests (to close them when the template goes).
     pub async fn pending_requests_of(
         &self,
         p: &ProjectId,
         t: &TemplateId,
     ) -> Result<Vec<KeyRequest>> {
-        let scope = Scope {
-            index: None,
-            partition: keys::project_partition(p),
-            prefix: keys::REQUEST,
-        };
-        // Only pending requests leave the table; the template is matched here.
-        let pending: Vec<KeyRequest> = self
-            .query_all(scope, Some(("status", RequestStatus::Pending.as_str())))
-            .await?;
+        let pending = self.pending_requests(p).await?;
         Ok(pending
             .into_iter()
             .filter(|r| &r.template_id == t)

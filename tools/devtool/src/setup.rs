@@ -48,6 +48,16 @@ pub async fn create_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<()
                 .build(),
         )
         .build()?;
+    let gsi3 = GlobalSecondaryIndex::builder()
+        .index_name(keygate::store::GSI3)
+        .key_schema(key("gsi3pk", KeyType::Hash)?)
+        .key_schema(key("gsi3sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?;
     let created = ddb
         .create_table()
         .table_name(table)
@@ -57,10 +67,13 @@ pub async fn create_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<()
         .attribute_definitions(attr("gsi1sk")?)
         .attribute_definitions(attr("gsi2pk")?)
         .attribute_definitions(attr("gsi2sk")?)
+        .attribute_definitions(attr("gsi3pk")?)
+        .attribute_definitions(attr("gsi3sk")?)
         .key_schema(key("pk", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
         .global_secondary_indexes(gsi)
         .global_secondary_indexes(gsi2)
+        .global_secondary_indexes(gsi3)
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()

@@ -1,0 +1,22 @@
+//! The `scheduler` function: EventBridge schedules -> the owners' daily digest of pending
+//! requests (`{"job": "digest"}`) and the holders' expiry reminders (`{"job": "reminders"}`).
+//! The rules live in `keygate::schedule`; this is the runtime's entry point and nothing more.
+
+use keygate::schedule::{JobEvent, Scheduler};
+use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    // Built once per container; leaked so the handler borrows it for the process's lifetime.
+    let scheduler: &'static Scheduler = Box::leak(Box::new(Scheduler::from_env().await?));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<JobEvent>| async move {
+        // An error fails the invocation, so the schedule's asynchronous retry redoes what
+        // failed; the markers keep what succeeded from happening twice.
+        scheduler
+            .run(event.payload)
+            .await
+            .map_err(|e| Error::from(e.to_string()))
+    }))
+    .await
+}

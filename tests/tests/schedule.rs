@@ -1,0 +1,333 @@
+//! The scheduled jobs through the `scheduler` function (invoked on `cargo lambda watch` as its
+//! schedules would, with `now` moved where a test needs it): the owners' daily digest, the
+//! holders' expiry reminders and the once-only expired mark; and the projects' mail settings.
+//! The digest job looks at every project with the digest on, so one test runs it (tests in a
+//! binary run concurrently); only the reminders test makes keys that expire.
+
+use std::time::Duration;
+
+use keygate_e2e::{Fixture, Stack, mail_to, unique, wait_for_mail};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Runs a scheduler job as of `now` (RFC 3339); the function's answer (the job's report).
+async fn run_job(stack: &Stack, job: &str, now: &str) -> Value {
+    let port = std::env::var("KEYGATE_INVOKE_PORT").expect("KEYGATE_INVOKE_PORT");
+    let res = stack
+        .http
+        .post(format!(
+            "http://127.0.0.1:{port}/2015-03-31/functions/scheduler/invocations"
+        ))
+        .json(&json!({"job": job, "now": now}))
+        .send()
+        .await
+        .expect("the scheduler answers");
+    let status = res.status();
+    let body: Value = res.json().await.expect("a JSON answer");
+    assert!(status.is_success(), "{job} at {now}: {status} {body}");
+    body
+}
+
+fn at(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).expect("RFC 3339")
+}
+
+fn email(user: &str) -> String {
+    format!("{user}@example.com")
+}
+
+async fn settings(stack: &Stack, f: &Fixture, body: Value) -> keygate_e2e::Reply {
+    stack
+        .call(
+            keygate_e2e::Method::PATCH,
+            &f.path(""),
+            Some(&stack.token(&f.owner)),
+            Some(body),
+        )
+        .await
+}
+
+/// A template of the fixture (role reader), optionally with a key lifetime; its id.
+async fn template(stack: &Stack, f: &Fixture, ttl_days: Option<u32>) -> String {
+    let t = stack
+        .post(
+            &f.path("/templates"),
+            &stack.token(&f.owner),
+            json!({"name": unique("T "), "role": "reader", "ttl_days": ttl_days}),
+        )
+        .await
+        .expect(201);
+    t.body["id"].as_str().expect("template id").to_string()
+}
+
+/// `user` requests a key from template `t`; the request's id.
+async fn request(stack: &Stack, f: &Fixture, user: &str, t: &str) -> String {
+    let r = stack
+        .post(
+            &f.path(&format!("/templates/{t}/requests")),
+            &stack.token(user),
+            json!({"comment": "please"}),
+        )
+        .await
+        .expect(201);
+    r.body["id"].as_str().expect("request id").to_string()
+}
+
+async fn approve(stack: &Stack, f: &Fixture, r: &str) -> Value {
+    stack
+        .post(
+            &f.path(&format!("/requests/{r}/approve")),
+            &stack.token(&f.owner),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body["key"]
+        .clone()
+}
+
+/// Adds another member to the fixture's project.
+async fn member(stack: &Stack, f: &Fixture) -> String {
+    let m = unique("member-");
+    stack
+        .put(
+            &f.path(&format!("/members/{m}")),
+            &stack.token(&f.owner),
+            json!({"email": email(&m)}),
+        )
+        .await
+        .expect(200);
+    m
+}
+
+fn digests(mails: &[keygate_e2e::SentMail]) -> Vec<&keygate_e2e::SentMail> {
+    mails
+        .iter()
+        .filter(|m| m.subject.contains("waiting in"))
+        .collect()
+}
+
+#[tokio::test]
+async fn settings_are_the_owners_and_notify_needs_the_digest() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let got = stack
+        .get(&f.path(""), &stack.token(&f.owner))
+        .await
+        .expect(200);
+    assert_eq!(
+        (got.body["digest"].as_str(), got.body["notify"].as_str()),
+        (Some("off"), Some("each"))
+    );
+
+    let r = settings(&stack, &f, json!({"notify": "digest"}))
+        .await
+        .expect(422);
+    assert_eq!(r.fields(), vec!["notify".to_string()]);
+    let r = settings(&stack, &f, json!({"digest": "hourly"}))
+        .await
+        .expect(400);
+    assert_eq!(r.fields(), vec!["digest".to_string()]);
+    stack
+        .call(
+            keygate_e2e::Method::PATCH,
+            &f.path(""),
+            Some(&stack.token(&f.member)),
+            Some(json!({"digest": "daily"})),
+        )
+        .await
+        .expect(403);
+
+    let r = settings(&stack, &f, json!({"digest": "daily", "notify": "digest"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["digest"].as_str(), r.body["notify"].as_str()),
+        (Some("daily"), Some("digest"))
+    );
+    // Turning the digest off while requests go only to it would silence them: refused.
+    settings(&stack, &f, json!({"digest": "off"}))
+        .await
+        .expect(422);
+    let r = settings(&stack, &f, json!({"digest": "off", "notify": "each"}))
+        .await
+        .expect(200);
+    assert_eq!(r.body["digest"], "off");
+    let got = stack
+        .get(&f.path(""), &stack.token(&f.member))
+        .await
+        .expect(200);
+    assert_eq!(got.body["notify"], "each");
+}
+
+#[tokio::test]
+async fn the_digest_lists_exactly_the_pending_requests_oldest_first_once_a_day() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    settings(&stack, &f, json!({"digest": "daily", "notify": "both"}))
+        .await
+        .expect(200);
+    let (t1, t2, t3) = (
+        template(&stack, &f, None).await,
+        template(&stack, &f, None).await,
+        template(&stack, &f, None).await,
+    );
+    let other = member(&stack, &f).await;
+    let first = request(&stack, &f, &f.member, &t1).await;
+    let second = request(&stack, &f, &other, &t2).await;
+    let decided = request(&stack, &f, &f.member, &t3).await;
+    approve(&stack, &f, &decided).await;
+    // A project without the digest, with a pending request of its own: not in any digest.
+    let quiet = Fixture::new(&stack).await;
+    let qt = template(&stack, &quiet, None).await;
+    request(&stack, &quiet, &quiet.member, &qt).await;
+    // A project with the digest on and nothing pending: no digest.
+    let empty = Fixture::new(&stack).await;
+    settings(&stack, &empty, json!({"digest": "daily"}))
+        .await
+        .expect(200);
+    let et = template(&stack, &empty, None).await;
+    let er = request(&stack, &empty, &empty.member, &et).await;
+    approve(&stack, &empty, &er).await;
+
+    let owner = email(&f.owner);
+    let now = OffsetDateTime::now_utc();
+    let report = run_job(&stack, "digest", &at(now)).await;
+    assert_eq!(report["job"], "digest");
+    let mails = mail_to(&owner).await;
+    let digest = digests(&mails);
+    assert_eq!(
+        digest.len(),
+        1,
+        "one digest: {:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let d = digest[0];
+    assert_eq!(d.subject, "2 API key requests waiting in Fixture project");
+    let link = |r: &str| format!("/console/projects/{}/requests/{r}", f.project);
+    let (a, b) = (
+        d.body.find(&link(&first)).expect("first request listed"),
+        d.body.find(&link(&second)).expect("second request listed"),
+    );
+    assert!(a < b, "oldest first");
+    assert!(
+        !d.body.contains(&decided),
+        "an approved request is not pending"
+    );
+    assert!(d.body.contains(&format!("{other}@example.com")));
+    assert!(digests(&mail_to(&email(&quiet.owner)).await).is_empty());
+    assert!(digests(&mail_to(&email(&empty.owner)).await).is_empty());
+
+    // The schedule firing again the same day sends nothing more.
+    let again = run_job(&stack, "digest", &at(now)).await;
+    assert!(again["already_done"].as_u64().unwrap_or(0) >= 1, "{again}");
+    assert_eq!(digests(&mail_to(&owner).await).len(), 1);
+    // The next day: a new digest.
+    run_job(&stack, "digest", &at(now + time::Duration::days(1))).await;
+    assert_eq!(digests(&mail_to(&owner).await).len(), 2);
+}
+
+#[tokio::test]
+async fn notify_digest_leaves_new_requests_to_the_digest() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    settings(&stack, &f, json!({"digest": "daily", "notify": "digest"}))
+        .await
+        .expect(200);
+    let t = template(&stack, &f, None).await;
+    request(&stack, &f, &f.member, &t).await;
+    // A sentinel: a request in a project that mails each one, made after. The stream delivers
+    // changes in order, so once its mail is out the first request was handled too.
+    let sentinel = Fixture::new(&stack).await;
+    let st = template(&stack, &sentinel, None).await;
+    request(&stack, &sentinel, &sentinel.member, &st).await;
+    let is_request_mail = |m: &keygate_e2e::SentMail| m.subject.contains("requests an API key");
+    let got = wait_for_mail(&email(&sentinel.owner), 1, Duration::from_secs(30)).await;
+    assert!(got.iter().any(is_request_mail), "the sentinel's mail");
+    let mails = mail_to(&email(&f.owner)).await;
+    assert!(
+        !mails.iter().any(is_request_mail),
+        "no mail for a request the owner takes in the digest"
+    );
+}
+
+#[tokio::test]
+async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_marked() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let other = member(&stack, &f).await;
+    let t = template(&stack, &f, Some(10)).await;
+    let kept = approve(&stack, &f, &request(&stack, &f, &f.member, &t).await).await;
+    let revoked = approve(&stack, &f, &request(&stack, &f, &other, &t).await).await;
+    stack
+        .post(
+            &format!("/v1/keys/{}/revoke", revoked["id"].as_str().expect("id")),
+            &stack.token(&f.owner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let k = kept["id"].as_str().expect("key id").to_string();
+    let expires = OffsetDateTime::parse(kept["expires_at"].as_str().expect("expires_at"), &Rfc3339)
+        .expect("RFC 3339");
+    let holder = email(&f.member);
+    let reminders = |mails: Vec<keygate_e2e::SentMail>| -> Vec<String> {
+        mails
+            .into_iter()
+            .filter(|m| m.subject.contains("expires within"))
+            .map(|m| m.subject)
+            .collect()
+    };
+
+    // Eight days out: no reminder yet.
+    run_job(&stack, "reminders", &at(expires - time::Duration::days(8))).await;
+    assert!(reminders(mail_to(&holder).await).is_empty());
+    // Six days out: the 7-day reminder, once, however often the job runs.
+    for _ in 0..2 {
+        run_job(&stack, "reminders", &at(expires - time::Duration::days(6))).await;
+    }
+    run_job(&stack, "reminders", &at(expires - time::Duration::days(2))).await;
+    let got = reminders(mail_to(&holder).await);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].ends_with("expires within 7 days"), "{}", got[0]);
+    // Twelve hours out: the 1-day reminder, once.
+    for _ in 0..2 {
+        run_job(
+            &stack,
+            "reminders",
+            &at(expires - time::Duration::hours(12)),
+        )
+        .await;
+    }
+    let got = reminders(mail_to(&holder).await);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[1].ends_with("expires within a day"), "{}", got[1]);
+    // The revoked key's holder heard nothing.
+    assert!(reminders(mail_to(&email(&other)).await).is_empty());
+
+    // Past the expiry: marked once (the stream hears of it), no more mail.
+    let report = run_job(&stack, "reminders", &at(expires + time::Duration::hours(1))).await;
+    assert!(
+        report["marked_expired"].as_u64().unwrap_or(0) >= 1,
+        "{report}"
+    );
+    let item = stack.items(&format!("KEY#{k}")).await;
+    let meta = item
+        .iter()
+        .find(|i| i.get("sk").and_then(|s| s.as_s().ok()).map(String::as_str) == Some("META"))
+        .expect("key item");
+    assert!(meta.contains_key("expired_seen_at"));
+    let again = run_job(&stack, "reminders", &at(expires + time::Duration::hours(2))).await;
+    assert_eq!(again["marked_expired"], 0, "{again}");
+    assert_eq!(reminders(mail_to(&holder).await).len(), 2);
+    // Expiry is checked on read: the key shows expired whatever the job did.
+    let shown = stack
+        .get(&format!("/v1/keys/{k}"), &stack.token(&f.member))
+        .await
+        .expect(200);
+    assert_eq!(
+        shown.body["status"], "active",
+        "not yet expired in real time"
+    );
+}
