@@ -46,6 +46,8 @@ stack_env() {
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.
   export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
+  # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
+  export EVENT_BUS_NAME=keygate-local
 }
 
 # start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through
@@ -92,10 +94,10 @@ start_pump() {
   fi
 }
 
-# start_pumps PORT: both stream consumers (warmed up first: the first invocation starts them).
+# start_pumps PORT: the stream consumers (warmed up first: the first invocation starts them).
 start_pumps() {
   local fn
-  for fn in notifier imports-sync; do
+  for fn in notifier imports-sync lifecycle; do
     curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
       "http://127.0.0.1:$1/2015-03-31/functions/$fn/invocations" || true
     start_pump "$1" "$fn"
@@ -128,7 +130,7 @@ prepare_run() {
 
 # start_test_stack NAME: a whole local stack of its own on free loopback ports, state in
 # .keygate/NAME, table keygate-NAME: emulators, table and keys, every function warmed up behind
-# `cargo lambda watch`, both stream pumps. Exports KEYGATE_URL and KEYGATE_INVOKE_PORT.
+# `cargo lambda watch`, the stream pumps. Exports KEYGATE_URL and KEYGATE_INVOKE_PORT.
 start_test_stack() {
   local state="$ROOT/.keygate/$1" moto_port port path
   rm -rf "$state"
@@ -148,7 +150,7 @@ start_test_stack() {
   done
   curl -s -o /dev/null -m 300 -X POST -d '{}' \
     "http://127.0.0.1:$port/2015-03-31/functions/authorizer/invocations" || true
-  log "starting the stream pumps (table stream -> notifier, imports-sync)"
+  log "starting the stream pumps (table stream -> notifier, imports-sync, lifecycle)"
   start_pumps "$port"
   export KEYGATE_URL="http://127.0.0.1:$port" KEYGATE_INVOKE_PORT="$port"
 }

@@ -367,6 +367,11 @@ impl Fixture {
     }
 }
 
+/// The repository's `events/` folder (the sample Lambda events).
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
 /// A Secrets Manager client of the emulator.
 pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())

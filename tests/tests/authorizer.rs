@@ -18,7 +18,7 @@ const REASONS: &[(&str, &str)] = &[
 ];
 
 fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/authorizer")
+    keygate_e2e::events_dir().join("authorizer")
 }
 
 /// Invokes the authorizer with `file` filled for `f` and `key`.

@@ -11,7 +11,7 @@
 //! The stream events of `events/imports-sync/` are invoked as they are: their keys have no
 //! imports, so each must succeed and change nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use keygate::notify::StreamEvent;
 use keygate::store::{Image, Store};
@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 const STREAM_FUNCTIONS: &[&str] = &["notifier", "imports-sync", "authorizer", "scheduler"];
 
 fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+    keygate_e2e::events_dir()
 }
 
 /// `(function, expected status, path)` of every event file, in name order.

@@ -9,7 +9,7 @@
 //! fresh `eventID`, so runs never share projects, people or markers.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -55,7 +55,7 @@ const FILES: &[(&str, Who, &str, &str)] = &[
 ];
 
 fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/notifier")
+    keygate_e2e::events_dir().join("notifier")
 }
 
 /// A fresh project (created over HTTP, so the notifier finds its name and owner) and its people.

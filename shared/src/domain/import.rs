@@ -63,6 +63,13 @@ pub struct Import {
     pub lease_until: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Whether this import was complete (`ready`) before the current attempt: a re-import.
+    /// The lifecycle events tell `import.created` from `import.updated` by it.
+    #[serde(default)]
+    pub imported_before: bool,
+    /// Who is deleting it (state `deleting`): the lifecycle event's actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +288,10 @@ pub async fn create(
             .map(|p| p.created_at.clone())
             .unwrap_or_else(|| at.clone()),
         updated_at: at.clone(),
+        imported_before: previous
+            .as_ref()
+            .is_some_and(|p| p.state == ImportState::Ready || p.imported_before),
+        deleted_by: None,
     };
     let items: Vec<ImportedSecret> = plan
         .iter()
@@ -553,6 +564,7 @@ pub async fn delete(
     }
     let deleting = Import {
         state: ImportState::Deleting,
+        deleted_by: Some(caller.person()),
         attempt: new_id(),
         lease_until: Some(lease_until()),
         updated_at: now(),

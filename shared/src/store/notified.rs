@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::keys::Key;
 use super::{Store, key_attrs, keys, sdk_error, to_attrs};
+use crate::domain::import::Import;
 use crate::domain::key::ApiKey;
 use crate::domain::now;
 use crate::domain::request::KeyRequest;
@@ -23,6 +24,7 @@ pub const MARKER_TTL_SECONDS: u64 = 7 * 24 * 3600;
 pub enum Image {
     Request(Box<KeyRequest>),
     Key(Box<ApiKey>),
+    Import(Box<Import>),
     /// Any other entity (projects, members, asks, usage counters, markers, …): the notifier
     /// has nothing to say about these, so they are not decoded.
     Other(String),
@@ -46,6 +48,7 @@ impl Image {
                 Image::Request(Box::new(serde_dynamo::from_item(item).map_err(decode_err)?))
             }
             "key" => Image::Key(Box::new(serde_dynamo::from_item(item).map_err(decode_err)?)),
+            "import" => Image::Import(Box::new(serde_dynamo::from_item(item).map_err(decode_err)?)),
             _ => Image::Other(entity_type),
         }))
     }

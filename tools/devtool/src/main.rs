@@ -44,6 +44,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             let table = table()?;
             setup::create_table(&sdk, &table).await?;
             setup::create_mail_identity(&sdk).await?;
+            setup::create_event_bus(&sdk).await?;
             let issuer = DevIssuer::load_or_create(&state_dir())?;
             setup::publish_issuer(&sdk, &issuer).await?;
             let kid = setup::ensure_signing_keys(&sdk, &setup::signing_keys_secret_id()).await?;

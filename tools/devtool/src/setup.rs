@@ -126,6 +126,26 @@ pub async fn create_mail_identity(sdk: &aws_config::SdkConfig) -> Result<(), Box
     }
 }
 
+/// The EventBridge bus the lifecycle function publishes to (`EVENT_BUS_NAME`), if it is not
+/// the account's `default` bus, which always exists.
+pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
+    let bus = std::env::var("EVENT_BUS_NAME").unwrap_or_default();
+    if bus.is_empty() || bus == "default" {
+        return Ok(());
+    }
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    match events.create_event_bus().name(&bus).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!("CreateEventBus {bus}: {e:?}").into()),
+    }
+}
+
 /// Publishes the dev issuer's JWKS where the functions read it.
 pub async fn publish_issuer(
     sdk: &aws_config::SdkConfig,
