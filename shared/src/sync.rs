@@ -1,7 +1,8 @@
 //! The key lifecycle reaches the imports (the `imports-sync` function, fed by the table's stream):
 //! a revoked key's imports lose their token secret (their info secrets stay, tagged
-//! `keygate:key-status=revoked`); a rolled key's imports get the new key's token and belong to
-//! the new key from then on. The console's revoke and roll never wait on Secrets Manager.
+//! `keygate:key-status=revoked`), and so do an expired key's once the scheduler marks it
+//! (`expired`); a rolled key's imports get the new key's token and belong to the new key from
+//! then on. The console's revoke and roll never wait on Secrets Manager.
 //!
 //! Every step is idempotent, so a redelivered record changes nothing: Secrets Manager writes
 //! put the same value again, deletes of what is gone succeed, and each import's table change is
@@ -24,6 +25,8 @@ use crate::token::Signer;
 pub enum Change {
     /// `active -> revoked` (not by a roll).
     Revoked(ApiKey),
+    /// The scheduler saw the key past its expiry (`expired_seen_at` set).
+    Expired(ApiKey),
     /// The key was rolled: its imports move to `new`.
     Rolled { old: ApiKey, new: KeyId },
 }
@@ -46,6 +49,13 @@ pub fn decide(record: &StreamRecord) -> Result<Option<Change>> {
                     if before.status == KeyStatus::Active && after.status == KeyStatus::Revoked =>
                 {
                     Some(Change::Revoked(*after))
+                }
+                (None, None)
+                    if before.expired_seen_at.is_none()
+                        && after.expired_seen_at.is_some()
+                        && after.status == KeyStatus::Active =>
+                {
+                    Some(Change::Expired(*after))
                 }
                 _ => None,
             }
@@ -118,7 +128,7 @@ impl ImportSync {
             }
         };
         let key = match &change {
-            Change::Revoked(k) | Change::Rolled { old: k, .. } => k,
+            Change::Revoked(k) | Change::Expired(k) | Change::Rolled { old: k, .. } => k,
         };
         let imports = self.store.imports_of_key(&key.id).await?;
         let new_key = match &change {
@@ -130,12 +140,16 @@ impl ImportSync {
             ),
             _ => None,
         };
+        let ended = match &change {
+            Change::Expired(_) => KeyStatus::Expired,
+            _ => KeyStatus::Revoked,
+        };
         let mut outcomes = Vec::new();
         for import in imports {
             // Boxed: the nested futures are deep enough to strain the compiler's layout queries.
             let outcome = match &new_key {
                 Some(new) => Box::pin(self.roll(&import, new)).await?,
-                None => Box::pin(self.revoke(&import)).await?,
+                None => Box::pin(self.revoke(&import, ended)).await?,
             };
             tracing::info!(project = %import.project_id, prefix = %import.prefix, key = %key.id, ?outcome, "import synced");
             outcomes.push(outcome);
@@ -143,14 +157,16 @@ impl ImportSync {
         Ok(outcomes)
     }
 
-    async fn revoke(&self, import: &Import) -> Result<Outcome> {
+    /// The key's token no longer works (`status`: revoked or expired): its token secret goes,
+    /// the other secrets are tagged with the status.
+    async fn revoke(&self, import: &Import, status: KeyStatus) -> Result<Outcome> {
         if import.state == ImportState::Deleting || import.key_status != KeyStatus::Active {
             return Ok(Outcome::Skipped);
         }
         let c = &import.project_id;
         let token = token_name(import);
         self.vault.delete(c, &token, false).await?;
-        let revoked_tag = [(TAG_KEY_STATUS.to_string(), "revoked".to_string())];
+        let revoked_tag = [(TAG_KEY_STATUS.to_string(), status.as_str().to_string())];
         let rest: Vec<SecretName> = import
             .secrets
             .iter()
@@ -161,7 +177,7 @@ impl ImportSync {
             self.vault.tag(c, name, &revoked_tag, &[]).await?;
         }
         let revoked = Import {
-            key_status: KeyStatus::Revoked,
+            key_status: status,
             secrets: rest,
             updated_at: now(),
             ..import.clone()
@@ -213,9 +229,11 @@ impl ImportSync {
             Ok(()) | Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
-        if new.status_at(&now()) != KeyStatus::Active {
-            // The new key was revoked before its roll reached the imports: follow that too.
-            return Box::pin(self.revoke(&moved)).await;
+        let status = new.status_at(&now());
+        if status != KeyStatus::Active {
+            // The new key was revoked (or has expired) before its roll reached the imports:
+            // follow that too.
+            return Box::pin(self.revoke(&moved, status)).await;
         }
         Ok(Outcome::Moved)
     }

@@ -48,13 +48,15 @@ async fn settings(stack: &Stack, f: &Fixture, body: Value) -> keygate_e2e::Reply
         .await
 }
 
-/// A template of the fixture (role reader), optionally with a key lifetime; its id.
+/// A template of the fixture (role reader, one info field), optionally with a key lifetime;
+/// its id.
 async fn template(stack: &Stack, f: &Fixture, ttl_days: Option<u32>) -> String {
     let t = stack
         .post(
             &f.path("/templates"),
             &stack.token(&f.owner),
-            json!({"name": unique("T "), "role": "reader", "ttl_days": ttl_days}),
+            json!({"name": unique("T "), "role": "reader", "ttl_days": ttl_days,
+                "fields": [{"name": "project", "value": f.project}]}),
         )
         .await
         .expect(201);
@@ -306,6 +308,26 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
     // The revoked key's holder heard nothing.
     assert!(reminders(mail_to(&email(&other)).await).is_empty());
 
+    // The kept key is imported into the holder's client project: at expiry its token goes.
+    let client = unique("client");
+    let member_token = stack.token(&f.member);
+    stack
+        .post(
+            "/v1/projects",
+            &member_token,
+            json!({"id": client, "name": "Client"}),
+        )
+        .await
+        .expect(201);
+    stack
+        .post(
+            &format!("/v1/projects/{client}/imports"),
+            &member_token,
+            json!({"key_id": k, "prefix": "wx"}),
+        )
+        .await
+        .expect(201);
+
     // Past the expiry: marked once (the stream hears of it), no more mail.
     let report = run_job(&stack, "reminders", &at(expires + time::Duration::hours(1))).await;
     assert!(
@@ -330,4 +352,40 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
         shown.body["status"], "active",
         "not yet expired in real time"
     );
+
+    // imports-sync followed the mark: the token secret is gone, the rest say `expired`.
+    let start = std::time::Instant::now();
+    let listing = loop {
+        let list = stack
+            .get(&format!("/v1/projects/{client}/secrets"), &member_token)
+            .await
+            .expect(200)
+            .body;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        if items.iter().all(|s| s["name"] != "wx_token")
+            || start.elapsed() > Duration::from_secs(30)
+        {
+            break items;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let names: Vec<&str> = listing.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(!names.contains(&"wx_token"), "{names:?}");
+    assert!(!names.is_empty(), "info secrets stay");
+    assert!(
+        listing
+            .iter()
+            .all(|s| s["source"]["key_status"] == "expired"),
+        "{listing:?}"
+    );
+    let sm = keygate_e2e::secrets_client().await;
+    let gone = sm
+        .get_secret_value()
+        .secret_id(format!(
+            "{}/{client}/wx_token",
+            keygate_e2e::secrets_namespace()
+        ))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the token's value is no longer readable");
 }

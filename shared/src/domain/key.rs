@@ -35,6 +35,16 @@ pub enum KeyStatus {
     Expired,
 }
 
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Revoked => "revoked",
+            KeyStatus::Expired => "expired",
+        }
+    }
+}
+
 /// A key as stored (`KEY#k` / `META`, gsi1 by holder, gsi2 by project).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {

@@ -355,8 +355,8 @@ impl Store {
         self.transact("SetSecretNodes", items, on_failed).await
     }
 
-    /// A revoked key's import: the record says so and drops the token secret, whose item goes;
-    /// the other secrets are marked. Only once: conditional on the record still being active.
+    /// A revoked (or expired) key's import: the record says so and drops the token secret, whose
+    /// item goes; the other secrets are marked with the key's status. Only once: conditional on the record still being active.
     pub async fn revoke_import(&self, revoked: &Import, token: &SecretName) -> Result<()> {
         let mut items = vec![
             self.put_item(
@@ -376,7 +376,7 @@ impl Store {
         for name in &revoked.secrets {
             items.push(self.update_item(
                 &keys::secret(&revoked.project_id, name),
-                &[("key_status", s("revoked"))],
+                &[("key_status", s(revoked.key_status.as_str()))],
                 Cond::new("attribute_exists(pk)"),
             )?);
             on_failed.push(Error::Conflict(format!("secret {name} is gone")));
