@@ -3,6 +3,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.keygate/venv"
+# Where cargo builds (CI may point CARGO_TARGET_DIR at a cache outside the clone).
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 export PATH="$VENV/bin:$PATH"
 PIDS=()
 
@@ -84,7 +86,7 @@ start_watch() {
 # until stopped. The notifier and imports-sync each get their own, as each has its own mapping.
 start_pump() {
   local fn=${2:-notifier}
-  setsid "$ROOT/target/debug/keygate-dev" pump --port "$1" --function "$fn" \
+  setsid "$TARGET/debug/keygate-dev" pump --port "$1" --function "$fn" \
     >"$KEYGATE_STATE_DIR/pump-$fn.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -161,4 +163,4 @@ run_console_tests() {
   (cd "$ROOT/tests/e2e" && node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
 }
 
-devtool() { "$ROOT/target/debug/keygate-dev" "$@"; }
+devtool() { "$TARGET/debug/keygate-dev" "$@"; }

@@ -20,6 +20,8 @@ log "running the tests"
 cargo test --workspace --no-fail-fast
 log "running the console's browser tests"
 run_console_tests
+log "checking the run's logs for tokens"
+bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
 log "linting infra/template.yaml"
 cfn-lint infra/template.yaml
 log "all tests passed"

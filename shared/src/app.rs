@@ -59,9 +59,11 @@ impl App {
         }
     }
 
-    /// The verified console user of a request (401 otherwise).
+    /// The verified console user of a request (401 otherwise); named in the request's log line.
     pub async fn caller(&self, req: &Request) -> Result<Caller> {
-        self.auth.caller(req.headers()).await
+        let caller = self.auth.caller(req.headers()).await?;
+        tracing::Span::current().record("caller", caller.id.as_str());
+        Ok(caller)
     }
 
     /// Parses an optional JSON body: no body at all reads as `{}`.
@@ -104,8 +106,28 @@ where
     // plain `&'static` reference to borrow.
     let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        // One line per request (inside the runtime's span, which carries the request id):
+        // method, path, the verified caller once known, status and time; never a header.
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = req.uri().path(),
+            caller = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
         let reply = handle(state, req);
-        async move { Ok::<_, std::convert::Infallible>(crate::http::respond(reply.await)) }
+        tracing::Instrument::instrument(
+            async move {
+                let res = crate::http::respond(reply.await);
+                tracing::info!(
+                    status = res.status().as_u16(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "request done"
+                );
+                Ok::<_, std::convert::Infallible>(res)
+            },
+            span,
+        )
     }))
     .await
 }

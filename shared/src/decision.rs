@@ -382,6 +382,33 @@ impl Decider {
 
     /// Decides on `target` with `token`, and counts the decision in the key's usage.
     pub async fn decide(&self, token: &str, target: Target<'_>) -> Result<Decision> {
+        let decision = self.decide_counted(token, target).await?;
+        // The reason's counter name (`permission_missing`, not which permission): a dimension
+        // must have few values.
+        let reason = decision
+            .reason
+            .as_deref()
+            .map(|r| r.split(':').next().unwrap_or(r))
+            .unwrap_or("ok");
+        crate::metrics::count(
+            "decisions",
+            &[
+                (
+                    "outcome",
+                    if decision.allowed {
+                        "allowed"
+                    } else {
+                        "denied"
+                    },
+                ),
+                ("reason", reason),
+            ],
+        );
+        tracing::info!(key_id = ?decision.key_id.as_ref().map(|k| k.as_str()), allowed = decision.allowed, reason, route = ?decision.route, "decision");
+        Ok(decision)
+    }
+
+    async fn decide_counted(&self, token: &str, target: Target<'_>) -> Result<Decision> {
         let p = match self.prepare(token, target).await? {
             Ok(p) => p,
             Err(refused) => return Ok(refused),

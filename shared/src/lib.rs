@@ -11,6 +11,7 @@ pub mod http;
 pub mod identity;
 pub mod lifecycle;
 pub mod mail;
+pub mod metrics;
 pub mod notify;
 pub mod schedule;
 pub mod secrets;

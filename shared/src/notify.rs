@@ -204,10 +204,12 @@ impl Notifier {
         }
         match self.mailer.send(&mail).await {
             Ok(message_id) => {
+                crate::metrics::count("mails_sent", &[("kind", kind)]);
                 tracing::info!(event_id, kind, message_id, "mail sent");
                 Ok(Outcome::Sent { kind, message_id })
             }
             Err(send_error) => {
+                crate::metrics::count("mails_failed", &[("kind", kind)]);
                 if let Err(e) = self.store.release_notification(event_id).await {
                     // The marker stays, so a retry would skip this mail: say so loudly.
                     tracing::error!(event_id, kind, error = %e, "could not release the marker of an unsent mail; it will not be retried");

@@ -163,11 +163,13 @@ impl Scheduler {
         let mail = mail::digest(&self.console_url, project, &pending, day);
         match self.mailer.send(&mail).await {
             Ok(message_id) => {
+                crate::metrics::count("mails_sent", &[("kind", "digest")]);
                 tracing::info!(project = %project.id, pending = pending.len(), message_id, "digest sent");
                 report.mails_sent += 1;
                 Ok(())
             }
             Err(e) => {
+                crate::metrics::count("mails_failed", &[("kind", "scheduled")]);
                 self.store.release_marker(marker).await?;
                 Err(e)
             }
@@ -255,11 +257,13 @@ impl Scheduler {
         let mail = mail::key_expiring(&self.console_url, &project, key, days);
         match self.mailer.send(&mail).await {
             Ok(message_id) => {
+                crate::metrics::count("mails_sent", &[("kind", "expiry_reminder")]);
                 tracing::info!(key = %key.id, days, message_id, "expiry reminder sent");
                 report.mails_sent += 1;
                 Ok(())
             }
             Err(e) => {
+                crate::metrics::count("mails_failed", &[("kind", "scheduled")]);
                 self.store.release_marker(marker).await?;
                 Err(e)
             }

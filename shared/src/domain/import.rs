@@ -371,6 +371,8 @@ pub async fn create(
         }
     };
     if let Err(e) = finished {
+        crate::metrics::count("import_failures", &[]);
+        tracing::warn!(project = %c, prefix = %prefix, key_id = %k, error = %e, "import failed; undone");
         undo(deps, &record, previous.as_ref(), &written).await;
         return Err(e);
     }

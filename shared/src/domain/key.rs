@@ -277,6 +277,8 @@ pub async fn approve(
             &audit(p, caller, "approve", Some(&approved.id), &key.id),
         )
         .await?;
+    crate::metrics::count("approvals", &[]);
+    tracing::info!(project = %p, request = %approved.id, key_id = %key.id, "request approved, key issued");
     Ok((approved, key.view()))
 }
 
