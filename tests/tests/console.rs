@@ -45,7 +45,10 @@ async fn assets_are_served_with_their_type_and_revalidated_by_etag() {
     ] {
         let path = format!("/console/assets/{name}");
         let res = fetch(&stack, &path).await;
-        assert_eq!(res.status(), 200, "{name}");
+        if res.status() != 200 {
+            let status = res.status();
+            panic!("{name}: {status} {}", res.text().await.unwrap_or_default());
+        }
         assert_eq!(res.headers()["content-type"], kind);
         assert_eq!(res.headers()["cache-control"], "no-cache");
         let etag = res.headers()["etag"].clone();

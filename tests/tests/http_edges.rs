@@ -94,7 +94,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
         .await
         .expect(404);
     let r = stack.delete(&f.path(""), &token).await.expect(405);
-    assert_eq!(r.allow.as_deref(), Some("GET"));
+    assert_eq!(r.allow.as_deref(), Some("GET, PATCH"));
     let r = stack
         .call(
             keygate_e2e::Method::PUT,
