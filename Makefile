@@ -1,5 +1,5 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token tools build release lint fmt bench screenshots digest reminders
+.PHONY: dev test token tools build release validate deploy lint fmt bench screenshots digest reminders
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
@@ -25,9 +25,22 @@ token:        ## make token USER=<id> EMAIL=<email>: a dev console-user token (l
 tools:        ## install the pinned local tools into .keygate/venv
 	bash scripts/install-tools.sh
 
-release:      ## release binaries for Lambda in target/lambda/<function>/bootstrap
+build:        ## every function's release binary for Lambda: target/lambda/<function>/bootstrap (and sizes)
+	bash scripts/build.sh
+
+release: build
+
+validate:     ## the SAM template, offline: sam validate --lint and cfn-lint (installs the pinned SAM CLI)
+	bash scripts/install-sam.sh
 	bash scripts/install-tools.sh
-	PATH="$(CURDIR)/.keygate/venv/bin:$$PATH" AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo lambda build --release --workspace
+	SAM_CLI_TELEMETRY=0 .keygate/sam/bin/sam validate --lint --config-file samconfig.toml
+	.keygate/venv/bin/cfn-lint infra/template.yaml
+
+deploy:       ## sam build + sam deploy (samconfig.toml); the only target that talks to AWS
+	bash scripts/install-sam.sh
+	bash scripts/install-tools.sh
+	PATH="$(CURDIR)/.keygate/venv/bin:$$PATH" AWS_LC_SYS_NO_JITTER_ENTROPY=1 SAM_CLI_TELEMETRY=0 .keygate/sam/bin/sam build
+	SAM_CLI_TELEMETRY=0 .keygate/sam/bin/sam deploy
 
 lint:         ## formatting, clippy and the SAM template
 	cargo fmt --all -- --check

@@ -4,7 +4,7 @@
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
 //!   keygate-dev pump [--port P]
 //!                                           the table's stream -> the notifier via cargo lambda watch
-//!   keygate-dev signing-keys list|rotate|retire <kid>
+//!   keygate-dev signing-keys init|list|rotate|retire <kid>
 //!                                           the API-key signing key set in Secrets Manager: rotate adds
 //!                                           a new active key (old ones still verify), retire drops one
 //! Reads the standard AWS variables (pointing at the emulator), TABLE_NAME and KEYGATE_STATE_DIR.
@@ -18,7 +18,7 @@ use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
 use keygate_dev::{BoxError, DevIssuer, pump, setup, state_dir};
 
-const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys list|rotate|retire <kid>";
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>";
 
 #[tokio::main]
 async fn main() {
@@ -219,6 +219,12 @@ async fn seed() -> Result<(), BoxError> {
 async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
     let sdk = keygate::config::aws_config().await;
     let id = setup::signing_keys_secret_id();
+    if action == ["init"] {
+        // A deployment's one-time step: the secret with one active key, unless it exists.
+        let kid = setup::ensure_signing_keys(&sdk, &id).await?;
+        println!("signing key set {id} ready; active key {kid}");
+        return Ok(());
+    }
     let mut set = setup::read_signing_keys(&sdk, &id)
         .await?
         .ok_or_else(|| format!("no signing key set in secret {id}: run setup first"))?;
