@@ -67,18 +67,27 @@ async fn stored(c: &str) -> BTreeMap<String, Stored> {
             let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
                 continue;
             };
-            let deleted = s.deleted_date().is_some();
+            let mut deleted = s.deleted_date().is_some();
             let value = if deleted {
                 String::new()
             } else {
-                sm.get_secret_value()
+                match sm
+                    .get_secret_value()
                     .secret_id(s.name().unwrap_or_default())
                     .send()
                     .await
-                    .expect("GetSecretValue")
-                    .secret_string()
-                    .unwrap_or_default()
-                    .to_string()
+                {
+                    Ok(v) => v.secret_string().unwrap_or_default().to_string(),
+                    // Deleted between the listing and the read (imports-sync runs concurrently).
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_invalid_request_exception()) =>
+                    {
+                        deleted = true;
+                        String::new()
+                    }
+                    Err(e) => panic!("GetSecretValue: {e:?}"),
+                }
             };
             let tags = s
                 .tags()
