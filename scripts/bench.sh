@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: a local stack of its own on free loopback ports, then the key-flow benchmark
 # (`tests/src/bin/keygate-bench.rs`), which prints latencies and their ratios from one run, and
-# the decision benchmark (`tests/src/bin/keygate-decision-bench.rs`, release build).
-# BENCH_N sets the rounds (default 40). Stops what it started.
+# the decision benchmark (`tests/src/bin/keygate-decision-bench.rs`, release build), and the
+# cold-start benchmark of every function's release binary (`tools/coldstart`).
+# BENCH_N sets the rounds (default 40), COLDSTART_RUNS the cold starts (default 5). Stops what
+# it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,8 +24,20 @@ start_mail_moto "$(free_port)"
 devtool setup >/dev/null
 start_watch "$PORT" --ignore-changes
 export KEYGATE_URL="http://127.0.0.1:$PORT"
-"$ROOT/target/debug/keygate-bench"
+"$TARGET/debug/keygate-bench"
 echo
 # The decision is CPU work measured against signature verification: release build.
 cargo build --release --quiet -p keygate-e2e --bin keygate-decision-bench
-"$ROOT/target/release/keygate-decision-bench"
+"$TARGET/release/keygate-decision-bench"
+echo
+# Cold starts: each function's release binary (as `make release` builds it: the release profile,
+# AWS_LC_SYS_NO_JITTER_ENTROPY=1) started COLDSTART_RUNS times (default 5) on a loopback Lambda
+# Runtime API beside a minimal lambda_runtime function (`tools/coldstart`), with this stack's
+# environment, so what the functions do at init and on their first call runs against this
+# emulator. The events' user tokens are a real dev token; the functions' output goes to
+# $KEYGATE_STATE_DIR/coldstart/.
+AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --quiet --workspace --bins
+# A plain assignment, so that `set -e` stops here if the token cannot be made.
+COLDSTART_USER_TOKEN=$(devtool token coldstart-bench coldstart-bench@example.com | tail -n 1)
+export COLDSTART_USER_TOKEN
+"$TARGET/release/keygate-coldstart" --bin-dir "$TARGET/release"
