@@ -152,24 +152,36 @@ impl Scheduler {
             &keys::project_partition(&project.id),
             &format!("digest#{day}"),
         );
+        let mail = mail::digest(&self.console_url, project, &pending, day);
+        self.send_once(marker, "digest", &mail, report).await
+    }
+
+    /// Sends `mail` unless `marker` says it went out before: the marker is claimed first and
+    /// given back when the send fails, so the next run sends it.
+    async fn send_once(
+        &self,
+        marker: keys::Key,
+        kind: &'static str,
+        mail: &mail::Mail,
+        report: &mut Report,
+    ) -> Result<()> {
         if !self
             .store
-            .claim_marker(marker.clone(), "digest", SCHEDULE_MARKER_TTL_SECONDS)
+            .claim_marker(marker.clone(), kind, SCHEDULE_MARKER_TTL_SECONDS)
             .await?
         {
             report.already_done += 1;
             return Ok(());
         }
-        let mail = mail::digest(&self.console_url, project, &pending, day);
-        match self.mailer.send(&mail).await {
+        match self.mailer.send(mail).await {
             Ok(message_id) => {
-                crate::metrics::count("mails_sent", &[("kind", "digest")]);
-                tracing::info!(project = %project.id, pending = pending.len(), message_id, "digest sent");
+                crate::metrics::count("mails_sent", &[("kind", kind)]);
+                tracing::info!(kind, marker = %marker.sk, message_id, "scheduled mail sent");
                 report.mails_sent += 1;
                 Ok(())
             }
             Err(e) => {
-                crate::metrics::count("mails_failed", &[("kind", "scheduled")]);
+                crate::metrics::count("mails_failed", &[("kind", kind)]);
                 self.store.release_marker(marker).await?;
                 Err(e)
             }
@@ -246,28 +258,9 @@ impl Scheduler {
             return Ok(());
         };
         let marker = keys::schedule_marker(&keys::api_key(&key.id).pk, &format!("reminded#{days}"));
-        if !self
-            .store
-            .claim_marker(marker.clone(), "reminder", SCHEDULE_MARKER_TTL_SECONDS)
-            .await?
-        {
-            report.already_done += 1;
-            return Ok(());
-        }
         let mail = mail::key_expiring(&self.console_url, &project, key, days);
-        match self.mailer.send(&mail).await {
-            Ok(message_id) => {
-                crate::metrics::count("mails_sent", &[("kind", "expiry_reminder")]);
-                tracing::info!(key = %key.id, days, message_id, "expiry reminder sent");
-                report.mails_sent += 1;
-                Ok(())
-            }
-            Err(e) => {
-                crate::metrics::count("mails_failed", &[("kind", "scheduled")]);
-                self.store.release_marker(marker).await?;
-                Err(e)
-            }
-        }
+        self.send_once(marker, "expiry_reminder", &mail, report)
+            .await
     }
 }
 

@@ -331,26 +331,9 @@ impl Fixture {
             .expect(201)
             .body;
         let t = t["id"].as_str().expect("template id");
-        let r = stack
-            .post(
-                &self.path(&format!("/templates/{t}/requests")),
-                &member,
-                json!({}),
-            )
-            .await
-            .expect(201)
-            .body;
-        let r = r["id"].as_str().expect("request id");
-        let approved = stack
-            .post(
-                &self.path(&format!("/requests/{r}/approve")),
-                &owner,
-                json!({}),
-            )
-            .await
-            .expect(200)
-            .body;
-        let id = approved["key"]["id"].as_str().expect("key id").to_string();
+        let r = self.request(stack, &self.member, t).await;
+        let key = self.approve(stack, &r).await;
+        let id = key["id"].as_str().expect("key id").to_string();
         let token = stack
             .get(&format!("/v1/keys/{id}/token"), &member)
             .await
@@ -359,11 +342,37 @@ impl Fixture {
             .as_str()
             .expect("token")
             .to_string();
-        IssuedKey {
-            id,
-            token,
-            key: approved["key"].clone(),
-        }
+        IssuedKey { id, token, key }
+    }
+
+    /// `user` requests a key from template `t` of the fixture's project; the request's id.
+    pub async fn request(&self, stack: &Stack, user: &str, t: &str) -> String {
+        stack
+            .post(
+                &self.path(&format!("/templates/{t}/requests")),
+                &stack.token(user),
+                json!({}),
+            )
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .expect("request id")
+            .to_string()
+    }
+
+    /// The owner approves request `r`; the issued key's JSON.
+    pub async fn approve(&self, stack: &Stack, r: &str) -> Value {
+        stack
+            .post(
+                &self.path(&format!("/requests/{r}/approve")),
+                &stack.token(&self.owner),
+                json!({}),
+            )
+            .await
+            .expect(200)
+            .body["key"]
+            .clone()
     }
 }
 

@@ -153,20 +153,7 @@ async fn each_change_of_state_is_one_event_of_its_type_and_carries_no_token() {
         .as_str()
         .expect("template id")
         .to_string();
-    let ask = || async {
-        stack
-            .post(
-                &f.path(&format!("/templates/{t}/requests")),
-                &member,
-                json!({}),
-            )
-            .await
-            .expect(201)
-            .body["id"]
-            .as_str()
-            .expect("request id")
-            .to_string()
-    };
+    let ask = || f.request(&stack, &f.member, &t);
     // created, cancelled (by the requester); created, rejected; created, approved.
     let r = ask().await;
     stack
@@ -183,16 +170,7 @@ async fn each_change_of_state_is_one_event_of_its_type_and_carries_no_token() {
         .await
         .expect(200);
     let r = ask().await;
-    let key = stack
-        .post(
-            &f.path(&format!("/requests/{r}/approve")),
-            &owner,
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .body["key"]
-        .clone();
+    let key = f.approve(&stack, &r).await;
     let k1 = key["id"].as_str().expect("key id").to_string();
     // import created, then updated by a re-import.
     let imports = format!("/v1/projects/{client}/imports");
@@ -268,28 +246,8 @@ async fn each_change_of_state_is_one_event_of_its_type_and_carries_no_token() {
         .as_str()
         .expect("template id")
         .to_string();
-    let r = stack
-        .post(
-            &f.path(&format!("/templates/{short}/requests")),
-            &member,
-            json!({}),
-        )
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .expect("request id")
-        .to_string();
-    let k3 = stack
-        .post(
-            &f.path(&format!("/requests/{r}/approve")),
-            &owner,
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .body["key"]
-        .clone();
+    let r = f.request(&stack, &f.member, &short).await;
+    let k3 = f.approve(&stack, &r).await;
     let expires =
         OffsetDateTime::parse(k3["expires_at"].as_str().expect("expires"), &Rfc3339).expect("time");
     run_reminders(&stack, expires + time::Duration::hours(1)).await;

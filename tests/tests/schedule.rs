@@ -63,32 +63,6 @@ async fn template(stack: &Stack, f: &Fixture, ttl_days: Option<u32>) -> String {
     t.body["id"].as_str().expect("template id").to_string()
 }
 
-/// `user` requests a key from template `t`; the request's id.
-async fn request(stack: &Stack, f: &Fixture, user: &str, t: &str) -> String {
-    let r = stack
-        .post(
-            &f.path(&format!("/templates/{t}/requests")),
-            &stack.token(user),
-            json!({"comment": "please"}),
-        )
-        .await
-        .expect(201);
-    r.body["id"].as_str().expect("request id").to_string()
-}
-
-async fn approve(stack: &Stack, f: &Fixture, r: &str) -> Value {
-    stack
-        .post(
-            &f.path(&format!("/requests/{r}/approve")),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .body["key"]
-        .clone()
-}
-
 /// Adds another member to the fixture's project.
 async fn member(stack: &Stack, f: &Fixture) -> String {
     let m = unique("member-");
@@ -176,22 +150,22 @@ async fn the_digest_lists_exactly_the_pending_requests_oldest_first_once_a_day()
         template(&stack, &f, None).await,
     );
     let other = member(&stack, &f).await;
-    let first = request(&stack, &f, &f.member, &t1).await;
-    let second = request(&stack, &f, &other, &t2).await;
-    let decided = request(&stack, &f, &f.member, &t3).await;
-    approve(&stack, &f, &decided).await;
+    let first = f.request(&stack, &f.member, &t1).await;
+    let second = f.request(&stack, &other, &t2).await;
+    let decided = f.request(&stack, &f.member, &t3).await;
+    f.approve(&stack, &decided).await;
     // A project without the digest, with a pending request of its own: not in any digest.
     let quiet = Fixture::new(&stack).await;
     let qt = template(&stack, &quiet, None).await;
-    request(&stack, &quiet, &quiet.member, &qt).await;
+    quiet.request(&stack, &quiet.member, &qt).await;
     // A project with the digest on and nothing pending: no digest.
     let empty = Fixture::new(&stack).await;
     settings(&stack, &empty, json!({"digest": "daily"}))
         .await
         .expect(200);
     let et = template(&stack, &empty, None).await;
-    let er = request(&stack, &empty, &empty.member, &et).await;
-    approve(&stack, &empty, &er).await;
+    let er = empty.request(&stack, &empty.member, &et).await;
+    empty.approve(&stack, &er).await;
 
     let owner = email(&f.owner);
     let now = OffsetDateTime::now_utc();
@@ -238,12 +212,12 @@ async fn notify_digest_leaves_new_requests_to_the_digest() {
         .await
         .expect(200);
     let t = template(&stack, &f, None).await;
-    request(&stack, &f, &f.member, &t).await;
+    f.request(&stack, &f.member, &t).await;
     // A sentinel: a request in a project that mails each one, made after. The stream delivers
     // changes in order, so once its mail is out the first request was handled too.
     let sentinel = Fixture::new(&stack).await;
     let st = template(&stack, &sentinel, None).await;
-    request(&stack, &sentinel, &sentinel.member, &st).await;
+    sentinel.request(&stack, &sentinel.member, &st).await;
     let is_request_mail = |m: &keygate_e2e::SentMail| m.subject.contains("requests an API key");
     let got = wait_for_mail(&email(&sentinel.owner), 1, Duration::from_secs(30)).await;
     assert!(got.iter().any(is_request_mail), "the sentinel's mail");
@@ -260,8 +234,12 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
     let f = Fixture::new(&stack).await;
     let other = member(&stack, &f).await;
     let t = template(&stack, &f, Some(10)).await;
-    let kept = approve(&stack, &f, &request(&stack, &f, &f.member, &t).await).await;
-    let revoked = approve(&stack, &f, &request(&stack, &f, &other, &t).await).await;
+    let kept = f
+        .approve(&stack, &f.request(&stack, &f.member, &t).await)
+        .await;
+    let revoked = f
+        .approve(&stack, &f.request(&stack, &other, &t).await)
+        .await;
     stack
         .post(
             &format!("/v1/keys/{}/revoke", revoked["id"].as_str().expect("id")),
