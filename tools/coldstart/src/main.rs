@@ -171,6 +171,7 @@ fn run() -> Result<bool, String> {
         .map(|spec| Bench::new(spec, &opts, &log_dir))
         .collect();
 
+    let load_before = load_average();
     // Round-robin rather than function after function: a slow spell of the machine or the
     // emulator then spreads over every function instead of landing on one.
     for round in 1..=opts.runs {
@@ -209,9 +210,18 @@ fn run() -> Result<bool, String> {
         with_token: opts.token.is_some(),
         log_dir,
         unmeasured: unmeasured(Path::new("functions")),
+        load: (load_before, load_average()),
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
     };
     print!("{}", report::render(&benches, &setup));
     Ok(benches.iter().all(|b| b.failure.is_none()))
+}
+
+/// The 1-minute load average (`/proc/loadavg`), printed with the results: on a shared machine a
+/// busy spell shows in the init times first.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// The workspace's functions (`functions/<name>/`) without an entry in [`SPECS`]: a function

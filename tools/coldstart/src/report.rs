@@ -17,6 +17,9 @@ pub struct Setup {
     pub log_dir: PathBuf,
     /// Functions of the workspace the bench has no event for.
     pub unmeasured: Vec<String>,
+    /// The 1-minute load average before and after the runs, if known.
+    pub load: (Option<f64>, Option<f64>),
+    pub cpus: usize,
 }
 
 /// The four measured quantities of one binary, each summarised over its runs.
@@ -143,6 +146,14 @@ pub fn render(benches: &[Bench], setup: &Setup) -> String {
         "RSS = VmHWM after the last invocation. Values are medians over the runs; ×hello = \
          value / {BASELINE}'s median."
     );
+    if let (Some(before), Some(after)) = setup.load {
+        let _ = writeln!(
+            out,
+            "Load average (1 min) {before:.2} before, {after:.2} after, on {} CPUs: above the CPU \
+             count, other work shared the machine and the timings are noisier.",
+            setup.cpus
+        );
+    }
     if !setup.with_token {
         let _ = writeln!(
             out,
