@@ -27,7 +27,7 @@ export KEYGATE_URL="http://127.0.0.1:$PORT"
 "$TARGET/debug/keygate-bench"
 echo
 # The decision is CPU work measured against signature verification: release build.
-cargo build --release --quiet -p keygate-e2e --bin keygate-decision-bench
+AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --quiet -p keygate-e2e --bin keygate-decision-bench
 "$TARGET/release/keygate-decision-bench"
 echo
 # Cold starts: each function's release binary (as `make release` builds it: the release profile,
