@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: its own emulator and `cargo lambda watch` on free loopback ports, then every test:
 # unit tests, library tests against the emulator, end-to-end tests over HTTP and `cargo lambda
-# invoke` of every events/ file, the console in headless Chromium; then cfn-lint on the SAM
-# template. Stops what it started, also when a test fails.
+# invoke` of every events/ file, the console in headless Chromium, schemathesis against the API's
+# OpenAPI document (scripts/schemathesis.sh); then cfn-lint on the SAM template. Stops what it
+# started, also when a test fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -20,6 +21,8 @@ log "running the tests"
 cargo test --workspace --no-fail-fast
 log "running the console's browser tests"
 run_console_tests
+log "running schemathesis against infra/openapi.json (owner, member, outsider)"
+bash scripts/schemathesis.sh
 log "checking the run's logs for tokens"
 bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
 log "linting infra/template.yaml"

@@ -1,9 +1,11 @@
-//! Gzips the console's assets into OUT_DIR at build time, so the function can answer
-//! `Accept-Encoding: gzip` with bytes it already has.
+//! Gzips the console's assets and the API's OpenAPI document (infra/openapi.json) into OUT_DIR at
+//! build time, so the function can answer `Accept-Encoding: gzip` with bytes it already has.
 
 use std::io::Write;
 
 const ASSETS: [&str; 4] = ["index.html", "app.js", "app.css", "icon.svg"];
+/// The API's description, served at `GET /v1/openapi.json`.
+const OPENAPI: &str = "../../infra/openapi.json";
 
 fn main() -> std::io::Result<()> {
     let out = std::path::PathBuf::from(
@@ -11,12 +13,15 @@ fn main() -> std::io::Result<()> {
             .ok_or_else(|| std::io::Error::other("cargo sets OUT_DIR for build scripts"))?,
     );
     for name in ASSETS {
-        let path = format!("assets/{name}");
-        println!("cargo:rerun-if-changed={path}");
-        let raw = std::fs::read(&path)?;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&raw)?;
-        std::fs::write(out.join(format!("{name}.gz")), gz.finish()?)?;
+        gzip(&format!("assets/{name}"), &out.join(format!("{name}.gz")))?;
     }
-    Ok(())
+    gzip(OPENAPI, &out.join("openapi.json.gz"))
+}
+
+fn gzip(path: &str, to: &std::path::Path) -> std::io::Result<()> {
+    println!("cargo:rerun-if-changed={path}");
+    let raw = std::fs::read(path)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&raw)?;
+    std::fs::write(to, gz.finish()?)
 }

@@ -34,6 +34,9 @@ pub struct Config {
     pub api_keys: ApiKeyConfig,
     pub imports: ImportsConfig,
     pub decision: DecisionConfig,
+    /// Key requests one user may make per hour, across all projects (`REQUESTS_PER_HOUR`,
+    /// default 10): no one floods an owner's inbox.
+    pub requests_per_hour: u32,
 }
 
 /// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
@@ -101,6 +104,14 @@ impl Config {
             });
         }
 
+        let requests_per_hour = number("REQUESTS_PER_HOUR", 10)?;
+        if !(1..=u64::from(u32::MAX)).contains(&requests_per_hour) {
+            return Err(ConfigError::Invalid {
+                name: "REQUESTS_PER_HOUR",
+                why: "must be at least 1".into(),
+            });
+        }
+
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             user_tokens: UserTokenConfig {
@@ -113,6 +124,7 @@ impl Config {
             api_keys: ApiKeyConfig::from_lookup(&get)?,
             imports: ImportsConfig::from_lookup(&get)?,
             decision: DecisionConfig::from_lookup(&get)?,
+            requests_per_hour: requests_per_hour as u32,
         })
     }
 }

@@ -6,8 +6,10 @@
 //! A warm container decides from memory: the signing keys, key records and roles are cached for
 //! a configured time (revocation takes effect within it), so a warm decision reads nothing and
 //! its count is its one DynamoDB call. A cold one reads the key and the role in one
-//! `BatchGetItem` while its count is written at the same time: one round trip (a denial adds the
-//! denied counters in a second write).
+//! `BatchGetItem` while its count is written at the same time, then (when allowed) its
+//! template's rate limit, cached per template like keys and roles: two round trips (a denial adds
+//! the denied counters in a second write). A key whose template sets calls per minute takes one
+//! slot of the minute's window per allowed call (a conditional `ADD`, beside the count).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -21,7 +23,7 @@ use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::now;
 use crate::domain::project::Role;
 use crate::error::Result;
-use crate::store::{Store, UsageCount};
+use crate::store::{Store, UsageCount, Window};
 use crate::token::{Claims, Signer, kid_of};
 
 /// Cached entries beyond this many are dropped all at once (a bound, not an LRU: a container
@@ -152,6 +154,8 @@ pub enum Reason {
     WrongProject,
     PermissionMissing(String),
     UnknownRoute,
+    /// Over the template's calls per minute; retry after this many seconds.
+    RateLimited(u64),
 }
 
 impl Reason {
@@ -163,6 +167,7 @@ impl Reason {
             Reason::WrongProject => "wrong_project".into(),
             Reason::PermissionMissing(p) => format!("permission_missing:{p}"),
             Reason::UnknownRoute => "unknown_route".into(),
+            Reason::RateLimited(_) => "rate_limited".into(),
         }
     }
 
@@ -175,6 +180,7 @@ impl Reason {
             Reason::WrongProject => "wrong_project",
             Reason::PermissionMissing(_) => "permission_missing",
             Reason::UnknownRoute => "unknown_route",
+            Reason::RateLimited(_) => "rate_limited",
         }
     }
 }
@@ -205,6 +211,9 @@ pub struct Decision {
     /// The matched route (`null` for an unknown one).
     pub route: Option<String>,
     pub expires_at: Option<String>,
+    /// Seconds until a rate-limited key may call again (`Retry-After`); not in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Decision {
@@ -219,6 +228,7 @@ impl Decision {
             holder: None,
             route: None,
             expires_at: None,
+            retry_after: None,
         }
     }
 }
@@ -264,6 +274,8 @@ pub struct Decider {
     shards: u32,
     keys: Cache<String, Option<Arc<ApiKey>>>,
     roles: Cache<(String, String), Option<Arc<Role>>>,
+    /// Templates' calls per minute by (project, template).
+    limits: Cache<(String, String), Option<u32>>,
 }
 
 /// A verified token: its claims and the project its audience names.
@@ -284,6 +296,7 @@ impl Decider {
             shards: config.usage_shards,
             keys: Cache::new(config.cache_ttl),
             roles: Cache::new(config.cache_ttl),
+            limits: Cache::new(config.cache_ttl),
         }
     }
 
@@ -420,9 +433,20 @@ impl Decider {
         };
         let count = UsageCount::new(&p.key_id, &now(), &route_name, self.shards);
         match self.cached(&p.v.claims, &p.project) {
-            // Warm: nothing to read; the whole count in one write.
+            // Warm: nothing to read; the whole count in one write (a rate-limited key's window
+            // is taken beside it).
             Some((key, role)) => {
-                let (decision, reason) = evaluate(&p, key, role);
+                let (decision, reason) = evaluate(&p, key.clone(), role);
+                if reason.is_none()
+                    && let Some(key) = &key
+                {
+                    let (counted, limited) = tokio::join!(
+                        self.store.count_usage(&count, true, None),
+                        self.over_limit(key)
+                    );
+                    counted?;
+                    return self.limited(decision, &count, limited?).await;
+                }
                 let denied = reason.as_ref().map(Reason::counter);
                 self.store.count_usage(&count, true, denied).await?;
                 Ok(decision)
@@ -435,15 +459,75 @@ impl Decider {
                 );
                 counted?;
                 let (key, role) = looked?;
-                let (decision, reason) = evaluate(&p, key, role);
+                let (decision, reason) = evaluate(&p, key.clone(), role);
                 if let Some(r) = &reason {
                     self.store
                         .count_usage(&count, false, Some(r.counter()))
                         .await?;
+                    return Ok(decision);
                 }
-                Ok(decision)
+                match &key {
+                    Some(key) => {
+                        let limited = self.over_limit(key).await?;
+                        self.limited(decision, &count, limited).await
+                    }
+                    None => Ok(decision),
+                }
             }
         }
+    }
+
+    /// The key's template's calls per minute (remembered like keys and roles).
+    async fn limit_of(&self, key: &ApiKey) -> Result<Option<u32>> {
+        let id = (key.project_id.to_string(), key.template_id.to_string());
+        if let Some(limit) = self.limits.get(&id) {
+            return Ok(limit);
+        }
+        // A deleted template's keys keep working, without a limit.
+        let limit = self
+            .store
+            .get_template(&key.project_id, &key.template_id)
+            .await?
+            .and_then(|t| t.rate_limit_per_minute);
+        self.limits.put(id, limit);
+        Ok(limit)
+    }
+
+    /// `Some(seconds to wait)` when the key's calls this minute are at its template's limit;
+    /// otherwise the call takes one of them.
+    async fn over_limit(&self, key: &ApiKey) -> Result<Option<u64>> {
+        let Some(limit) = self.limit_of(key).await? else {
+            return Ok(None);
+        };
+        let epoch = crate::domain::epoch_seconds()?;
+        let window = Window::at(&format!("KEY#{}", key.id), 60, limit, epoch);
+        Ok(if self.store.take_slot(&window).await? {
+            None
+        } else {
+            Some(window.retry_after(epoch))
+        })
+    }
+
+    /// An allowed decision turned into a `rate_limited` denial (and counted so) when over the limit.
+    async fn limited(
+        &self,
+        decision: Decision,
+        count: &UsageCount,
+        retry_after: Option<u64>,
+    ) -> Result<Decision> {
+        let Some(wait) = retry_after else {
+            return Ok(decision);
+        };
+        let reason = Reason::RateLimited(wait);
+        self.store
+            .count_usage(count, false, Some(reason.counter()))
+            .await?;
+        Ok(Decision {
+            allowed: false,
+            reason: Some(reason.code()),
+            retry_after: Some(wait),
+            ..decision
+        })
     }
 }
 
@@ -504,6 +588,7 @@ fn evaluate(
             Target::Call { .. } => p.route.as_ref().map(|(r, _)| r.template.clone()),
         },
         expires_at: key.expires_at.clone(),
+        retry_after: None,
     };
     (decision, reason)
 }

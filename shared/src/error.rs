@@ -50,6 +50,10 @@ pub enum Error {
     /// The body is larger than the configured limit (413).
     #[error("body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// Too many calls in a window (429 with `Retry-After: retry_after` seconds); `what` says
+    /// which limit.
+    #[error("rate limited: {what}")]
+    RateLimited { what: String, retry_after: u64 },
     /// Well-formed input that breaks a rule about other data, e.g. a role that does not exist (422).
     #[error("rule broken: {0:?}")]
     Unprocessable(Vec<FieldError>),
@@ -91,6 +95,7 @@ impl Error {
             Error::VersionMismatch { .. } => 412,
             Error::PayloadTooLarge { .. } => 413,
             Error::Unprocessable(_) => 422,
+            Error::RateLimited { .. } => 429,
             Error::Unavailable(_) | Error::Interrupted(_) => 503,
             Error::Internal(_) => 500,
         }

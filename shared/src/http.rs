@@ -113,7 +113,10 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
+            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+1`).
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -297,6 +300,7 @@ pub fn problem(err: &Error) -> Response<Body> {
             Some(e.as_slice()),
             None,
         ),
+        Error::RateLimited { .. } => ("rate-limited", "Too many requests", None, None),
         Error::Unavailable(_) | Error::Interrupted(_) => {
             ("unavailable", "Service unavailable", None, None)
         }
@@ -322,6 +326,9 @@ pub fn problem(err: &Error) -> Response<Body> {
         }
         Error::MethodNotAllowed { allow } => format!("allowed methods: {}", allow.join(", ")),
         Error::Interrupted(what) => what.clone(),
+        Error::RateLimited { what, retry_after } => {
+            format!("{what}; retry in {retry_after} s")
+        }
         other => other.to_string(),
     };
     let body = Problem {
@@ -345,6 +352,10 @@ pub fn problem(err: &Error) -> Response<Body> {
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_AFTER_SECONDS),
         );
+    }
+    if let Error::RateLimited { retry_after, .. } = err {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
     }
     if let Error::Unauthenticated(_) = err {
         res.headers_mut()
@@ -397,6 +408,10 @@ mod tests {
         assert_eq!(m.param("p").expect("p"), "p1");
         assert_eq!(m.param("user").expect("user"), "a@b");
         assert!(m.param("nope").is_err());
+        // A broken escape names nothing (found by fuzz/fuzz_targets/api_router.rs).
+        for broken in ["/v1/projects/%+41", "/v1/projects/%4", "/v1/projects/%zz"] {
+            assert_eq!(ROUTES.find(&Method::GET, broken).unwrap_err().status(), 404);
+        }
     }
 
     #[test]

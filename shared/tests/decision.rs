@@ -53,6 +53,11 @@ impl Intercept for Calls {
             .is_some()
         {
             "UpdateItem"
+        } else if input
+            .downcast_ref::<operation::get_item::GetItemInput>()
+            .is_some()
+        {
+            "GetItem"
         } else {
             "other"
         };
@@ -64,7 +69,7 @@ impl Intercept for Calls {
 }
 
 #[tokio::test]
-async fn cold_reads_once_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
+async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
     let sdk = keygate::config::aws_config().await;
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
@@ -100,8 +105,8 @@ async fn cold_reads_once_warm_reads_nothing_and_revocation_shows_after_the_ttl()
     assert!(cold.allowed, "{cold:?}");
     assert_eq!(
         calls.take(),
-        vec!["BatchGetItem", "UpdateItem"],
-        "cold: one read, one count"
+        vec!["BatchGetItem", "GetItem", "UpdateItem"],
+        "cold: key and role in one read beside the count, then the template's rate limit"
     );
     let warm = decider.decide(token.expose(), target).await.expect("warm");
     assert!(warm.allowed);

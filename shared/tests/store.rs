@@ -107,6 +107,7 @@ fn template_input(name: &str, role: &str) -> NewTemplateInput {
         description: None,
         role: role.into(),
         ttl_days: None,
+        rate_limit_per_minute: None,
         fields: None,
     }
 }
@@ -191,6 +192,7 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
         description: None,
         role: None,
         ttl_days: None,
+        rate_limit_per_minute: None,
         version: 1,
     };
     let v2 = template::update(&env.store, &alice, &p, &t.id, patch)
@@ -201,7 +203,8 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
     let mut stale = t.clone();
     stale.name = "Third".into();
     stale.version = 2;
-    let r = env.store.replace_template(&t, &stale).await;
+    let audit = keygate::domain::audit::AuditEntry::new(&p, &alice, "template.updated", "template", &t.id);
+    let r = env.store.replace_template(&t, &stale, &audit).await;
     assert!(matches!(r, Err(Error::VersionMismatch { .. })), "{r:?}");
     let stored = env
         .store

@@ -25,6 +25,7 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub allow: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -150,6 +151,7 @@ impl Stack {
         };
         let content_type = header("content-type").unwrap_or_default();
         let allow = header("allow");
+        let retry_after = header("retry-after");
         let bytes = res.bytes().await.expect("body");
         let body = if bytes.is_empty() {
             Value::Null
@@ -161,6 +163,7 @@ impl Stack {
             status,
             content_type,
             allow,
+            retry_after,
             body,
         }
     }

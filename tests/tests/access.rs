@@ -107,6 +107,7 @@ fn routes() -> Vec<Route> {
             404,
         ),
         r(Method::GET, |c| c.f.path("/nodes"), none, 200, 200, 404),
+        r(Method::GET, |c| c.f.path("/audit"), none, 200, 403, 404),
         r(
             Method::PUT,
             |c| c.f.path("/nodes/output"),

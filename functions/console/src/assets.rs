@@ -1,5 +1,5 @@
-//! The console's files, embedded at build time, each with a content type and an ETag (a hash of
-//! its bytes, computed once per container).
+//! The console's files and the API's OpenAPI document (infra/openapi.json), embedded at build
+//! time, each with a content type and an ETag (a hash of its bytes, computed once per container).
 
 use std::sync::OnceLock;
 
@@ -64,6 +64,18 @@ static ASSETS: [Asset; 4] = [
     asset!("icon.svg", "image/svg+xml"),
 ];
 
+/// The API's OpenAPI 3.1 document, served at `GET /v1/openapi.json` (not under /console/assets/).
+static OPENAPI: Asset = Asset::new(
+    "openapi.json",
+    "application/json",
+    include_bytes!("../../../infra/openapi.json"),
+    include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.gz")),
+);
+
+pub fn openapi() -> &'static Asset {
+    &OPENAPI
+}
+
 pub fn index() -> &'static Asset {
     &ASSETS[0]
 }
@@ -77,9 +89,13 @@ pub fn find(name: &str) -> Option<&'static Asset> {
 mod tests {
     use super::*;
 
+    fn every_file() -> impl Iterator<Item = &'static Asset> {
+        ASSETS.iter().chain([openapi()])
+    }
+
     #[test]
     fn etags_differ_between_files_and_are_weak_and_quoted() {
-        let tags: Vec<&str> = ASSETS.iter().map(Asset::etag).collect();
+        let tags: Vec<&str> = every_file().map(Asset::etag).collect();
         for (i, t) in tags.iter().enumerate() {
             assert!(
                 t.starts_with("W/\"") && t.ends_with('"') && t.len() == 20,
@@ -91,7 +107,7 @@ mod tests {
 
     #[test]
     fn the_gzipped_form_is_the_same_file_and_smaller() {
-        for a in &ASSETS {
+        for a in every_file() {
             assert_eq!(&a.gzipped[..2], &[0x1f, 0x8b], "{} is gzip", a.name);
             assert!(a.gzipped.len() < a.bytes.len(), "{}", a.name);
             // ISIZE, the gzip trailer: the uncompressed length mod 2^32.
@@ -104,6 +120,14 @@ mod tests {
             ]);
             assert_eq!(size as usize, a.bytes.len(), "{}", a.name);
         }
+    }
+
+    #[test]
+    fn the_openapi_document_is_json_and_not_a_console_asset() {
+        let doc: serde_json::Value =
+            serde_json::from_slice(openapi().bytes).expect("infra/openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(find("openapi.json").is_none());
     }
 
     #[test]

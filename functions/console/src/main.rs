@@ -1,15 +1,20 @@
 //! The `console` function: the web console, a single-page app whose files are embedded in this
 //! binary (no CDN, works offline). `/`, `/console` and every `/console/...` page answer the app's
 //! page; `/console/assets/<file>` its script and style. The app talks only to the public API.
-//! It is also the API's catch-all route: any other path gets a 404 problem.
+//! It also serves the API's OpenAPI document (`GET /v1/openapi.json`, infra/openapi.json embedded
+//! at build time), and is the API's catch-all route: any other path gets a 404 problem.
 
 mod assets;
 
+use keygate::http::Router;
 use keygate::{Error, Result};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
 use assets::Asset;
+
+/// The API routes this function serves (its pages are not API routes).
+const ROUTES: Router = Router::new(&["GET /v1/openapi.json"]);
 
 #[tokio::main]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
@@ -20,7 +25,7 @@ async fn main() -> std::result::Result<(), lambda_http::Error> {
 async fn handle(_: &'static (), req: Request) -> Result<Response<Body>> {
     // Unknown paths first: this function is also the API's catch-all, where any method on a
     // path no function has is a 404, not a 405.
-    let asset = page_for(req.uri().path())?;
+    let asset = file_for(req.method(), req.uri().path())?;
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(Error::MethodNotAllowed {
             allow: vec!["GET".into(), "HEAD".into()],
@@ -91,6 +96,28 @@ fn accepts_gzip(req: &Request) -> bool {
         })
 }
 
+/// What a request serves: the OpenAPI document (GET or HEAD; another method is a 405), else a
+/// page or asset of the console.
+fn file_for(method: &Method, path: &str) -> Result<&'static Asset> {
+    // HEAD answers as GET does, without the body.
+    let as_get = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    match ROUTES.find(as_get, path) {
+        Ok(m) => match m.route {
+            "GET /v1/openapi.json" => Ok(assets::openapi()),
+            other => Err(Error::Internal(format!("route {other} has no handler"))),
+        },
+        Err(Error::NotFound(_)) => page_for(path),
+        Err(Error::MethodNotAllowed { .. }) => Err(Error::MethodNotAllowed {
+            allow: vec!["GET".into(), "HEAD".into()],
+        }),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a path serves: an asset by name, or the app's page for any page of the app (the app
 /// reads the path and shows that screen).
 fn page_for(path: &str) -> Result<&'static Asset> {
@@ -135,5 +162,27 @@ mod tests {
             Err(Error::NotFound(_))
         ));
         assert!(matches!(page_for("/v1/nope"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn the_openapi_document_is_served_for_get_and_head_only() {
+        for method in [Method::GET, Method::HEAD] {
+            assert_eq!(
+                file_for(&method, "/v1/openapi.json").map(|a| a.name).ok(),
+                Some("openapi.json")
+            );
+        }
+        assert!(matches!(
+            file_for(&Method::POST, "/v1/openapi.json"),
+            Err(Error::MethodNotAllowed { .. })
+        ));
+        assert_eq!(
+            file_for(&Method::GET, "/console/keys").map(|a| a.name).ok(),
+            Some("index.html")
+        );
+        assert!(matches!(
+            file_for(&Method::GET, "/v1/openapi.yaml"),
+            Err(Error::NotFound(_))
+        ));
     }
 }

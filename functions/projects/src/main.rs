@@ -1,8 +1,9 @@
-//! The `projects` function: projects, members, roles and nodes (API.md "Projects").
+//! The `projects` function: projects, members, roles and nodes (API.md "Projects"), and a
+//! project's audit trail.
 //! A route table: parse -> one call into `keygate::domain::project` -> respond.
 
 use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
-use keygate::domain::project;
+use keygate::domain::{audit, project};
 use keygate::http::{Matched, PageRequest, Router, json, no_content};
 use keygate::{App, Error, Result};
 use lambda_http::http::StatusCode;
@@ -20,6 +21,7 @@ const ROUTES: Router = Router::new(&[
     "PUT /v1/projects/{p}/roles/{role}",
     "GET /v1/projects/{p}/nodes",
     "PUT /v1/projects/{p}/nodes/{node}",
+    "GET /v1/projects/{p}/audit",
 ]);
 
 #[tokio::main]
@@ -93,6 +95,16 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
         }
         "GET /v1/projects/{p}/nodes" => {
             let page = project::list_nodes(
+                store,
+                &caller,
+                &project_id(&m)?,
+                &PageRequest::from_request(&req)?,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &page))
+        }
+        "GET /v1/projects/{p}/audit" => {
+            let page = audit::list(
                 store,
                 &caller,
                 &project_id(&m)?,

@@ -38,6 +38,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &project_id(&m)?,
                 &t,
                 app.optional_body(&req)?,
+                app.config.requests_per_hour,
             )
             .await?;
             Ok(json(StatusCode::CREATED, &created))

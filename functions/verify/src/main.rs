@@ -84,6 +84,21 @@ fn bearer(req: &Request) -> Result<&str> {
         })
 }
 
+/// The decision as the answer: 200 with it, or 429 (a problem with `Retry-After`) when the key
+/// is over its template's calls per minute.
+fn answer(decision: keygate::decision::Decision) -> Result<Response<Body>> {
+    match decision.retry_after {
+        Some(retry_after) => Err(Error::RateLimited {
+            what: format!(
+                "key {} is over its template's calls per minute",
+                decision.key_id.as_ref().map(|k| k.as_str()).unwrap_or("?")
+            ),
+            retry_after,
+        }),
+        None => Ok(json(StatusCode::OK, &decision)),
+    }
+}
+
 async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
     let m = ROUTES.find(req.method(), req.uri().path())?;
     match m.route {
@@ -95,14 +110,14 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
                 path: &input.path,
             };
             let decision = state.decider.decide(input.token.trim(), target).await?;
-            Ok(json(StatusCode::OK, &decision))
+            answer(decision)
         }
         "GET /v1/token" => {
             let decision = state
                 .decider
                 .decide(bearer(&req)?, Target::Introspection)
                 .await?;
-            Ok(json(StatusCode::OK, &decision))
+            answer(decision)
         }
         "GET /.well-known/jwks.json" => {
             let mut res = json(StatusCode::OK, &state.decider.jwks().await?);

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::audit::AuditEntry;
 use super::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName, UserId};
 use super::key::{self, ApiKey, KeyField, KeyStatus};
 use super::project::{Membership, Person};
@@ -367,7 +368,13 @@ pub async fn create(
                 updated_at: now(),
                 ..record.clone()
             };
-            store.finish_import(&ready, &record.attempt).await
+            let action = if previous.is_some() {
+                "import.updated"
+            } else {
+                "import.created"
+            };
+            let audit = AuditEntry::new(c, caller, action, "import", &prefix).key(&k);
+            store.finish_import(&ready, &record.attempt, &audit).await
         }
     };
     if let Err(e) = finished {
@@ -538,7 +545,8 @@ pub async fn set_nodes(
         updated_at: now(),
         ..secret
     };
-    store.set_secret_nodes(&granted).await?;
+    let audit = AuditEntry::new(c, caller, "secret.nodes_set", "secret", name);
+    store.set_secret_nodes(&granted, &audit).await?;
     Ok(granted.view())
 }
 
@@ -590,5 +598,6 @@ pub async fn delete(
             )));
         }
     }
-    store.delete_import(&deleting).await
+    let audit = AuditEntry::new(c, caller, "import.deleted", "import", prefix).key(&found.key_id);
+    store.delete_import(&deleting, &audit).await
 }

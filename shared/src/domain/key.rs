@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use super::project::{Membership, Person};
 use super::request::{Ask, KeyRequest, MyRequest, RequestStatus};
-use super::{format_time, new_id, now};
+use super::{format_time, now};
 use crate::access;
 use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
@@ -88,18 +88,7 @@ pub struct ApiKey {
     pub kid: String,
 }
 
-/// One line of a project's audit trail (`PROJECT#p` / `AUDIT#at#id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub project_id: ProjectId,
-    pub id: String,
-    pub at: String,
-    pub actor: Person,
-    /// `approve`, `revoke`, `roll`.
-    pub action: String,
-    pub request_id: Option<RequestId>,
-    pub key_id: Option<KeyId>,
-}
+pub use super::audit::AuditEntry;
 
 /// A key as its holder and its project's owner see it: the stored key with its status as of now
 /// (`expired` past `expires_at`, `revoked` past a roll's grace), never the token.
@@ -176,22 +165,17 @@ fn epoch_to_time(secs: u64) -> Result<String> {
     Ok(format_time(t))
 }
 
+/// A key change's audit entry: on the key, naming its request.
 fn audit(
     project: &ProjectId,
     actor: &Caller,
     action: &str,
-    request: Option<&RequestId>,
+    request: &RequestId,
     key: &KeyId,
 ) -> AuditEntry {
-    AuditEntry {
-        project_id: project.clone(),
-        id: new_id(),
-        at: now(),
-        actor: actor.person(),
-        action: action.into(),
-        request_id: request.cloned(),
-        key_id: Some(key.clone()),
-    }
+    AuditEntry::new(project, actor, action, "key", key)
+        .request(request)
+        .key(key)
 }
 
 fn key_not_found(k: &KeyId) -> Error {
@@ -274,7 +258,7 @@ pub async fn approve(
             &approved,
             &key,
             &ask,
-            &audit(p, caller, "approve", Some(&approved.id), &key.id),
+            &audit(p, caller, "request.approved", &approved.id, &key.id),
         )
         .await?;
     crate::metrics::count("approvals", &[]);
@@ -390,7 +374,7 @@ pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView
         .revoke_key(
             &revoked,
             ask.as_ref(),
-            &audit(&key.project_id, caller, "revoke", Some(&key.request_id), k),
+            &audit(&key.project_id, caller, "key.revoked", &key.request_id, k),
         )
         .await?;
     Ok(revoked.view())
@@ -465,8 +449,8 @@ pub async fn roll(
             &audit(
                 &key.project_id,
                 caller,
-                "roll",
-                Some(&key.request_id),
+                "key.rolled",
+                &key.request_id,
                 &new.id,
             ),
         )

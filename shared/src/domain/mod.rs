@@ -1,6 +1,7 @@
 //! Domain types, their validation limits and their rules. Inputs arrive as plain serde structs,
 //! are checked here (every failing field reported at once), and leave as typed values.
 
+pub mod audit;
 pub mod ids;
 pub mod import;
 pub mod key;
@@ -63,6 +64,14 @@ pub fn now() -> String {
 }
 
 /// A new time-sortable id (ULID, lower case).
+/// Seconds since the Unix epoch, now.
+pub fn epoch_seconds() -> Result<u64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(Error::internal)
+}
+
 pub fn new_id() -> String {
     ulid::Ulid::new().to_string().to_ascii_lowercase()
 }

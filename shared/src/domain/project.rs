@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditEntry;
 use super::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use super::{Check, check_name, check_text, now};
 use crate::access;
@@ -234,7 +235,8 @@ pub async fn create(store: &Store, caller: &Caller, input: NewProjectInput) -> R
         membership: Membership::Owner,
         added_at: created_at,
     };
-    store.create_project(&project, &owner).await?;
+    let audit = AuditEntry::new(&project.id, caller, "project.created", "project", &project.id);
+    store.create_project(&project, &owner, &audit).await?;
     Ok(project)
 }
 
@@ -267,7 +269,14 @@ pub async fn update_settings(
             "must be `each` while `digest` is `off`: the owner would never hear of new requests",
         ));
     }
-    store.update_project_settings(p, digest, notify).await
+    let updated = Project {
+        digest,
+        notify,
+        ..current
+    };
+    let audit = AuditEntry::new(p, caller, "project.settings_changed", "project", p);
+    store.update_project_settings(&updated, &audit).await?;
+    Ok(updated)
 }
 
 /// Adds a member, or updates a member's e-mail. The owner's membership is not changed this way.
@@ -296,7 +305,8 @@ pub async fn put_member(
         membership: Membership::Member,
         added_at: now(),
     };
-    store.put_member(&member).await?;
+    let audit = AuditEntry::new(p, caller, "member.put", "member", user);
+    store.put_member(&member, &audit).await?;
     Ok(member)
 }
 
@@ -313,7 +323,8 @@ pub async fn remove_member(
             "is the project's owner and cannot be removed",
         ));
     }
-    store.delete_member(p, user).await
+    let audit = AuditEntry::new(p, caller, "member.removed", "member", user);
+    store.delete_member(p, user, &audit).await
 }
 
 pub async fn list_members(
@@ -351,7 +362,8 @@ pub async fn put_role(
         permissions,
         updated_at: now(),
     };
-    store.put_role(&role).await?;
+    let audit = AuditEntry::new(p, caller, "role.put", "role", &role.name);
+    store.put_role(&role, &audit).await?;
     Ok(role)
 }
 
@@ -381,7 +393,8 @@ pub async fn put_node(
         name,
         updated_at: now(),
     };
-    store.put_node(&node).await?;
+    let audit = AuditEntry::new(p, caller, "node.put", "node", &node.id);
+    store.put_node(&node, &audit).await?;
     Ok(node)
 }
 

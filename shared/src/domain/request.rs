@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditEntry;
 use super::ids::{KeyId, ProjectId, RequestId, TemplateId, UserId};
 use super::project::{Membership, Person};
 use super::{check_text, now};
@@ -13,7 +14,7 @@ use crate::access;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
-use crate::store::Store;
+use crate::store::{Store, Window};
 
 pub const COMMENT_MAX: usize = 1000;
 pub const REASON_MAX: usize = 1000;
@@ -147,13 +148,14 @@ async fn load_visible(
     Ok((req, membership))
 }
 
-/// A member asks for a key from a template.
+/// A member asks for a key from a template; at most `per_hour` requests per user and hour.
 pub async fn create(
     store: &Store,
     caller: &Caller,
     p: &ProjectId,
     t: &TemplateId,
     input: NewRequestInput,
+    per_hour: u32,
 ) -> Result<KeyRequest> {
     access::require_member(store, p, caller).await?;
     let comment = check_text(
@@ -180,7 +182,24 @@ pub async fn create(
         decided_at: None,
         decided_by: None,
     };
-    store.create_request(&request, &Ask::of(&request)).await?;
+    let epoch = super::epoch_seconds()?;
+    let window = Window::at(
+        &format!("USER#{}#requests", caller.id),
+        3600,
+        per_hour,
+        epoch,
+    );
+    let audit = AuditEntry::new(p, caller, "request.created", "request", &request.id)
+        .request(&request.id);
+    store
+        .create_request(
+            &request,
+            &Ask::of(&request),
+            &window,
+            &audit,
+            window.retry_after(epoch),
+        )
+        .await?;
     Ok(request)
 }
 
@@ -206,7 +225,13 @@ async fn close(
         decided_by: Some(caller.person()),
         ..req
     };
-    store.close_request(&closed, &Ask::of(&closed)).await?;
+    let action = match closed.status {
+        RequestStatus::Rejected => "request.rejected",
+        _ => "request.cancelled",
+    };
+    let audit = AuditEntry::new(&closed.project_id, caller, action, "request", &closed.id)
+        .request(&closed.id);
+    store.close_request(&closed, &Ask::of(&closed), &audit).await?;
     Ok(closed)
 }
 

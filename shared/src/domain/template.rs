@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::audit::AuditEntry;
 use super::ids::{FieldId, ProjectId, RoleName, TemplateId};
 use super::request::{self, MyRequest};
 use super::{Check, check_name, check_text, now};
@@ -16,6 +17,8 @@ use crate::store::Store;
 pub const TEMPLATE_NAME_MAX: usize = 100;
 pub const TEMPLATE_DESCRIPTION_MAX: usize = 1000;
 pub const TTL_DAYS_MAX: u32 = 3650;
+/// The highest per-key rate limit a template may set (calls per minute).
+pub const RATE_LIMIT_MAX: u32 = 100_000;
 pub const FIELDS_MAX: usize = 20;
 pub const FIELD_NAME_MAX: usize = 64;
 pub const FIELD_DESCRIPTION_MAX: usize = 500;
@@ -39,6 +42,10 @@ pub struct Template {
     pub description: String,
     pub role: RoleName,
     pub ttl_days: Option<u32>,
+    /// Calls per minute each of the template's keys may make (`null`: no limit); beyond it a
+    /// call is refused with 429 and counted as denied (`rate_limited`).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
     pub fields: Vec<InfoField>,
     pub version: u64,
     pub created_at: String,
@@ -88,6 +95,7 @@ pub struct NewTemplateInput {
     pub description: Option<String>,
     pub role: String,
     pub ttl_days: Option<u32>,
+    pub rate_limit_per_minute: Option<u32>,
     pub fields: Option<Vec<FieldInput>>,
 }
 
@@ -100,6 +108,8 @@ pub struct TemplatePatch {
     pub role: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub ttl_days: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit_per_minute: Option<Option<u32>>,
     pub version: u64,
 }
 
@@ -188,6 +198,17 @@ fn check_ttl(v: u32) -> std::result::Result<u32, FieldError> {
     }
 }
 
+fn check_rate_limit(v: u32) -> std::result::Result<u32, FieldError> {
+    if (1..=RATE_LIMIT_MAX).contains(&v) {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            "rate_limit_per_minute",
+            format!("must be from 1 to {RATE_LIMIT_MAX} calls per minute, or null for no limit"),
+        ))
+    }
+}
+
 fn check_field(c: &mut Check, at: &str, input: FieldInput, id: FieldId) -> Option<InfoField> {
     let name = c.take(check_field_name(&format!("{at}name"), &input.name));
     let description = c.take(check_text(
@@ -241,7 +262,7 @@ fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Result<()
 }
 
 impl NewTemplateInput {
-    fn check(self, project_id: &ProjectId) -> Result<Template> {
+    pub fn check(self, project_id: &ProjectId) -> Result<Template> {
         let mut c = Check::new();
         let name = c.take(check_name("name", &self.name, TEMPLATE_NAME_MAX));
         let description = c.take(check_text(
@@ -251,6 +272,9 @@ impl NewTemplateInput {
         ));
         let role = c.take(RoleName::parse("role", &self.role));
         let ttl_days = self.ttl_days.map(|t| c.take(check_ttl(t)));
+        let rate_limit = self
+            .rate_limit_per_minute
+            .map(|r| c.take(check_rate_limit(r)));
         let inputs = self.fields.unwrap_or_default();
         if inputs.len() > FIELDS_MAX {
             c.push(FieldError::new(
@@ -277,6 +301,7 @@ impl NewTemplateInput {
             description,
             role,
             ttl_days: ttl_days.flatten(),
+            rate_limit_per_minute: rate_limit.flatten(),
             fields,
             version: 1,
             created_at: at.clone(),
@@ -292,10 +317,11 @@ impl TemplatePatch {
             && self.description.is_none()
             && self.role.is_none()
             && self.ttl_days.is_none()
+            && self.rate_limit_per_minute.is_none()
         {
             return Err(Error::invalid(
                 "body",
-                "name, description, role or ttl_days: at least one must be given",
+                "name, description, role, ttl_days or rate_limit_per_minute: at least one must be given",
             ));
         }
         let mut c = Check::new();
@@ -325,6 +351,11 @@ impl TemplatePatch {
             Some(None) => t.ttl_days = None,
             None => {}
         }
+        match self.rate_limit_per_minute {
+            Some(Some(r)) => t.rate_limit_per_minute = c.take(check_rate_limit(r)),
+            Some(None) => t.rate_limit_per_minute = None,
+            None => {}
+        }
         c.finish()?;
         Ok(t)
     }
@@ -349,7 +380,8 @@ pub async fn create(
 ) -> Result<Template> {
     access::require_owner(store, p, caller).await?;
     let template = input.check(p)?;
-    store.create_template(&template).await?;
+    let audit = AuditEntry::new(p, caller, "template.created", "template", &template.id);
+    store.create_template(&template, &audit).await?;
     Ok(template)
 }
 
@@ -403,7 +435,8 @@ pub async fn update(
     let mut new = patch.apply(old.clone())?;
     new.version = old.version + 1;
     new.updated_at = now();
-    store.replace_template(&old, &new).await?;
+    let audit = AuditEntry::new(p, caller, "template.updated", "template", t);
+    store.replace_template(&old, &new, &audit).await?;
     Ok(new)
 }
 
@@ -413,7 +446,8 @@ pub async fn delete(store: &Store, caller: &Caller, p: &ProjectId, t: &TemplateI
     // Pending requests close with the template, in the same transaction: none can be approved later.
     let closing =
         request::closed_by_template_deletion(caller, store.pending_requests_of(p, t).await?);
-    store.delete_template(&old, &closing).await
+    let audit = AuditEntry::new(p, caller, "template.deleted", "template", t);
+    store.delete_template(&old, &closing, &audit).await
 }
 
 /// Applies `change` to the template's field list and saves it under the version it was read at,
@@ -422,6 +456,7 @@ async fn change_fields<R>(
     store: &Store,
     p: &ProjectId,
     t: &TemplateId,
+    audit: impl Fn(&R) -> AuditEntry,
     change: impl Fn(&mut Vec<InfoField>) -> Result<R>,
 ) -> Result<R> {
     let mut attempt = 0;
@@ -433,7 +468,7 @@ async fn change_fields<R>(
         check_fields(&new.fields, |_| "name".to_string())?;
         new.version = old.version + 1;
         new.updated_at = now();
-        match store.replace_template(&old, &new).await {
+        match store.replace_template(&old, &new, &audit(&out)).await {
             Err(Error::VersionMismatch { .. }) if attempt < FIELD_CHANGE_ATTEMPTS => continue,
             Err(Error::VersionMismatch { .. }) => {
                 return Err(Error::Conflict(
@@ -462,7 +497,8 @@ pub async fn add_field(
     let field = check_field(&mut c, "", input, FieldId::generate());
     c.finish()?;
     let field = field.ok_or_else(|| Error::internal("checked field without value"))?;
-    change_fields(store, p, t, |fields| {
+    let audit = |f: &InfoField| AuditEntry::new(p, caller, "field.added", "field", &f.id);
+    change_fields(store, p, t, audit, |fields| {
         if fields.len() >= FIELDS_MAX {
             return Err(Error::unprocessable(
                 "fields",
@@ -504,7 +540,8 @@ pub async fn edit_field(
         .as_deref()
         .map(|v| c.take(check_field_value("value", v)));
     c.finish()?;
-    change_fields(store, p, t, |fields| {
+    let audit = |_: &InfoField| AuditEntry::new(p, caller, "field.updated", "field", f);
+    change_fields(store, p, t, audit, |fields| {
         let field = fields
             .iter_mut()
             .find(|x| &x.id == f)
@@ -531,7 +568,8 @@ pub async fn delete_field(
     f: &FieldId,
 ) -> Result<()> {
     access::require_owner(store, p, caller).await?;
-    change_fields(store, p, t, |fields| {
+    let audit = |_: &()| AuditEntry::new(p, caller, "field.removed", "field", f);
+    change_fields(store, p, t, audit, |fields| {
         let before = fields.len();
         fields.retain(|x| &x.id != f);
         if fields.len() == before {
@@ -556,6 +594,7 @@ mod tests {
             description: None,
             role: "reader".into(),
             ttl_days: None,
+            rate_limit_per_minute: None,
             fields: Some(fields),
         }
     }

@@ -2,6 +2,7 @@
 //! that issue, revoke and roll them together with their request, ask and audit entry.
 
 use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
+use super::audit::audit_write;
 use super::{Attrs, Scope, Store, keys, to_attrs};
 use crate::domain::ids::{KeyId, ProjectId, UserId};
 use crate::domain::key::{ApiKey, AuditEntry};
@@ -19,17 +20,6 @@ fn key_attrs(k: &ApiKey) -> Result<Attrs> {
         indexes.push(keys::key_expiry_index(day, &k.id));
     }
     to_attrs(keys::api_key(&k.id), &indexes, "key", k)
-}
-
-fn audit_write(a: &AuditEntry) -> Result<Write> {
-    Ok(Write::put(to_attrs(
-        keys::audit(&a.project_id, &a.at, &a.id),
-        &[],
-        "audit",
-        a,
-    )?)
-    // Audit entries are append-only.
-    .when("attribute_not_exists(pk)"))
 }
 
 /// The ask still points at key `:kid` (it was not rolled or replaced meanwhile).

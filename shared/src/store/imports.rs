@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::domain::import::{Import, ImportedSecret};
 use crate::domain::project::Node;
@@ -252,7 +253,12 @@ impl Store {
 
     /// Marks the import and its secrets ready, if `attempt` still holds the record and the key
     /// is still active.
-    pub async fn finish_import(&self, ready: &Import, attempt: &str) -> Result<()> {
+    pub async fn finish_import(
+        &self,
+        ready: &Import,
+        attempt: &str,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut items = vec![self.put_item(import_attrs(ready)?, Some(Cond::attempt(attempt)))?];
         let mut on_failed = vec![Error::Conflict(format!(
             "the import of prefix {} was taken over by another attempt; retry",
@@ -280,7 +286,8 @@ impl Store {
             "key {} was revoked or rolled during the import; nothing of it was kept",
             ready.key_id
         )));
-        self.transact("FinishImport", items, on_failed).await
+        self.transact_audited("FinishImport", items, on_failed, audit)
+            .await
     }
 
     /// Undoes an attempt's table writes: the record as it was before (or gone), and the secret
@@ -318,7 +325,7 @@ impl Store {
     }
 
     /// Removes the record (if `record.attempt` still holds it) and every secret item it lists.
-    pub async fn delete_import(&self, record: &Import) -> Result<()> {
+    pub async fn delete_import(&self, record: &Import, audit: &AuditEntry) -> Result<()> {
         let mut items = vec![self.delete_item(
             &keys::import(&record.project_id, &record.prefix),
             Some(Cond::attempt(&record.attempt)),
@@ -331,11 +338,12 @@ impl Store {
             items.push(self.delete_item(&keys::secret(&record.project_id, name), None)?);
             on_failed.push(Error::internal("unconditional delete failed"));
         }
-        self.transact("DeleteImport", items, on_failed).await
+        self.transact_audited("DeleteImport", items, on_failed, audit)
+            .await
     }
 
     /// Replaces a ready secret's grant.
-    pub async fn set_secret_nodes(&self, x: &ImportedSecret) -> Result<()> {
+    pub async fn set_secret_nodes(&self, x: &ImportedSecret, audit: &AuditEntry) -> Result<()> {
         let nodes = serde_dynamo::to_attribute_value(&x.nodes).map_err(Error::internal)?;
         let items = vec![
             self.update_item(
@@ -352,7 +360,8 @@ impl Store {
             "secret {} was deleted or re-imported meanwhile; retry",
             x.name
         ))];
-        self.transact("SetSecretNodes", items, on_failed).await
+        self.transact_audited("SetSecretNodes", items, on_failed, audit)
+            .await
     }
 
     /// A revoked (or expired) key's import: the record says so and drops the token secret, whose

@@ -37,6 +37,7 @@ pub const IMPORT: &str = "IMPORT#";
 pub const SECRET: &str = "SECRET#";
 pub const USAGE: &str = "USAGE#";
 pub const SCHEDULE: &str = "SCHEDULE#";
+pub const RATE: &str = "RATE#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -165,6 +166,15 @@ pub fn usage(k: &KeyId, day: &str, shard: u32) -> Key {
     Key {
         pk: key_partition(k),
         sk: format!("{USAGE}{day}#{shard}"),
+    }
+}
+
+/// A rate limit's counter for one window: `RATE#<subject>` / `<window>` (a partition of its own,
+/// so hot counters stay off the key's and the user's items).
+pub fn rate_window(subject: &str, window: &str) -> Key {
+    Key {
+        pk: format!("{RATE}{subject}"),
+        sk: window.to_string(),
     }
 }
 

@@ -3,6 +3,8 @@
 //! queries with opaque cursors, and translates SDK errors into `keygate::Error`.
 
 mod api_keys;
+mod audit;
+mod limits;
 mod imports;
 pub mod keys;
 mod notified;
@@ -12,6 +14,7 @@ mod templates;
 mod usage;
 
 pub use notified::{Image, MARKER_TTL_SECONDS};
+pub use limits::Window;
 pub use usage::{USAGE_RETENTION_DAYS, UsageCount, UsageShard};
 
 use std::collections::{BTreeMap, HashMap};
@@ -275,11 +278,23 @@ impl Store {
         self.query_filtered(scope, page, None).await
     }
 
-    async fn query_filtered<T: DeserializeOwned>(
+    // Not an `async fn`: one async layer less in every caller's future (the scheduler's is deep).
+    fn query_filtered<'a, T: DeserializeOwned + 'a>(
+        &'a self,
+        scope: Scope<'a>,
+        page: &'a PageRequest,
+        filter: Option<(&'a str, &'a str)>,
+    ) -> impl std::future::Future<Output = Result<Page<T>>> + 'a {
+        self.query_ordered(scope, page, filter, true)
+    }
+
+    /// `query_filtered` in sort order (`forward`) or in reverse (newest first for time keys).
+    async fn query_ordered<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
         page: &PageRequest,
         filter: Option<(&str, &str)>,
+        forward: bool,
     ) -> Result<Page<T>> {
         let mut start = page
             .cursor
@@ -301,6 +316,7 @@ impl Store {
                 .expression_attribute_values(":pk", s(scope.partition.clone()))
                 .expression_attribute_values(":prefix", s(scope.prefix))
                 .set_exclusive_start_key(start)
+                .scan_index_forward(forward)
                 .limit((wanted - items.len()) as i32);
             if let Some((attr, value)) = filter {
                 query = query
@@ -535,6 +551,7 @@ mod tests {
                 description: String::new(),
                 role: RoleName::parse("r", "reader").expect("role"),
                 ttl_days,
+                rate_limit_per_minute: None,
                 fields: vec![field.clone()],
                 version: 7,
                 created_at: "t".into(),

@@ -1,20 +1,23 @@
 //! Items of a project's partition other than templates: the project itself, members, roles, nodes.
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValue;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
-use super::{Scope, Store, keys, s, sdk_error, to_attrs};
+use super::requests::Write;
+use super::{Scope, Store, keys, s, to_attrs};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, UserId};
-use crate::domain::project::{Digest, Member, Node, Notify, Project, Role};
+use crate::domain::project::{Digest, Member, Node, Project, Role};
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
 impl Store {
     /// Writes the project and its owner's membership in one transaction.
-    pub async fn create_project(&self, project: &Project, owner: &Member) -> Result<()> {
+    pub async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Member,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let project_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_attrs(
@@ -40,28 +43,26 @@ impl Store {
             Error::Conflict(format!("project id {} is taken", project.id)),
             Error::internal("owner membership put has no condition"),
         ];
-        self.transact("CreateProject", items, on_failed).await
+        self.transact_audited("CreateProject", items, on_failed, audit)
+            .await
     }
 
-    /// Sets the project's mail settings; with the digest on, the project is also listed in gsi3
-    /// for the daily digest job (and taken out of it when off).
+    /// Stores the project's mail settings (`updated`'s digest and notify); with the digest on,
+    /// the project is also listed in gsi3 for the daily digest job (and taken out of it when off).
     pub async fn update_project_settings(
         &self,
-        p: &ProjectId,
-        digest: Digest,
-        notify: Notify,
-    ) -> Result<Project> {
-        let mut update = self
-            .client
-            .update_item()
+        updated: &Project,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let p = &updated.id;
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(super::key_attrs(&keys::project(p))))
             // The project may have been deleted meanwhile: never create a half item.
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":digest", s(digest.as_str()))
-            .expression_attribute_values(":notify", s(notify.as_str()))
-            .return_values(ReturnValue::AllNew);
-        update = match digest {
+            .expression_attribute_values(":digest", s(updated.digest.as_str()))
+            .expression_attribute_values(":notify", s(updated.notify.as_str()));
+        update = match updated.digest {
             Digest::Daily => {
                 let index = keys::digest_index(p);
                 update
@@ -74,18 +75,14 @@ impl Store {
             Digest::Off => update
                 .update_expression("SET digest = :digest, notify = :notify REMOVE gsi3pk, gsi3sk"),
         };
-        match update.send().await {
-            Ok(out) => super::from_attrs(out.attributes.unwrap_or_default()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(Error::NotFound(format!("project {p}")))
-            }
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(update.build().map_err(Error::internal)?)
+                .build(),
+        ];
+        let on_failed = vec![Error::NotFound(format!("project {p}"))];
+        self.transact_audited("UpdateSettings", items, on_failed, audit)
+            .await
     }
 
     /// The projects with the daily digest on, a page at a time (gsi3).
@@ -116,62 +113,34 @@ impl Store {
     }
 
     /// Adds or updates a plain member.
-    pub async fn put_member(&self, m: &Member) -> Result<()> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.member_attrs(m)?))
+    pub async fn put_member(&self, m: &Member, audit: &AuditEntry) -> Result<()> {
+        let put = Write::put(self.member_attrs(m)?)
             // Prevents an owner's membership from being overwritten as a plain member.
-            .condition_expression("attribute_not_exists(pk) OR membership <> :owner")
-            .expression_attribute_values(":owner", s("owner"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(Error::unprocessable(
-                    "user",
-                    "is the project's owner, who is always a member",
-                ))
-            }
-            Err(e) => Err(sdk_error("PutItem", e)),
-        }
+            .when("attribute_not_exists(pk) OR membership <> :owner")
+            .value(":owner", "owner");
+        let on_failed = vec![Error::unprocessable(
+            "user",
+            "is the project's owner, who is always a member",
+        )];
+        self.transact_audited("PutMember", vec![put.build(&self.table)?], on_failed, audit)
+            .await
     }
 
     /// Removes a plain member; `NotFound` when there is none.
-    pub async fn delete_member(&self, p: &ProjectId, u: &UserId) -> Result<()> {
-        let result = self
-            .client
-            .delete_item()
+    pub async fn delete_member(&self, p: &ProjectId, u: &UserId, audit: &AuditEntry) -> Result<()> {
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(super::key_attrs(&keys::member(p, u))))
-            // Tells "no such member" from success, and never deletes the owner's membership.
+            // Tells "no such member" from success, and never deletes the owner's membership
+            // (the caller has checked that `u` is not the owner).
             .condition_expression("attribute_exists(pk) AND membership <> :owner")
             .expression_attribute_values(":owner", s("owner"))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(c)) if c.item().is_some() => {
-                    Err(Error::unprocessable(
-                        "user",
-                        "is the project's owner and cannot be removed",
-                    ))
-                }
-                Some(DeleteItemError::ConditionalCheckFailedException(_)) => {
-                    Err(Error::NotFound(format!("member {u} of project {p}")))
-                }
-                _ => Err(sdk_error("DeleteItem", e)),
-            },
-        }
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![TransactWriteItem::builder().delete(delete).build()];
+        let on_failed = vec![Error::NotFound(format!("member {u} of project {p}"))];
+        self.transact_audited("DeleteMember", items, on_failed, audit)
+            .await
     }
 
     pub async fn list_members(&self, p: &ProjectId, page: &PageRequest) -> Result<Page<Member>> {
@@ -194,13 +163,11 @@ impl Store {
     }
 
     /// Creates or replaces a role (last write wins: a role is one document).
-    pub async fn put_role(&self, r: &Role) -> Result<()> {
-        self.put_plain(to_attrs(
-            keys::role(&r.project_id, &r.name),
-            &[],
-            "role",
-            r,
-        )?)
+    pub async fn put_role(&self, r: &Role, audit: &AuditEntry) -> Result<()> {
+        self.put_plain(
+            to_attrs(keys::role(&r.project_id, &r.name), &[], "role", r)?,
+            audit,
+        )
         .await
     }
 
@@ -221,9 +188,12 @@ impl Store {
         self.query_page(scope, page).await
     }
 
-    pub async fn put_node(&self, n: &Node) -> Result<()> {
-        self.put_plain(to_attrs(keys::node(&n.project_id, &n.id), &[], "node", n)?)
-            .await
+    pub async fn put_node(&self, n: &Node, audit: &AuditEntry) -> Result<()> {
+        self.put_plain(
+            to_attrs(keys::node(&n.project_id, &n.id), &[], "node", n)?,
+            audit,
+        )
+        .await
     }
 
     pub async fn list_nodes(&self, p: &ProjectId, page: &PageRequest) -> Result<Page<Node>> {
@@ -235,14 +205,10 @@ impl Store {
         self.query_page(scope, page).await
     }
 
-    async fn put_plain(&self, item: super::Attrs) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutItem", e))?;
-        Ok(())
+    /// An unconditional put (last write wins) with its audit entry.
+    async fn put_plain(&self, item: super::Attrs, audit: &AuditEntry) -> Result<()> {
+        let items = vec![Write::put(item).build(&self.table)?];
+        let on_failed = vec![Error::internal("an unconditional put failed its condition")];
+        self.transact_audited("Put", items, on_failed, audit).await
     }
 }

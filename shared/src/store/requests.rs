@@ -4,6 +4,8 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
+use super::limits::Window;
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, RequestId, TemplateId, UserId};
 use crate::domain::now;
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
@@ -90,7 +92,16 @@ pub(super) fn ask_of_request(ask: &Ask, request: &RequestId) -> Result<Write> {
 impl Store {
     /// Stores a new pending request. Refused (409) while the user's latest request for the
     /// template is pending, or approved with a key that is still active and unexpired.
-    pub async fn create_request(&self, r: &KeyRequest, ask: &Ask) -> Result<()> {
+    /// The request also takes one call of the requester's `limit` window, in the same
+    /// transaction: a request refused for any reason does not count against the user.
+    pub async fn create_request(
+        &self,
+        r: &KeyRequest,
+        ask: &Ask,
+        limit: &Window,
+        audit: &AuditEntry,
+        retry_after: u64,
+    ) -> Result<()> {
         let request = Write::put(request_attrs(r)?)
             // Ids are generated; this only refuses an id collision.
             .when("attribute_not_exists(pk)");
@@ -122,6 +133,7 @@ impl Store {
             TransactWriteItem::builder()
                 .condition_check(template)
                 .build(),
+            self.slot_item(limit)?,
         ];
         let on_failed = vec![
             Error::internal("request id collision"),
@@ -132,8 +144,16 @@ impl Store {
                 "template {} in project {}",
                 r.template_id, r.project_id
             )),
+            Error::RateLimited {
+                what: format!(
+                    "you made {} key requests this hour, the most one user may make",
+                    limit.limit
+                ),
+                retry_after,
+            },
         ];
-        self.transact("CreateRequest", items, on_failed).await
+        self.transact_audited("CreateRequest", items, on_failed, audit)
+            .await
     }
 
     pub async fn get_request(&self, p: &ProjectId, r: &RequestId) -> Result<Option<KeyRequest>> {
@@ -141,7 +161,12 @@ impl Store {
     }
 
     /// Closes a pending request (rejected or cancelled) and records it on its ask.
-    pub async fn close_request(&self, closed: &KeyRequest, ask: &Ask) -> Result<()> {
+    pub async fn close_request(
+        &self,
+        closed: &KeyRequest,
+        ask: &Ask,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let request = Write::put(request_attrs(closed)?)
             // Exactly one decision per request: approve, reject and cancel race on this.
             .when("#st = :pending")
@@ -155,7 +180,8 @@ impl Store {
             Error::Conflict(format!("request {} is no longer pending", closed.id)),
             Error::Conflict("a newer request replaced this one".into()),
         ];
-        self.transact("CloseRequest", items, on_failed).await
+        self.transact_audited("CloseRequest", items, on_failed, audit)
+            .await
     }
 
     /// A project's requests, optionally only those in one status, oldest first.

@@ -6,12 +6,13 @@ use serde::Serialize;
 
 use super::requests::{Write, ask_of_request, request_attrs};
 use super::{Scope, Store, key_attrs, keys, s, to_attrs};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, TemplateId};
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::domain::template::Template;
 
-/// Pending requests a template deletion closes in its one transaction (2 + 2 per request <= 100).
-pub const MAX_REQUESTS_CLOSED_WITH_TEMPLATE: usize = 49;
+/// Pending requests a template deletion closes in its one transaction (3 + 2 per request <= 100).
+pub const MAX_REQUESTS_CLOSED_WITH_TEMPLATE: usize = 48;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
@@ -86,7 +87,7 @@ impl Store {
     }
 
     /// Stores a new template with its name guard, if its role exists.
-    pub async fn create_template(&self, t: &Template) -> Result<()> {
+    pub async fn create_template(&self, t: &Template, audit: &AuditEntry) -> Result<()> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_attrs(
@@ -109,7 +110,8 @@ impl Store {
             taken(t),
             no_role(t),
         ];
-        self.transact("CreateTemplate", items, on_failed).await
+        self.transact_audited("CreateTemplate", items, on_failed, audit)
+            .await
     }
 
     pub async fn get_template(&self, p: &ProjectId, t: &TemplateId) -> Result<Option<Template>> {
@@ -131,7 +133,12 @@ impl Store {
 
     /// Replaces `old` by `new` if `old` is still what is stored; moves the name guard when the
     /// folded name changes and checks the role when it changes.
-    pub async fn replace_template(&self, old: &Template, new: &Template) -> Result<()> {
+    pub async fn replace_template(
+        &self,
+        old: &Template,
+        new: &Template,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_attrs(
@@ -162,11 +169,17 @@ impl Store {
             items.push(self.role_exists(new)?);
             on_failed.push(no_role(new));
         }
-        self.transact("UpdateTemplate", items, on_failed).await
+        self.transact_audited("UpdateTemplate", items, on_failed, audit)
+            .await
     }
 
     /// Deletes a template and frees its name.
-    pub async fn delete_template(&self, t: &Template, closing: &[(KeyRequest, Ask)]) -> Result<()> {
+    pub async fn delete_template(
+        &self,
+        t: &Template,
+        closing: &[(KeyRequest, Ask)],
+        audit: &AuditEntry,
+    ) -> Result<()> {
         // One transaction holds at most 100 items: the template, its guard, two per request.
         if closing.len() > MAX_REQUESTS_CLOSED_WITH_TEMPLATE {
             return Err(Error::Conflict(format!(
@@ -203,6 +216,7 @@ impl Store {
             items.push(ask_of_request(ask, &closed.id)?.build(&self.table)?);
             on_failed.push(Error::Conflict("a request changed meanwhile; retry".into()));
         }
-        self.transact("DeleteTemplate", items, on_failed).await
+        self.transact_audited("DeleteTemplate", items, on_failed, audit)
+            .await
     }
 }

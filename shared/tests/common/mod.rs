@@ -87,7 +87,7 @@ pub async fn holder_with_key(
         .await
         .expect("template");
     let t: TemplateId = t.id;
-    let r = request::create(store, &bob, &p, &t, NewRequestInput { comment: None })
+    let r = request::create(store, &bob, &p, &t, NewRequestInput { comment: None }, u32::MAX)
         .await
         .expect("request");
     let cfg = ApiKeyConfig::from_lookup(&|_: &str| None).expect("defaults");

@@ -168,7 +168,7 @@ async fn main() {
     );
     println!("warm decisions per second      {rate:>9.0}");
     println!(
-        "DynamoDB calls, cold decision  {} {:?} (issued together: one round trip)",
+        "DynamoDB calls, cold decision  {} {:?} (read and count together, then the template's limit: two round trips)",
         cold.len(),
         cold
     );

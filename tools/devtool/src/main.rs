@@ -173,6 +173,7 @@ async fn seed() -> Result<(), BoxError> {
         description: Some("Read access to the weather server's data layers and packages".into()),
         role: "reader".into(),
         ttl_days: Some(90),
+        rate_limit_per_minute: Some(600),
         fields: Some(vec![
             field("project", "The server project", "server"),
             field("input node", "Node that receives packages", "input"),
@@ -183,7 +184,7 @@ async fn seed() -> Result<(), BoxError> {
     if let Ok(t) = template::create(&store, &alice, &server, weather).await {
         let comment = Some("For the weather fetcher of my client project".to_string());
         exists_ok(
-            request::create(&store, &bob, &server, &t.id, NewRequestInput { comment }).await,
+            request::create(&store, &bob, &server, &t.id, NewRequestInput { comment }, u32::MAX).await,
         )?;
     }
 

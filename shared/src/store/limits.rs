@@ -1,0 +1,111 @@
+//! Fixed-window rate limits: one counter item per subject and window (`RATE#<subject>` /
+//! `<window>`), taken with a conditional `ADD` so that concurrent containers never let more than
+//! the limit through. The table's TTL removes a window's counter after it has passed.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+
+use super::keys::Key;
+use super::{Store, key_attrs, s, sdk_error};
+use crate::error::{Error, Result};
+
+/// One window of a limit: which counter, how many calls it allows, and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub key: Key,
+    pub limit: u32,
+    /// The window's end (Unix seconds): the counter's TTL and the caller's `Retry-After`.
+    pub ends_at: u64,
+}
+
+impl Window {
+    /// The fixed window of `length` seconds that `now` (Unix seconds) falls in, for `subject`.
+    pub fn at(subject: &str, length: u64, limit: u32, now: u64) -> Window {
+        let start = now - now % length;
+        Window {
+            key: super::keys::rate_window(subject, &format!("{length}s#{start}")),
+            limit,
+            ends_at: start + length,
+        }
+    }
+
+    /// Seconds from `now` until the window ends (at least 1).
+    pub fn retry_after(&self, now: u64) -> u64 {
+        self.ends_at.saturating_sub(now).max(1)
+    }
+}
+
+const TAKE: &str = "SET entity_type = :et, expires_at = :ttl ADD calls :one";
+/// Below the limit (or the window's first call).
+const UNDER: &str = "attribute_not_exists(calls) OR calls < :limit";
+
+fn values(w: &Window) -> [(&'static str, AttributeValue); 4] {
+    [
+        (":et", s("rate")),
+        (":ttl", AttributeValue::N(w.ends_at.to_string())),
+        (":one", AttributeValue::N("1".into())),
+        (":limit", AttributeValue::N(w.limit.to_string())),
+    ]
+}
+
+impl Store {
+    /// Takes one call of the window: `false` when the limit is reached (nothing is counted).
+    pub async fn take_slot(&self, w: &Window) -> Result<bool> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&w.key)))
+            .update_expression(TAKE)
+            .condition_expression(UNDER);
+        for (k, v) in values(w) {
+            update = update.expression_attribute_values(k, v);
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error("UpdateItem rate", e)),
+        }
+    }
+
+    /// The same as an item of a transaction: the transaction fails on this item when the limit
+    /// is reached.
+    pub(super) fn slot_item(&self, w: &Window) -> Result<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(&w.key)))
+            .update_expression(TAKE)
+            .condition_expression(UNDER);
+        for (k, v) in values(w) {
+            update = update.expression_attribute_values(k, v);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(Error::internal)?)
+            .build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_fixed_and_retry_after_counts_to_their_end() {
+        let w = Window::at("KEY#k", 60, 5, 1_000_000_030);
+        assert_eq!(w.key.pk, "RATE#KEY#k");
+        assert_eq!(w.key.sk, "60s#1000000020");
+        assert_eq!(w.ends_at, 1_000_000_080);
+        assert_eq!(w.retry_after(1_000_000_030), 50);
+        assert_eq!(w.retry_after(1_000_000_080), 1, "never 0");
+        let same = Window::at("KEY#k", 60, 5, 1_000_000_079);
+        assert_eq!(same.key, w.key, "one window for its whole minute");
+        assert_ne!(Window::at("KEY#k", 60, 5, 1_000_000_080).key, w.key);
+    }
+}
