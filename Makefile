@@ -1,5 +1,5 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token tools build release validate deploy lint fmt bench screenshots digest reminders
+.PHONY: dev test token tools build release validate deploy lint fmt bench fuzz screenshots digest reminders
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
@@ -12,6 +12,9 @@ screenshots:  ## the console's browser tests on a stack of their own; refreshes 
 
 bench:        ## latency of the key flow's calls, side by side, on a local stack of its own
 	bash scripts/bench.sh
+
+fuzz:         ## every fuzz target for FUZZ_SECONDS each (default 60; FUZZ_MERGE=1 folds finds into fuzz/corpus)
+	bash scripts/fuzz.sh
 
 digest:       ## on the `make dev` stack: run the owners' daily digest now (the scheduler's digest job)
 	@bash scripts/job.sh digest
