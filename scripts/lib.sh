@@ -48,13 +48,20 @@ stack_env() {
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.
   export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
+  # AWS call deadlines (shared/src/config.rs; deployed: 2 s per attempt, 5 s per call): the
+  # emulator takes DynamoDB writes one at a time and copies the whole table for each
+  # transaction, so in a full test run a call can queue for seconds (up to 3 s seen); an attempt
+  # given up while queued still lands, and its retry then meets its own write (a false 409).
+  # Locally one attempt of up to 8 s, still inside the functions' 10 s.
+  export AWS_ATTEMPT_TIMEOUT_MS=${AWS_ATTEMPT_TIMEOUT_MS:-8000}
+  export AWS_CALL_TIMEOUT_MS=${AWS_CALL_TIMEOUT_MS:-8000}
   # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
   export EVENT_BUS_NAME=keygate-local
 }
 
 # start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through
 # scripts/moto_server.py, which takes DynamoDB writes one at a time (moto's cancelled transactions
-# otherwise drop other requests' concurrent writes).
+# otherwise drop other requests' concurrent writes) and takes fault hooks (`/_keygate/faults`).
 start_moto() {
   setsid "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1" \
     >"$KEYGATE_STATE_DIR/moto.log" 2>&1 &
@@ -65,8 +72,10 @@ start_moto() {
 # start_mail_moto PORT: a second emulator for SES alone; AWS_ENDPOINT_URL_SESV2 sends every SESv2
 # client there. Sent mail is read back through /moto-api/data.json, which dumps every object an
 # emulator ever made: on the busy main one that takes seconds (and grows), stalling the stack.
+# Also through scripts/moto_server.py, for its fault hooks (`/_keygate/faults`) on SES.
 start_mail_moto() {
-  setsid moto_server -H 127.0.0.1 -p "$1" >"$KEYGATE_STATE_DIR/moto-mail.log" 2>&1 &
+  setsid "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1" \
+    >"$KEYGATE_STATE_DIR/moto-mail.log" 2>&1 &
   PIDS+=("$!")
   wait_port "$1" "moto_server (mail)" 30 "$!"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$1"

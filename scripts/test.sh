@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: its own emulator and `cargo lambda watch` on free loopback ports, then every test:
+# `make test`: a bounded run of every fuzz target, then its own emulator and `cargo lambda watch`
+# on free loopback ports, then every test:
 # unit tests, library tests against the emulator, end-to-end tests over HTTP and `cargo lambda
 # invoke` of every events/ file, the console in headless Chromium, schemathesis against the API's
 # OpenAPI document (scripts/schemathesis.sh); then cfn-lint on the SAM template. Stops what it
@@ -16,6 +17,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run
+log "fuzzing every target for 15 s (scripts/fuzz.sh; make fuzz for long runs)"
+bash scripts/fuzz.sh 15
 start_test_stack test
 log "running the tests"
 cargo test --workspace --no-fail-fast

@@ -311,10 +311,127 @@ impl SyncConfig {
     }
 }
 
+/// How every AWS call of a container is retried and bounded in time. Each call has a deadline
+/// (`call_timeout`, its retries and backoffs included) shorter than the shortest function timeout
+/// of infra/template.yaml, so a hung or throttling dependency ends as a 503 problem with
+/// `Retry-After`, never as a Lambda timeout (a test there keeps the two apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsCallConfig {
+    /// Tries per call, the first included (`AWS_MAX_ATTEMPTS`, default 3, 1 to 10). The SDK's
+    /// standard mode retries throttling (`ProvisionedThroughputExceededException`,
+    /// `ThrottlingException`, `TooManyRequestsException`, …), 500/502/503/504 answers, timeouts
+    /// and connection failures.
+    pub max_attempts: u32,
+    /// The backoff before a retry is random up to this, doubled per retry
+    /// (`AWS_RETRY_BASE_MS`, default 100).
+    pub initial_backoff: Duration,
+    /// The longest backoff (`AWS_RETRY_MAX_BACKOFF_MS`, default 1000).
+    pub max_backoff: Duration,
+    /// Deadline of one attempt (`AWS_ATTEMPT_TIMEOUT_MS`, default 2000): a hung attempt is
+    /// given up and retried.
+    pub attempt_timeout: Duration,
+    /// Deadline of a whole call, every attempt and backoff included (`AWS_CALL_TIMEOUT_MS`,
+    /// default 5000, at least the attempt timeout).
+    pub call_timeout: Duration,
+}
+
+impl Default for AwsCallConfig {
+    fn default() -> Self {
+        AwsCallConfig {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            attempt_timeout: Duration::from_millis(2000),
+            call_timeout: Duration::from_millis(5000),
+        }
+    }
+}
+
+impl AwsCallConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = AwsCallConfig::default();
+        let ms = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            let v = number_or(get, name, default.as_millis() as u64)?;
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    why: "must be at least 1 (milliseconds)".into(),
+                });
+            }
+            Ok(Duration::from_millis(v))
+        };
+        let max_attempts = number_or(get, "AWS_MAX_ATTEMPTS", u64::from(d.max_attempts))?;
+        if !(1..=10).contains(&max_attempts) {
+            return Err(ConfigError::Invalid {
+                name: "AWS_MAX_ATTEMPTS",
+                why: format!("{max_attempts} must be 1 to 10"),
+            });
+        }
+        let c = AwsCallConfig {
+            max_attempts: max_attempts as u32,
+            initial_backoff: ms("AWS_RETRY_BASE_MS", d.initial_backoff)?,
+            max_backoff: ms("AWS_RETRY_MAX_BACKOFF_MS", d.max_backoff)?,
+            attempt_timeout: ms("AWS_ATTEMPT_TIMEOUT_MS", d.attempt_timeout)?,
+            call_timeout: ms("AWS_CALL_TIMEOUT_MS", d.call_timeout)?,
+        };
+        if c.max_backoff < c.initial_backoff {
+            return Err(ConfigError::Invalid {
+                name: "AWS_RETRY_MAX_BACKOFF_MS",
+                why: "must be at least AWS_RETRY_BASE_MS".into(),
+            });
+        }
+        if c.call_timeout < c.attempt_timeout {
+            return Err(ConfigError::Invalid {
+                name: "AWS_CALL_TIMEOUT_MS",
+                why: "must be at least AWS_ATTEMPT_TIMEOUT_MS".into(),
+            });
+        }
+        Ok(c)
+    }
+
+    /// The SDK's standard retry mode with these attempts and backoffs.
+    pub fn retry(&self) -> aws_config::retry::RetryConfig {
+        aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    /// The per-attempt and per-call deadlines.
+    pub fn timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.call_timeout)
+            .build()
+    }
+}
+
 /// The one AWS configuration of a container. Region, credentials and `AWS_ENDPOINT_URL`
-/// (the local emulator) come from the standard environment variables.
+/// (the local emulator) come from the standard environment variables; retries and deadlines
+/// from `AwsCallConfig`.
+pub async fn try_aws_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    Ok(sdk_config(&AwsCallConfig::from_env()?).await)
+}
+
+/// `try_aws_config`, for callers that cannot fail: a bad retry or deadline variable is logged
+/// and the defaults are used (deadlines stay on either way).
 pub async fn aws_config() -> aws_config::SdkConfig {
+    let calls = AwsCallConfig::from_env().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "AWS call settings invalid; using the defaults");
+        AwsCallConfig::default()
+    });
+    sdk_config(&calls).await
+}
+
+/// The AWS configuration from the standard environment with these retries and deadlines.
+pub async fn sdk_config(calls: &AwsCallConfig) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(calls.retry())
+        .timeout_config(calls.timeouts())
         .load()
         .await
 }
@@ -634,6 +751,183 @@ mod notifier_config_tests {
                 Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
                 other => panic!("{name}={value:?}: expected invalid, got {other:?}"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod aws_call_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn calls(pairs: &[(&str, &str)]) -> Result<AwsCallConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AwsCallConfig::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn aws_calls_have_defaults_and_are_checked() {
+        let d = calls(&[]).expect("defaults");
+        assert_eq!(d, AwsCallConfig::default());
+        assert_eq!(d.retry().max_attempts(), 3);
+        assert_eq!(d.retry().initial_backoff(), Duration::from_millis(100));
+        assert_eq!(d.timeouts().operation_timeout(), Some(d.call_timeout));
+        assert_eq!(
+            d.timeouts().operation_attempt_timeout(),
+            Some(d.attempt_timeout)
+        );
+        let c =
+            calls(&[("AWS_CALL_TIMEOUT_MS", "8000"), ("AWS_MAX_ATTEMPTS", "5")]).expect("valid");
+        assert_eq!(
+            (c.call_timeout, c.max_attempts),
+            (Duration::from_secs(8), 5)
+        );
+        for (name, value) in [
+            ("AWS_MAX_ATTEMPTS", "0"),
+            ("AWS_MAX_ATTEMPTS", "11"),
+            ("AWS_CALL_TIMEOUT_MS", "0"),
+            ("AWS_CALL_TIMEOUT_MS", "1000"), // below the 2000 ms attempt timeout
+            ("AWS_ATTEMPT_TIMEOUT_MS", "soon"),
+            ("AWS_RETRY_MAX_BACKOFF_MS", "50"), // below the 100 ms base
+        ] {
+            match calls(&[(name, value)]) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
+                other => panic!("{name}={value:?}: expected invalid, got {other:?}"),
+            }
+        }
+    }
+
+    /// A resource of the template as far as this check needs it.
+    #[derive(Debug, Default)]
+    struct Resource {
+        name: String,
+        is_function: bool,
+        timeout: Option<u64>,
+        env: HashMap<String, String>,
+    }
+
+    /// Each `AWS::Serverless::Function` of infra/template.yaml: its name, its `Timeout` in
+    /// seconds (its own, else the `Globals` one) and its environment (the globals' and its own).
+    /// A small reader of the template's block style, enough for these keys.
+    fn functions(template: &str) -> Vec<Resource> {
+        let mut path: Vec<(usize, String)> = Vec::new();
+        let mut block_above: Option<usize> = None;
+        let mut global_timeout = None;
+        let mut global_env = HashMap::new();
+        let mut own: Vec<Resource> = Vec::new();
+        for line in template.lines() {
+            let indent = line.len() - line.trim_start().len();
+            let text = line.trim();
+            if let Some(i) = block_above {
+                if text.is_empty() || indent > i {
+                    continue; // the text of a `>-` / `|` block
+                }
+                block_above = None;
+            }
+            if text.is_empty() || text.starts_with('#') || text.starts_with('-') {
+                continue;
+            }
+            let Some((key, value)) = text.split_once(':') else {
+                continue;
+            };
+            if key.contains(' ') {
+                continue;
+            }
+            let value = value.split(" #").next().unwrap_or("").trim();
+            while path.last().is_some_and(|(i, _)| *i >= indent) {
+                path.pop();
+            }
+            path.push((indent, key.to_string()));
+            if value.starts_with('>') || value.starts_with('|') {
+                block_above = Some(indent);
+            }
+            let keys: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).collect();
+            match keys.as_slice() {
+                ["Globals", "Function", "Timeout"] => global_timeout = value.parse().ok(),
+                ["Globals", "Function", "Environment", "Variables", name] => {
+                    global_env.insert(name.to_string(), value.to_string());
+                }
+                ["Resources", name] => own.push(Resource {
+                    name: name.to_string(),
+                    ..Resource::default()
+                }),
+                ["Resources", _, "Type"] => {
+                    if let Some(last) = own.last_mut() {
+                        last.is_function = value == "AWS::Serverless::Function";
+                    }
+                }
+                ["Resources", _, "Properties", "Timeout"] => {
+                    if let Some(last) = own.last_mut() {
+                        last.timeout = Some(value.parse().expect("a function Timeout is a number"));
+                    }
+                }
+                [
+                    "Resources",
+                    _,
+                    "Properties",
+                    "Environment",
+                    "Variables",
+                    name,
+                ] => {
+                    if let Some(last) = own.last_mut() {
+                        last.env.insert(name.to_string(), value.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        own.into_iter()
+            .filter(|r| r.is_function)
+            .map(|r| {
+                let timeout = r.timeout.or(global_timeout);
+                let timeout = timeout
+                    .unwrap_or_else(|| panic!("{}: no Timeout of its own nor in Globals", r.name));
+                let mut env = global_env.clone();
+                env.extend(r.env);
+                Resource {
+                    timeout: Some(timeout),
+                    env,
+                    ..r
+                }
+            })
+            .collect()
+    }
+
+    /// Every AWS call's deadline (retries and backoffs included) ends at least a second before
+    /// its function's timeout, so a hung dependency is a 503 problem, not a Lambda timeout.
+    #[test]
+    fn every_function_outlives_its_aws_call_deadline() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+        let template = std::fs::read_to_string(path).expect("infra/template.yaml");
+        let found = functions(&template);
+        assert_eq!(
+            found.len(),
+            template.matches("Type: AWS::Serverless::Function").count(),
+            "every function of the template was read: {:?}",
+            found.iter().map(|f| &f.name).collect::<Vec<_>>()
+        );
+        assert!(found.len() >= 10, "{found:?}");
+        for Resource {
+            name, timeout, env, ..
+        } in &found
+        {
+            for (var, value) in env.iter().filter(|(k, _)| k.starts_with("AWS_")) {
+                assert!(
+                    value.parse::<u64>().is_ok(),
+                    "{name}: {var} must be a literal number for this check, is {value}"
+                );
+            }
+            let calls = AwsCallConfig::from_lookup(&|k| env.get(k).cloned())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let function = Duration::from_secs(timeout.unwrap_or_default());
+            assert!(
+                calls.call_timeout + Duration::from_secs(1) <= function,
+                "{name}: Timeout {function:?} must exceed the AWS call deadline {:?} by a second",
+                calls.call_timeout
+            );
         }
     }
 }

@@ -124,6 +124,10 @@ where
                 | "TooManyRequestsException"
                 | "LimitExceededException"
                 | "InternalServerError"
+                | "InternalServiceError"
+                | "InternalFailure"
+                | "ServiceUnavailable"
+                | "ServiceUnavailableException"
         ) =>
         {
             Error::Unavailable(format!("{op}: {code}"))

@@ -203,7 +203,8 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
     let mut stale = t.clone();
     stale.name = "Third".into();
     stale.version = 2;
-    let audit = keygate::domain::audit::AuditEntry::new(&p, &alice, "template.updated", "template", &t.id);
+    let audit =
+        keygate::domain::audit::AuditEntry::new(&p, &alice, "template.updated", "template", &t.id);
     let r = env.store.replace_template(&t, &stale, &audit).await;
     assert!(matches!(r, Err(Error::VersionMismatch { .. })), "{r:?}");
     let stored = env

@@ -307,6 +307,40 @@ impl Fixture {
     }
 }
 
+/// A project of `user`'s own with these nodes: the client project of an import. Its id.
+pub async fn client_project(stack: &Stack, user: &str, nodes: &[&str]) -> String {
+    let c = unique("c");
+    let token = stack.token(user);
+    stack
+        .post("/v1/projects", &token, json!({"id": c, "name": "Client"}))
+        .await
+        .expect(201);
+    for node in nodes {
+        stack
+            .put(
+                &format!("/v1/projects/{c}/nodes/{node}"),
+                &token,
+                json!({"name": node}),
+            )
+            .await
+            .expect(200);
+    }
+    c
+}
+
+impl Stack {
+    /// Key `k`'s token, as its holder `user` reveals it.
+    pub async fn reveal(&self, k: &str, user: &str) -> String {
+        self.get(&format!("/v1/keys/{k}/token"), &self.token(user))
+            .await
+            .expect(200)
+            .body["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+}
+
 /// An issued key: its id, its token and the JSON of the key.
 pub struct IssuedKey {
     pub id: String,
@@ -319,7 +353,6 @@ impl Fixture {
     /// (`[(name, value)]`) and the owner approves it.
     pub async fn issue_key(&self, stack: &Stack, fields: &[(&str, &str)]) -> IssuedKey {
         let owner = stack.token(&self.owner);
-        let member = stack.token(&self.member);
         let fields: Vec<Value> = fields
             .iter()
             .map(|(n, v)| json!({"name": n, "value": v}))
@@ -337,14 +370,7 @@ impl Fixture {
         let r = self.request(stack, &self.member, t).await;
         let key = self.approve(stack, &r).await;
         let id = key["id"].as_str().expect("key id").to_string();
-        let token = stack
-            .get(&format!("/v1/keys/{id}/token"), &member)
-            .await
-            .expect(200)
-            .body["token"]
-            .as_str()
-            .expect("token")
-            .to_string();
+        let token = stack.reveal(&id, &self.member).await;
         IssuedKey { id, token, key }
     }
 

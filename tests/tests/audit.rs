@@ -2,7 +2,7 @@
 //! target), written with the change (a refused change leaves none), readable newest first and
 //! page by page by the owner only.
 
-use keygate_e2e::{Fixture, Stack, unique};
+use keygate_e2e::{Fixture, Stack, client_project, unique};
 use serde_json::{Value, json};
 
 async fn trail(stack: &Stack, f: &Fixture) -> Vec<Value> {
@@ -143,10 +143,7 @@ async fn every_change_is_in_the_owners_trail_newest_first() {
     }
 
     // The owner's only: a member is refused, anyone else does not see the project.
-    stack
-        .get(&f.path("/audit"), &member)
-        .await
-        .expect(403);
+    stack.get(&f.path("/audit"), &member).await.expect(403);
     stack
         .get(&f.path("/audit"), &stack.token(&f.outsider))
         .await
@@ -164,19 +161,7 @@ async fn imports_are_audited_in_the_client_project() {
     let key = f.issue_key(&stack, &[("Project", "p")]).await;
     let member = stack.token(&f.member);
     // The holder's own client project, with a node to grant.
-    let c = unique("c");
-    stack
-        .post("/v1/projects", &member, json!({"id": c, "name": "Client"}))
-        .await
-        .expect(201);
-    stack
-        .put(
-            &format!("/v1/projects/{c}/nodes/fetcher"),
-            &member,
-            json!({"name": "Fetcher"}),
-        )
-        .await
-        .expect(200);
+    let c = client_project(&stack, &f.member, &["fetcher"]).await;
     stack
         .post(
             &format!("/v1/projects/{c}/imports"),

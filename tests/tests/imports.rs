@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use keygate::token::KeySet;
-use keygate_e2e::{Fixture, IssuedKey, Stack, secrets_client, secrets_namespace, unique};
+use keygate_e2e::{
+    Fixture, IssuedKey, Stack, client_project, secrets_client, secrets_namespace, unique,
+};
 use serde_json::{Value, json};
 
 /// How long the stream (pump -> imports-sync) may take to reach the imports.
@@ -17,27 +19,6 @@ const FIELDS: &[(&str, &str)] = &[
     ("Input node", "in-1"),
     ("Output node", "out-1"),
 ];
-
-/// A project of `user`'s own with nodes `worker` and `runner`: the client project.
-async fn client_project(stack: &Stack, user: &str) -> String {
-    let c = unique("c");
-    let token = stack.token(user);
-    stack
-        .post("/v1/projects", &token, json!({"id": c, "name": "Client"}))
-        .await
-        .expect(201);
-    for node in ["worker", "runner"] {
-        stack
-            .put(
-                &format!("/v1/projects/{c}/nodes/{node}"),
-                &token,
-                json!({"name": node}),
-            )
-            .await
-            .expect(200);
-    }
-    c
-}
 
 /// A secret as Secrets Manager holds it.
 #[derive(Debug, Clone)]
@@ -155,7 +136,7 @@ async fn setup() -> (Stack, Fixture, IssuedKey, String) {
     let stack = Stack::new().await;
     let f = Fixture::new(&stack).await;
     let key = f.issue_key(&stack, FIELDS).await;
-    let c = client_project(&stack, &f.member).await;
+    let c = client_project(&stack, &f.member, &["worker", "runner"]).await;
     (stack, f, key, c)
 }
 
@@ -359,12 +340,12 @@ async fn bad_input_names_the_field() {
 async fn only_the_holder_imports_an_active_key_into_their_own_projects() {
     let (stack, f, key, c) = setup().await;
     // The key's project owner is not its holder.
-    let owners = client_project(&stack, &f.owner).await;
+    let owners = client_project(&stack, &f.owner, &["worker", "runner"]).await;
     import(&stack, &f.owner, &owners, &key.id, "wx")
         .await
         .expect(403);
     // Someone else with a project of their own cannot even see the key.
-    let outsiders = client_project(&stack, &f.outsider).await;
+    let outsiders = client_project(&stack, &f.outsider, &["worker", "runner"]).await;
     import(&stack, &f.outsider, &outsiders, &key.id, "wx")
         .await
         .expect(404);
@@ -400,7 +381,7 @@ async fn an_expired_key_is_not_imported() {
     let stack = Stack::new().await;
     let f = Fixture::new(&stack).await;
     let key = f.issue_key(&stack, FIELDS).await;
-    let c = client_project(&stack, &f.member).await;
+    let c = client_project(&stack, &f.member, &["worker", "runner"]).await;
     stack.expire_key(&key.id).await;
     let r = import(&stack, &f.member, &c, &key.id, "wx")
         .await
@@ -601,7 +582,7 @@ async fn delete_removes_the_secrets_and_a_new_import_restores_them() {
 #[tokio::test]
 async fn revoking_the_key_removes_the_token_secret_of_every_import() {
     let (stack, f, key, c) = setup().await;
-    let c2 = client_project(&stack, &f.member).await;
+    let c2 = client_project(&stack, &f.member, &["worker", "runner"]).await;
     import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);

@@ -75,7 +75,12 @@ async fn rate_limits_are_checked_and_can_be_cleared() {
             )
             .await
             .expect(400);
-        assert_eq!(r.fields(), vec!["rate_limit_per_minute"], "{why}: {}", r.body);
+        assert_eq!(
+            r.fields(),
+            vec!["rate_limit_per_minute"],
+            "{why}: {}",
+            r.body
+        );
     }
     let t = stack
         .post(
@@ -99,7 +104,11 @@ async fn rate_limits_are_checked_and_can_be_cleared() {
         .body;
     assert_eq!(cleared["rate_limit_per_minute"], Value::Null);
     let plain = f.template(&stack, &unique("Plain ")).await;
-    assert_eq!(plain["rate_limit_per_minute"], Value::Null, "no limit unless set");
+    assert_eq!(
+        plain["rate_limit_per_minute"],
+        Value::Null,
+        "no limit unless set"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +126,10 @@ async fn a_key_over_its_limit_gets_429_with_retry_after_and_the_denial_is_counte
     let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     assert!(
-        r.body["detail"].as_str().unwrap_or_default().contains(&key.id),
+        r.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&key.id),
         "names the key: {}",
         r.body
     );

@@ -3,7 +3,7 @@
 //! carry no token.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate_e2e::{Fixture, Stack, unique, wait_for_mail};
+use keygate_e2e::{Fixture, Stack, client_project, wait_for_mail};
 use serde_json::json;
 
 /// Every string inside an attribute value, nested ones included.
@@ -24,11 +24,7 @@ async fn a_dump_of_the_table_and_the_mails_hold_no_token() {
     let key = f.issue_key(&stack, &[("Project", "p")]).await;
     let member = stack.token(&f.member);
     // Imported (the token goes to Secrets Manager) and rolled (a second token minted).
-    let c = unique("c");
-    stack
-        .post("/v1/projects", &member, json!({"id": c, "name": "Client"}))
-        .await
-        .expect(201);
+    let c = client_project(&stack, &f.member, &[]).await;
     stack
         .post(
             &format!("/v1/projects/{c}/imports"),
@@ -40,17 +36,10 @@ async fn a_dump_of_the_table_and_the_mails_hold_no_token() {
     let rolled = stack
         .post(&format!("/v1/keys/{}/roll", key.id), &member, json!({}))
         .await
-        .expect(200)
+        .expect(201)
         .body;
     let new_id = rolled["id"].as_str().expect("new key id");
-    let new_token = stack
-        .get(&format!("/v1/keys/{new_id}/token"), &member)
-        .await
-        .expect(200)
-        .body["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let new_token = stack.reveal(new_id, &f.member).await;
 
     // The whole table, page by page, as a thief would copy it.
     let mut texts = Vec::new();
@@ -72,21 +61,29 @@ async fn a_dump_of_the_table_and_the_mails_hold_no_token() {
             break;
         }
     }
-    assert!(texts.iter().any(|t| t.contains(&key.id)), "the scan saw the key's record");
+    assert!(
+        texts.iter().any(|t| t.contains(&key.id)),
+        "the scan saw the key's record"
+    );
     let signature = |t: &str| t.rsplit('.').next().unwrap_or_default().to_string();
     for token in [&key.token, &new_token] {
         assert!(
-            !texts.iter().any(|t| t.contains(token.as_str())
-                || t.contains(&signature(token))),
+            !texts
+                .iter()
+                .any(|t| t.contains(token.as_str()) || t.contains(&signature(token))),
             "a token or its signature is in the table"
         );
     }
     assert!(
-        !texts.iter().any(|t| t.contains("eyJ") && t.matches('.').count() >= 2),
+        !texts
+            .iter()
+            .any(|t| t.contains("eyJ") && t.matches('.').count() >= 2),
         "something JWT-shaped is in the table"
     );
     assert!(
-        !texts.iter().any(|t| t.contains("PRIVATE") || t.contains("\"d\":")),
+        !texts
+            .iter()
+            .any(|t| t.contains("PRIVATE") || t.contains("\"d\":")),
         "no signing key material in the table"
     );
 

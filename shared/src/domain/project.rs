@@ -235,7 +235,13 @@ pub async fn create(store: &Store, caller: &Caller, input: NewProjectInput) -> R
         membership: Membership::Owner,
         added_at: created_at,
     };
-    let audit = AuditEntry::new(&project.id, caller, "project.created", "project", &project.id);
+    let audit = AuditEntry::new(
+        &project.id,
+        caller,
+        "project.created",
+        "project",
+        &project.id,
+    );
     store.create_project(&project, &owner, &audit).await?;
     Ok(project)
 }

@@ -189,8 +189,8 @@ pub async fn create(
         per_hour,
         epoch,
     );
-    let audit = AuditEntry::new(p, caller, "request.created", "request", &request.id)
-        .request(&request.id);
+    let audit =
+        AuditEntry::new(p, caller, "request.created", "request", &request.id).request(&request.id);
     store
         .create_request(
             &request,
@@ -231,7 +231,9 @@ async fn close(
     };
     let audit = AuditEntry::new(&closed.project_id, caller, action, "request", &closed.id)
         .request(&closed.id);
-    store.close_request(&closed, &Ask::of(&closed), &audit).await?;
+    store
+        .close_request(&closed, &Ask::of(&closed), &audit)
+        .await?;
     Ok(closed)
 }
 

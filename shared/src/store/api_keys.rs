@@ -1,8 +1,8 @@
 //! Issued keys (`KEY#k` / `META`, by holder in gsi1, by project in gsi2) and the transactions
 //! that issue, revoke and roll them together with their request, ask and audit entry.
 
-use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
 use super::audit::audit_write;
+use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
 use super::{Attrs, Scope, Store, keys, to_attrs};
 use crate::domain::ids::{KeyId, ProjectId, UserId};
 use crate::domain::key::{ApiKey, AuditEntry};

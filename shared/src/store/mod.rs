@@ -4,17 +4,17 @@
 
 mod api_keys;
 mod audit;
-mod limits;
 mod imports;
 pub mod keys;
+mod limits;
 mod notified;
 mod projects;
 mod requests;
 mod templates;
 mod usage;
 
-pub use notified::{Image, MARKER_TTL_SECONDS};
 pub use limits::Window;
+pub use notified::{Image, MARKER_TTL_SECONDS};
 pub use usage::{USAGE_RETENTION_DAYS, UsageCount, UsageShard};
 
 use std::collections::{BTreeMap, HashMap};
@@ -377,7 +377,12 @@ impl Store {
     }
 
     /// Runs one `TransactWriteItems`. `on_failed[i]` is the domain error a failed condition on the
-    /// i-th item means (the transaction is rolled back: nothing of it is written).
+    /// i-th item means (the transaction is rolled back: nothing of it is written). A transaction
+    /// cancelled only for a conflict with another one in flight (`TransactionConflict`) or for
+    /// throttling is sent again after a short random backoff, up to `TRANSACTION_ATTEMPTS` times
+    /// (the SDK retries no `TransactionCanceledException`; a cancelled transaction wrote
+    /// nothing), then it is `Unavailable` (503 with `Retry-After`). Each try carries a
+    /// `ClientRequestToken`, so the SDK's own retry of a try that landed is idempotent.
     async fn transact(
         &self,
         op: &str,
@@ -391,42 +396,95 @@ impl Store {
                 on_failed.len()
             )));
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
-        };
-        let reasons: Option<Vec<CancellationReason>> = match &err {
-            SdkError::ServiceError(se) => match se.err() {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                    Some(c.cancellation_reasons().to_vec())
-                }
+        let mut attempt = 1;
+        loop {
+            // The SDK sends the same input again when an attempt times out or fails in transit:
+            // with a token of its own per try, DynamoDB applies a transaction whose first attempt
+            // did land only once and answers the repeat with success (not with its own conflict).
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(crate::domain::new_id())
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let reasons: Option<Vec<CancellationReason>> = match &err {
+                SdkError::ServiceError(se) => match se.err() {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().to_vec())
+                    }
+                    _ => None,
+                },
                 _ => None,
-            },
-            _ => None,
-        };
-        let Some(reasons) = reasons else {
-            return Err(sdk_error(op, err));
-        };
-        for (i, r) in reasons.iter().enumerate() {
-            match r.code() {
-                Some("ConditionalCheckFailed") => return Err(on_failed.swap_remove(i)),
-                Some("TransactionConflict") => {
-                    return Err(Error::Conflict(
-                        "a concurrent change touched the same data; retry".into(),
-                    ));
+            };
+            let Some(reasons) = reasons else {
+                return Err(sdk_error(op, err));
+            };
+            // A failed condition is the answer, whatever else was cancelled beside it.
+            if let Some(i) = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                if i < on_failed.len() {
+                    return Err(on_failed.swap_remove(i));
                 }
-                _ => {}
+                return Err(Error::Internal(format!(
+                    "{op}: condition failed on item {i} of {}",
+                    on_failed.len()
+                )));
+            }
+            let passing = reasons.iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some(
+                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                    )
+                )
+            });
+            if !passing {
+                return Err(Error::Internal(format!(
+                    "{op}: transaction cancelled: {reasons:?}"
+                )));
+            }
+            if attempt >= TRANSACTION_ATTEMPTS {
+                return Err(Error::Unavailable(format!(
+                    "{op}: transaction cancelled {attempt} times (conflict or throttling): {reasons:?}"
+                )));
+            }
+            tracing::debug!(op, attempt, "transaction conflict or throttling; retrying");
+            tokio::time::sleep(transaction_backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// Tries of a transaction cancelled for a conflict or throttling (see `Store::transact`).
+pub const TRANSACTION_ATTEMPTS: u32 = 3;
+
+/// Half of 50 ms doubled per retry, plus a random part up to the other half: two transactions
+/// that conflicted do not come back in step.
+fn transaction_backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = 50u64 << attempt.saturating_sub(1).min(4);
+    let jitter = (ulid::Ulid::new().random() % u128::from(ceiling / 2 + 1)) as u64;
+    std::time::Duration::from_millis(ceiling / 2 + jitter)
+}
+
+#[cfg(test)]
+mod transact_tests {
+    use super::*;
+
+    #[test]
+    fn transaction_backoff_doubles_within_its_jitter_and_is_bounded() {
+        for _ in 0..200 {
+            for (attempt, ms) in [(1, 50), (2, 100), (3, 200), (9, 800)] {
+                let d = transaction_backoff(attempt).as_millis() as u64;
+                assert!((ms / 2..=ms).contains(&d), "attempt {attempt}: {d} ms");
             }
         }
-        Err(Error::Internal(format!(
-            "{op}: transaction cancelled: {reasons:?}"
-        )))
     }
 }
 

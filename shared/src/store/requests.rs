@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
-use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use super::limits::Window;
+use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, RequestId, TemplateId, UserId};
 use crate::domain::now;

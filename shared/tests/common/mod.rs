@@ -87,9 +87,16 @@ pub async fn holder_with_key(
         .await
         .expect("template");
     let t: TemplateId = t.id;
-    let r = request::create(store, &bob, &p, &t, NewRequestInput { comment: None }, u32::MAX)
-        .await
-        .expect("request");
+    let r = request::create(
+        store,
+        &bob,
+        &p,
+        &t,
+        NewRequestInput { comment: None },
+        u32::MAX,
+    )
+    .await
+    .expect("request");
     let cfg = ApiKeyConfig::from_lookup(&|_: &str| None).expect("defaults");
     let (_, k) = key::approve(store, signer, &cfg, &alice, &p, &r.id)
         .await

@@ -184,7 +184,15 @@ async fn seed() -> Result<(), BoxError> {
     if let Ok(t) = template::create(&store, &alice, &server, weather).await {
         let comment = Some("For the weather fetcher of my client project".to_string());
         exists_ok(
-            request::create(&store, &bob, &server, &t.id, NewRequestInput { comment }, u32::MAX).await,
+            request::create(
+                &store,
+                &bob,
+                &server,
+                &t.id,
+                NewRequestInput { comment },
+                u32::MAX,
+            )
+            .await,
         )?;
     }
 
