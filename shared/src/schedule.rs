@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::{ConfigError, SchedulerConfig, aws_config};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::project::{Digest, Project};
@@ -235,7 +236,12 @@ impl Scheduler {
             if key.expired_seen_at.is_none()
                 && self
                     .store
-                    .mark_key_expired(&key.id, &crate::domain::now())
+                    .mark_key_expired(
+                        &key.id,
+                        &crate::domain::now(),
+                        &AuditEntry::by_keygate(&key.project_id, "key.expired", "key", &key.id)
+                            .key(&key.id),
+                    )
                     .await?
             {
                 tracing::info!(key = %key.id, "key seen expired");

@@ -9,6 +9,7 @@
 //! conditional on the state it was read in (an import already moved or revoked is skipped).
 
 use crate::config::{ConfigError, SyncConfig, aws_config};
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, SecretName};
 use crate::domain::import::{Import, ImportState};
 use crate::domain::key::{self, ApiKey, KeyStatus};
@@ -182,7 +183,10 @@ impl ImportSync {
             updated_at: now(),
             ..import.clone()
         };
-        match self.store.revoke_import(&revoked, &token).await {
+        let action = format!("import.key_{}", status.as_str());
+        let audit =
+            AuditEntry::by_keygate(c, &action, "import", &import.prefix).key(&import.key_id);
+        match self.store.revoke_import(&revoked, &token, &audit).await {
             Ok(()) | Err(Error::Conflict(_)) => Ok(Outcome::Revoked),
             Err(e) => Err(e),
         }
@@ -225,7 +229,9 @@ impl ImportSync {
         for name in &import.secrets {
             self.vault.tag(c, name, &key_tag, &[]).await?;
         }
-        match self.store.move_import(&moved, &import.key_id).await {
+        let audit =
+            AuditEntry::by_keygate(c, "import.key_rolled", "import", &import.prefix).key(&new.id);
+        match self.store.move_import(&moved, &import.key_id, &audit).await {
             Ok(()) | Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }

@@ -627,6 +627,24 @@ async fn revoking_the_key_removes_the_token_secret_of_every_import() {
                     .all(|s| s["source"]["key_status"] == "revoked")
         })
         .await;
+        // Each client project's trail says keygate followed the revocation, once.
+        let trail = stack
+            .get(
+                &format!("/v1/projects/{project}/audit"),
+                &stack.token(&f.member),
+            )
+            .await
+            .expect(200)
+            .body;
+        let followed: Vec<&Value> = trail["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["action"] == "import.key_revoked")
+            .collect();
+        assert_eq!(followed.len(), 1, "{trail}");
+        assert_eq!(followed[0]["actor"], Value::Null);
+        assert_eq!(followed[0]["key_id"], key.id.as_str());
     }
 }
 

@@ -320,6 +320,21 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
     assert!(meta.contains_key("expired_seen_at"));
     let again = run_job(&stack, "reminders", &at(expires + time::Duration::hours(2))).await;
     assert_eq!(again["marked_expired"], 0, "{again}");
+    // The marking is in the owner's audit trail once, made by keygate itself.
+    let trail = stack
+        .get(&f.path("/audit?page_size=100"), &stack.token(&f.owner))
+        .await
+        .expect(200)
+        .body;
+    let expired: Vec<&serde_json::Value> = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "key.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{trail}");
+    assert_eq!(expired[0]["actor"], serde_json::Value::Null);
+    assert_eq!(expired[0]["key_id"], k.as_str());
     assert_eq!(reminders(mail_to(&holder).await).len(), 2);
     // Expiry is checked on read: the key shows expired whatever the job did.
     let shown = stack

@@ -27,7 +27,10 @@ pub struct AuditEntry {
     pub project_id: ProjectId,
     pub id: String,
     pub at: String,
-    pub actor: Person,
+    /// Who made the change; `null` for keygate itself (a key seen past its expiry, an import
+    /// following its key's revocation or roll).
+    #[serde(default)]
+    pub actor: Option<Person>,
     /// `<thing>.<what happened>`: `template.created`, `key.revoked`, `import.deleted`, ...
     pub action: String,
     #[serde(default)]
@@ -51,7 +54,29 @@ impl AuditEntry {
             project_id: project.clone(),
             id: new_id(),
             at: now(),
-            actor: actor.person(),
+            actor: Some(actor.person()),
+            action: action.to_string(),
+            target: Some(Target {
+                kind: kind.to_string(),
+                id: id.to_string(),
+            }),
+            request_id: None,
+            key_id: None,
+        }
+    }
+
+    /// An entry for a change keygate made itself, following one a user made or time.
+    pub fn by_keygate(
+        project: &ProjectId,
+        action: &str,
+        kind: &str,
+        id: impl std::fmt::Display,
+    ) -> Self {
+        AuditEntry {
+            project_id: project.clone(),
+            id: new_id(),
+            at: now(),
+            actor: None,
             action: action.to_string(),
             target: Some(Target {
                 kind: kind.to_string(),

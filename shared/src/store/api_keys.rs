@@ -74,12 +74,11 @@ impl Store {
         self.query_all(scope, None).await
     }
 
-    /// Records, once, that the expiry job saw the key past its expiry: `false` when it was
-    /// recorded before or the key was revoked meanwhile. The change reaches the stream.
-    pub async fn mark_key_expired(&self, k: &KeyId, at: &str) -> Result<bool> {
-        let result = self
-            .client
-            .update_item()
+    /// Records, once, that the expiry job saw the key past its expiry (with `audit`, in one
+    /// transaction): `false` when it was recorded before or the key was revoked meanwhile. The
+    /// change reaches the stream.
+    pub async fn mark_key_expired(&self, k: &KeyId, at: &str, audit: &AuditEntry) -> Result<bool> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(super::key_attrs(&keys::api_key(k))))
             .update_expression("SET expired_seen_at = :at")
@@ -90,19 +89,21 @@ impl Store {
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":at", super::s(at))
             .expression_attribute_values(":active", super::s("active"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(super::sdk_error("UpdateItem key expired", e)),
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(update)
+                .build(),
+        ];
+        let seen = Error::Conflict(format!("key {k} was marked expired or revoked before"));
+        match self
+            .transact_audited("MarkKeyExpired", items, vec![seen], audit)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Error::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

@@ -366,7 +366,12 @@ impl Store {
 
     /// A revoked (or expired) key's import: the record says so and drops the token secret, whose
     /// item goes; the other secrets are marked with the key's status. Only once: conditional on the record still being active.
-    pub async fn revoke_import(&self, revoked: &Import, token: &SecretName) -> Result<()> {
+    pub async fn revoke_import(
+        &self,
+        revoked: &Import,
+        token: &SecretName,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut items = vec![
             self.put_item(
                 import_attrs(revoked)?,
@@ -390,12 +395,13 @@ impl Store {
             )?);
             on_failed.push(Error::Conflict(format!("secret {name} is gone")));
         }
-        self.transact("RevokeImport", items, on_failed).await
+        self.transact_audited("RevokeImport", items, on_failed, audit)
+            .await
     }
 
     /// A rolled key's import now belongs to the new key (record, its gsi1 entry and every
     /// secret), if it still belonged to `old`.
-    pub async fn move_import(&self, moved: &Import, old: &KeyId) -> Result<()> {
+    pub async fn move_import(&self, moved: &Import, old: &KeyId, audit: &AuditEntry) -> Result<()> {
         let mut items = vec![
             self.put_item(
                 import_attrs(moved)?,
@@ -425,6 +431,7 @@ impl Store {
             );
             on_failed.push(Error::Conflict(format!("secret {name} is gone")));
         }
-        self.transact("MoveImport", items, on_failed).await
+        self.transact_audited("MoveImport", items, on_failed, audit)
+            .await
     }
 }
