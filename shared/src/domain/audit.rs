@@ -51,17 +51,8 @@ impl AuditEntry {
         id: impl std::fmt::Display,
     ) -> Self {
         AuditEntry {
-            project_id: project.clone(),
-            id: new_id(),
-            at: now(),
             actor: Some(actor.person()),
-            action: action.to_string(),
-            target: Some(Target {
-                kind: kind.to_string(),
-                id: id.to_string(),
-            }),
-            request_id: None,
-            key_id: None,
+            ..Self::by_keygate(project, action, kind, id)
         }
     }
 
