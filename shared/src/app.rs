@@ -33,14 +33,16 @@ impl App {
         sdk: &aws_config::SdkConfig,
     ) -> std::result::Result<Self, lambda_http::Error> {
         let store = Store::new(sdk, config.table_name.clone());
-        let auth = Authenticator::new(config.user_tokens.clone(), sdk)
+        // One Secrets Manager client for the user JWKS, the signing keys and imported secrets.
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let auth = Authenticator::with_client(config.user_tokens.clone(), secrets.clone())
             .map_err(|e| format!("USER_JWKS: {e}"))?;
-        let signer = Signer::new(
-            sdk,
+        let signer = Signer::with_client(
+            secrets.clone(),
             config.api_keys.signing_keys_secret_id.clone(),
             config.api_keys.signing_keys_ttl,
         );
-        let vault = Vault::new(sdk, &config.imports);
+        let vault = Vault::with_client(secrets, &config.imports);
         Ok(App {
             config,
             store,

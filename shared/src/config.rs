@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::tls::TlsRoots;
+
 /// Where the console users' issuer publishes its public keys (a JWKS document).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksSource {
@@ -412,28 +414,52 @@ impl AwsCallConfig {
 
 /// The one AWS configuration of a container. Region, credentials and `AWS_ENDPOINT_URL`
 /// (the local emulator) come from the standard environment variables; retries and deadlines
-/// from `AwsCallConfig`.
+/// from `AwsCallConfig`; the roots of trust from `TLS_ROOTS` (`crate::tls`).
 pub async fn try_aws_config() -> Result<aws_config::SdkConfig, ConfigError> {
-    Ok(sdk_config(&AwsCallConfig::from_env()?).await)
+    Ok(sdk_config(&AwsCallConfig::from_env()?, &TlsRoots::from_env()?).await)
 }
 
-/// `try_aws_config`, for callers that cannot fail: a bad retry or deadline variable is logged
-/// and the defaults are used (deadlines stay on either way).
+/// `try_aws_config`, for callers that cannot fail: a bad retry, deadline or roots variable is
+/// logged and its default is used (deadlines stay on and certificates are checked either way).
 pub async fn aws_config() -> aws_config::SdkConfig {
     let calls = AwsCallConfig::from_env().unwrap_or_else(|e| {
         tracing::error!(error = %e, "AWS call settings invalid; using the defaults");
         AwsCallConfig::default()
     });
-    sdk_config(&calls).await
+    let roots = TlsRoots::from_env().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "TLS roots invalid; trusting the Amazon roots");
+        TlsRoots::default()
+    });
+    sdk_config(&calls, &roots).await
 }
 
-/// The AWS configuration from the standard environment with these retries and deadlines.
-pub async fn sdk_config(calls: &AwsCallConfig) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The AWS configuration from the standard environment with these retries, deadlines and
+/// roots of trust.
+///
+/// Lambda hands a function its region and credentials in environment variables, the first
+/// places the SDK's default chains look. When both are there they are taken from there directly,
+/// so that init does not build the chains' other providers (instance metadata, container, web
+/// identity, profile), which it would never reach: a quarter of a millisecond of every cold
+/// start. Without them (a developer's shell with a profile) the default chains run as usual.
+pub async fn sdk_config(calls: &AwsCallConfig, roots: &TlsRoots) -> aws_config::SdkConfig {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(roots.http_client())
         .retry_config(calls.retry())
-        .timeout_config(calls.timeouts())
-        .load()
-        .await
+        .timeout_config(calls.timeouts());
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let in_env = set("AWS_ACCESS_KEY_ID")
+        && set("AWS_SECRET_ACCESS_KEY")
+        && (set("AWS_REGION") || set("AWS_DEFAULT_REGION"));
+    let loader = if in_env {
+        loader
+            .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            )
+    } else {
+        loader
+    };
+    loader.load().await
 }
 
 #[cfg(test)]

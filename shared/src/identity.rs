@@ -158,6 +158,15 @@ impl Authenticator {
         config: UserTokenConfig,
         sdk: &aws_config::SdkConfig,
     ) -> std::result::Result<Self, String> {
+        Self::with_client(config, aws_sdk_secretsmanager::Client::new(sdk))
+    }
+
+    /// With the container's Secrets Manager client (one per container: each client built costs
+    /// init time).
+    pub fn with_client(
+        config: UserTokenConfig,
+        secrets: aws_sdk_secretsmanager::Client,
+    ) -> std::result::Result<Self, String> {
         let cache = match &config.jwks {
             JwksSource::Inline(doc) => Some(Cached {
                 fetched: Instant::now(),
@@ -167,7 +176,7 @@ impl Authenticator {
         };
         Ok(Authenticator {
             config,
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            secrets,
             cache: RwLock::new(cache),
         })
     }

@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod token;
 
 pub use app::App;

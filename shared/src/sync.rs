@@ -98,14 +98,16 @@ impl ImportSync {
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = SyncConfig::from_env()?;
         let sdk = aws_config().await;
+        // One Secrets Manager client for the signing keys and the imported secrets.
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(ImportSync::new(
             Store::new(&sdk, config.table_name),
-            Signer::new(
-                &sdk,
+            Signer::with_client(
+                secrets.clone(),
                 config.api_keys.signing_keys_secret_id,
                 config.api_keys.signing_keys_ttl,
             ),
-            Vault::new(&sdk, &config.imports),
+            Vault::with_client(secrets, &config.imports),
         ))
     }
 

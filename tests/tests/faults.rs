@@ -624,7 +624,10 @@ async fn a_redelivered_revocation_changes_no_import_and_fails_no_record() {
 async fn with_the_default_deadlines_a_hung_read_is_retried_and_given_up_at_the_call_deadline() {
     let stack = Stack::new().await;
     let calls = AwsCallConfig::default();
-    let store = Store::new(&sdk_config(&calls).await, stack.table.clone());
+    let store = Store::new(
+        &sdk_config(&calls, &keygate::tls::TlsRoots::default()).await,
+        stack.table.clone(),
+    );
     let p = ProjectId::parse("p", &unique("p")).expect("a project id");
     let fault = Fault::arm(
         &main_emulator(),

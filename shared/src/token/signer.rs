@@ -27,8 +27,18 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(sdk: &aws_config::SdkConfig, secret_id: String, ttl: Duration) -> Self {
+        Self::with_client(aws_sdk_secretsmanager::Client::new(sdk), secret_id, ttl)
+    }
+
+    /// With the container's Secrets Manager client (one per container: each client built costs
+    /// init time).
+    pub fn with_client(
+        secrets: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+        ttl: Duration,
+    ) -> Self {
         Signer {
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            secrets,
             secret_id,
             ttl,
             cache: Arc::new(RwLock::new(None)),
