@@ -2,8 +2,8 @@
 # `make bench`: a local stack of its own on free loopback ports, then the key-flow benchmark
 # (`tests/src/bin/keygate-bench.rs`), which prints latencies and their ratios from one run, and
 # the decision benchmark (`tests/src/bin/keygate-decision-bench.rs`, release build), and the
-# cold-start benchmark of every function's release binary (`tools/coldstart`), with this
-# machine's trust store and with one laid out as on Lambda.
+# cold-start benchmark of every function's release binary (`tools/coldstart`), with the default
+# (compiled-in) roots of trust and with the platform's store.
 # BENCH_N sets the rounds (default 40), COLDSTART_RUNS the cold starts (default 5). Stops what
 # it started.
 set -euo pipefail
@@ -48,21 +48,11 @@ devtool setup >/dev/null
 # A plain assignment, so that `set -e` stops here if the token cannot be made.
 COLDSTART_USER_TOKEN=$(devtool token coldstart-bench coldstart-bench@example.com | tail -n 1)
 export COLDSTART_USER_TOKEN
-echo "==> cold starts with this machine's trust store"
-"$TARGET/release/keygate-coldstart" --bin-dir "$TARGET/release"
-# Again with the trust store laid out as Lambda's AL2023 image keeps it: one CA bundle file and no
-# directory of hashed certificate files. The SDK's TLS set-up reads the system's certificates once
-# per process at init; a Debian-like /etc/ssl/certs holds hundreds of files, and reading them is
-# most of the functions' init on such a machine, not on Lambda.
-bundle=""
-for f in /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/certs/ca-certificates.crt /etc/ssl/cert.pem; do
-  if [ -f "$f" ]; then bundle=$f; break; fi
-done
-if [ -n "$bundle" ]; then
-  no_dir=$(mktemp -d)
-  echo
-  echo "==> cold starts with one CA bundle file ($bundle) and no certificate directory"
-  SSL_CERT_FILE="$bundle" SSL_CERT_DIR="$no_dir" \
-    "$TARGET/release/keygate-coldstart" --bin-dir "$TARGET/release"
-  rmdir "$no_dir"
-fi
+echo "==> cold starts (TLS_ROOTS=amazon, the default: the compiled-in Amazon roots)"
+TLS_ROOTS=amazon "$TARGET/release/keygate-coldstart" --bin-dir "$TARGET/release"
+# Again trusting the platform's store instead (TLS_ROOTS=system): the SDK then reads this
+# machine's certificates at init, which is what the default avoids (on a Debian-like machine a
+# directory of hundreds of hashed files; on Lambda's AL2023 one bundle file).
+echo
+echo "==> cold starts with TLS_ROOTS=system (this machine's trust store, read at init)"
+TLS_ROOTS=system "$TARGET/release/keygate-coldstart" --bin-dir "$TARGET/release"
