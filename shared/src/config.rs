@@ -437,10 +437,12 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// roots of trust.
 ///
 /// Lambda hands a function its region and credentials in environment variables, the first
-/// places the SDK's default chains look. When both are there they are taken from there directly,
-/// so that init does not build the chains' other providers (instance metadata, container, web
-/// identity, profile), which it would never reach: a quarter of a millisecond of every cold
-/// start. Without them (a developer's shell with a profile) the default chains run as usual.
+/// places the SDK's default chains look, and has no shared config file. When both are there they
+/// are taken from there directly and no config file is read, so that init neither builds the
+/// chains' other providers (instance metadata, container, web identity, profile), which it would
+/// never reach, nor looks for files: together ≈0.2 ms of every cold start (0.3 ms more where a
+/// missing `AWS_CONFIG_FILE` is warned about, as on the local stack). Without them (a
+/// developer's shell with a profile) the default chains run as usual.
 pub async fn sdk_config(calls: &AwsCallConfig, roots: &TlsRoots) -> aws_config::SdkConfig {
     let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(roots.http_client())
@@ -451,7 +453,14 @@ pub async fn sdk_config(calls: &AwsCallConfig, roots: &TlsRoots) -> aws_config::
         && set("AWS_SECRET_ACCESS_KEY")
         && (set("AWS_REGION") || set("AWS_DEFAULT_REGION"));
     let loader = if in_env {
+        // As on Lambda, where there is no shared config file: every setting from the
+        // environment, none from `~/.aws/config` (or AWS_CONFIG_FILE), which is not even opened.
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        let no_files = EnvConfigFiles::builder()
+            .with_contents(EnvConfigFileKind::Config, "")
+            .build();
         loader
+            .profile_files(no_files)
             .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
             .credentials_provider(
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
