@@ -1,7 +1,7 @@
 //! Test support for the end-to-end tests: the running local stack (from the env `make test`
 //! exports), dev user tokens, an HTTP client and a look into the table.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -422,6 +422,107 @@ pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
 pub fn secrets_namespace() -> String {
     std::env::var("SECRETS_NAMESPACE")
         .unwrap_or_else(|_| keygate::config::DEFAULT_SECRETS_NAMESPACE.into())
+}
+
+/// A secret as Secrets Manager holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSecret {
+    pub value: String,
+    pub tags: BTreeMap<String, String>,
+    pub deleted: bool,
+}
+
+/// Every secret under `<namespace>/<c>/`, by its name within the project (those scheduled for
+/// deletion included, marked).
+pub async fn stored_secrets(c: &str) -> BTreeMap<String, StoredSecret> {
+    let sm = secrets_client().await;
+    let base = format!("{}/{c}/", secrets_namespace());
+    let mut out = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let page = sm
+            .list_secrets()
+            .include_planned_deletion(true)
+            .filters(
+                aws_sdk_secretsmanager::types::Filter::builder()
+                    .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+                    .values(&base)
+                    .build(),
+            )
+            .set_next_token(next)
+            .send()
+            .await
+            .expect("ListSecrets");
+        for s in page.secret_list() {
+            let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
+                continue;
+            };
+            let mut deleted = s.deleted_date().is_some();
+            let value = if deleted {
+                String::new()
+            } else {
+                match sm
+                    .get_secret_value()
+                    .secret_id(s.name().unwrap_or_default())
+                    .send()
+                    .await
+                {
+                    Ok(v) => v.secret_string().unwrap_or_default().to_string(),
+                    // Deleted between the listing and the read (imports-sync runs concurrently).
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_invalid_request_exception()) =>
+                    {
+                        deleted = true;
+                        String::new()
+                    }
+                    Err(e) => panic!("GetSecretValue: {e:?}"),
+                }
+            };
+            let tags = s
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            out.insert(
+                name.to_string(),
+                StoredSecret {
+                    value,
+                    tags,
+                    deleted,
+                },
+            );
+        }
+        next = page.next_token().map(str::to_string);
+        if next.is_none() {
+            return out;
+        }
+    }
+}
+
+/// The live (not deleted) secrets of `c`.
+pub async fn live_secrets(c: &str) -> BTreeMap<String, StoredSecret> {
+    stored_secrets(c)
+        .await
+        .into_iter()
+        .filter(|(_, s)| !s.deleted)
+        .collect()
+}
+
+/// `POST /v1/projects/{c}/imports` of `key` under `prefix`, as `user`.
+pub async fn import(stack: &Stack, user: &str, c: &str, key: &str, prefix: &str) -> Reply {
+    stack
+        .post(
+            &format!("/v1/projects/{c}/imports"),
+            &stack.token(user),
+            json!({"key_id": key, "prefix": prefix}),
+        )
+        .await
 }
 
 /// A mail the emulator accepted. It keeps only the HTML part of a message that has both.

@@ -2,7 +2,7 @@
 //! target), written with the change (a refused change leaves none), readable newest first and
 //! page by page by the owner only.
 
-use keygate_e2e::{Fixture, Stack, client_project, unique};
+use keygate_e2e::{Fixture, Stack, client_project, import, unique};
 use serde_json::{Value, json};
 
 async fn trail(stack: &Stack, f: &Fixture) -> Vec<Value> {
@@ -162,12 +162,7 @@ async fn imports_are_audited_in_the_client_project() {
     let member = stack.token(&f.member);
     // The holder's own client project, with a node to grant.
     let c = client_project(&stack, &f.member, &["fetcher"]).await;
-    stack
-        .post(
-            &format!("/v1/projects/{c}/imports"),
-            &member,
-            json!({"key_id": key.id, "prefix": "wx"}),
-        )
+    import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);
     stack

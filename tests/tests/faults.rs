@@ -9,7 +9,7 @@
 //! Each fault matches only this test's own ids (`body_contains`), so the tests running beside it
 //! on the same stack are not hit, and each is removed again when its guard is dropped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,8 +19,8 @@ use keygate::config::{AwsCallConfig, sdk_config};
 use keygate::domain::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
 use keygate_e2e::{
-    Fixture, Stack, client_project, lambda_invoke, mail_to, secrets_client, secrets_namespace,
-    unique,
+    Fixture, Stack, client_project, import, lambda_invoke, mail_to, secrets_namespace,
+    stored_secrets, unique,
 };
 use serde_json::{Value, json};
 
@@ -377,63 +377,6 @@ async fn a_send_ses_refuses_or_throttles_is_retried_and_the_mail_goes_out_once()
     assert_eq!(mail_to(&address).await.len(), 1, "not duplicated");
 }
 
-/// Every secret under `<namespace>/<c>/` (those scheduled for deletion included): name within
-/// the project -> (value, deleted, tags).
-async fn secrets_of(c: &str) -> BTreeMap<String, (String, bool, BTreeMap<String, String>)> {
-    let sm = secrets_client().await;
-    let base = format!("{}/{c}/", secrets_namespace());
-    let mut out = BTreeMap::new();
-    let mut next = None;
-    loop {
-        let page = sm
-            .list_secrets()
-            .include_planned_deletion(true)
-            .filters(
-                aws_sdk_secretsmanager::types::Filter::builder()
-                    .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
-                    .values(&base)
-                    .build(),
-            )
-            .set_next_token(next)
-            .send()
-            .await
-            .expect("ListSecrets");
-        for s in page.secret_list() {
-            let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
-                continue;
-            };
-            let deleted = s.deleted_date().is_some();
-            let value = if deleted {
-                String::new()
-            } else {
-                sm.get_secret_value()
-                    .secret_id(s.name().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("GetSecretValue")
-                    .secret_string()
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let tags = s
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            out.insert(name.to_string(), (value, deleted, tags));
-        }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return out;
-        }
-    }
-}
-
 const FIELDS: &[(&str, &str)] = &[
     ("Project", "server"),
     ("Input node", "in-1"),
@@ -450,12 +393,12 @@ async fn secrets_manager_failing_mid_import_leaves_no_half_import_and_the_retry_
     let attempts = u64::from(calls().max_attempts);
     let third = format!("{}/{c}/wx_input_node", secrets_namespace());
     let path = format!("/v1/projects/{c}/imports");
-    let import = json!({"key_id": key.id, "prefix": "wx"});
+    let body = json!({"key_id": key.id, "prefix": "wx"});
     let nothing_left = || async {
         assert!(
-            secrets_of(&c).await.is_empty(),
+            stored_secrets(&c).await.is_empty(),
             "no secret left behind, not even one scheduled for deletion: {:?}",
-            secrets_of(&c).await.keys().collect::<Vec<_>>()
+            stored_secrets(&c).await.keys().collect::<Vec<_>>()
         );
         assert_eq!(
             sort_keys_with(&stack, &format!("PROJECT#{c}"), &["IMPORT#", "SECRET#"]).await,
@@ -475,7 +418,7 @@ async fn secrets_manager_failing_mid_import_leaves_no_half_import_and_the_retry_
             }),
         )
         .await;
-        let refused = post(&stack, &path, &f.member, import.clone()).await;
+        let refused = post(&stack, &path, &f.member, body.clone()).await;
         refused.assert_unavailable();
         let detail = refused.body["detail"].as_str().unwrap_or_default();
         assert!(
@@ -491,17 +434,17 @@ async fn secrets_manager_failing_mid_import_leaves_no_half_import_and_the_retry_
     }
 
     // Secrets Manager back: the retry writes exactly the import's secrets.
-    let done = post(&stack, &path, &f.member, import).await;
+    let done = post(&stack, &path, &f.member, body).await;
     assert_eq!(done.status, 201, "{}", done.body);
-    let secrets = secrets_of(&c).await;
+    let secrets = stored_secrets(&c).await;
     let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
     assert_eq!(
         names,
         ["wx_input_node", "wx_output_node", "wx_project", "wx_token"]
     );
-    assert!(secrets.values().all(|(_, deleted, _)| !deleted));
-    assert_eq!(secrets["wx_token"].0, key.token);
-    assert_eq!(secrets["wx_input_node"].0, "in-1");
+    assert!(secrets.values().all(|s| !s.deleted));
+    assert_eq!(secrets["wx_token"].value, key.token);
+    assert_eq!(secrets["wx_input_node"].value, "in-1");
 }
 
 /// A table item as a stream record's image (`{"S": …}`, `{"N": …}`, …).
@@ -528,14 +471,9 @@ async fn a_redelivered_revocation_changes_no_import_and_fails_no_record() {
     let f = Fixture::new(&stack).await;
     let key = f.issue_key(&stack, FIELDS).await;
     let c = client_project(&stack, &f.member, &[]).await;
-    let imported = post(
-        &stack,
-        &format!("/v1/projects/{c}/imports"),
-        &f.member,
-        json!({"key_id": key.id, "prefix": "wx"}),
-    )
-    .await;
-    assert_eq!(imported.status, 201, "{}", imported.body);
+    import(&stack, &f.member, &c, &key.id, "wx")
+        .await
+        .expect(201);
     stack
         .post(
             &format!("/v1/keys/{}/revoke", key.id),
@@ -566,10 +504,10 @@ async fn a_redelivered_revocation_changes_no_import_and_fails_no_record() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let secrets = secrets_of(&c).await;
+    let secrets = stored_secrets(&c).await;
     let live: Vec<&str> = secrets
         .iter()
-        .filter(|(_, (_, deleted, _))| !deleted)
+        .filter(|(_, s)| !s.deleted)
         .map(|(n, _)| n.as_str())
         .collect();
     assert_eq!(live, ["wx_input_node", "wx_output_node", "wx_project"]);
@@ -606,7 +544,7 @@ async fn a_redelivered_revocation_changes_no_import_and_fails_no_record() {
         );
     }
     assert_eq!(
-        secrets_of(&c).await,
+        stored_secrets(&c).await,
         secrets,
         "the secrets are as they were"
     );

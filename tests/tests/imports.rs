@@ -2,12 +2,12 @@
 //! Manager), re-import, prefix and name conflicts, who may import what, node grants, a secret
 //! write that fails part-way, deletion, and the key's revocation and roll reaching the imports.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use keygate::token::KeySet;
 use keygate_e2e::{
-    Fixture, IssuedKey, Stack, client_project, secrets_client, secrets_namespace, unique,
+    Fixture, IssuedKey, Stack, client_project, import, live_secrets, secrets_client,
+    secrets_namespace, stored_secrets, unique,
 };
 use serde_json::{Value, json};
 
@@ -19,91 +19,6 @@ const FIELDS: &[(&str, &str)] = &[
     ("Input node", "in-1"),
     ("Output node", "out-1"),
 ];
-
-/// A secret as Secrets Manager holds it.
-#[derive(Debug, Clone)]
-struct Stored {
-    value: String,
-    tags: BTreeMap<String, String>,
-    deleted: bool,
-}
-
-/// Every secret under `<namespace>/<c>/`, by its name within the project (those scheduled for
-/// deletion included, marked).
-async fn stored(c: &str) -> BTreeMap<String, Stored> {
-    let sm = secrets_client().await;
-    let base = format!("{}/{c}/", secrets_namespace());
-    let mut out = BTreeMap::new();
-    let mut next = None;
-    loop {
-        let page = sm
-            .list_secrets()
-            .include_planned_deletion(true)
-            .filters(name_filter(&base))
-            .set_next_token(next)
-            .send()
-            .await
-            .expect("ListSecrets");
-        for s in page.secret_list() {
-            let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
-                continue;
-            };
-            let mut deleted = s.deleted_date().is_some();
-            let value = if deleted {
-                String::new()
-            } else {
-                match sm
-                    .get_secret_value()
-                    .secret_id(s.name().unwrap_or_default())
-                    .send()
-                    .await
-                {
-                    Ok(v) => v.secret_string().unwrap_or_default().to_string(),
-                    // Deleted between the listing and the read (imports-sync runs concurrently).
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_invalid_request_exception()) =>
-                    {
-                        deleted = true;
-                        String::new()
-                    }
-                    Err(e) => panic!("GetSecretValue: {e:?}"),
-                }
-            };
-            let tags = s
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            out.insert(
-                name.to_string(),
-                Stored {
-                    value,
-                    tags,
-                    deleted,
-                },
-            );
-        }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return out;
-        }
-    }
-}
-
-/// The live (not deleted) secrets of `c`.
-async fn live(c: &str) -> BTreeMap<String, Stored> {
-    stored(c)
-        .await
-        .into_iter()
-        .filter(|(_, s)| !s.deleted)
-        .collect()
-}
 
 fn names(v: &Value) -> Vec<String> {
     let list = v["secrets"].as_array().or_else(|| v["items"].as_array());
@@ -120,16 +35,6 @@ fn strings(v: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = v.iter().map(|s| s.to_string()).collect();
     out.sort();
     out
-}
-
-async fn import(stack: &Stack, user: &str, c: &str, key: &str, prefix: &str) -> keygate_e2e::Reply {
-    stack
-        .post(
-            &format!("/v1/projects/{c}/imports"),
-            &stack.token(user),
-            json!({"key_id": key, "prefix": prefix}),
-        )
-        .await
 }
 
 async fn setup() -> (Stack, Fixture, IssuedKey, String) {
@@ -174,7 +79,7 @@ async fn import_writes_exactly_the_token_and_one_secret_per_field() {
             .all(|s| s["nodes"] == json!([]))
     );
 
-    let sm = live(&c).await;
+    let sm = live_secrets(&c).await;
     assert_eq!(sm.keys().cloned().collect::<Vec<_>>(), want);
     assert_eq!(
         sm["wx_token"].value, key.token,
@@ -232,7 +137,7 @@ async fn re_import_updates_in_place_and_keeps_grants() {
         )
         .await
         .expect(200);
-    let before = live(&c).await;
+    let before = live_secrets(&c).await;
     let again = import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(200);
@@ -244,7 +149,7 @@ async fn re_import_updates_in_place_and_keeps_grants() {
         .expect("token secret")
         .clone();
     assert_eq!(token["nodes"], json!(["worker"]), "the grant survives");
-    let after = live(&c).await;
+    let after = live_secrets(&c).await;
     assert_eq!(
         after.keys().collect::<Vec<_>>(),
         before.keys().collect::<Vec<_>>(),
@@ -298,10 +203,10 @@ async fn prefixes_and_names_belong_to_one_import() {
         clash.body
     );
     assert!(
-        !live(&c).await.contains_key("a_b_x"),
+        !live_secrets(&c).await.contains_key("a_b_x"),
         "nothing of a_b written"
     );
-    assert_eq!(live(&c).await["a_b_token"].value, "v");
+    assert_eq!(live_secrets(&c).await["a_b_token"].value, "v");
 }
 
 #[tokio::test]
@@ -372,7 +277,7 @@ async fn only_the_holder_imports_an_active_key_into_their_own_projects() {
         .expect(409);
     // None of it wrote anything.
     for project in [&owners, &outsiders, &c] {
-        assert!(stored(project).await.is_empty(), "{project}");
+        assert!(stored_secrets(project).await.is_empty(), "{project}");
     }
 }
 
@@ -392,7 +297,7 @@ async fn an_expired_key_is_not_imported() {
             .unwrap_or_default()
             .contains("expired")
     );
-    assert!(stored(&c).await.is_empty());
+    assert!(stored_secrets(&c).await.is_empty());
 }
 
 #[tokio::test]
@@ -433,7 +338,10 @@ async fn node_grants_replace_and_reach_the_tags() {
         json!(["runner"]),
         "replaced, not appended"
     );
-    assert_eq!(live(&c).await["wx_token"].tags["keygate:nodes"], "runner");
+    assert_eq!(
+        live_secrets(&c).await["wx_token"].tags["keygate:nodes"],
+        "runner"
+    );
     let list = stack
         .get(&format!("/v1/projects/{c}/secrets"), &member)
         .await
@@ -505,13 +413,16 @@ async fn a_failed_secret_write_leaves_no_half_import() {
         .expect(409);
     let detail = r.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(&foreign), "says which secret: {detail}");
-    let left: Vec<String> = live(&c).await.into_keys().collect();
+    let left: Vec<String> = live_secrets(&c).await.into_keys().collect();
     assert_eq!(
         left,
         vec!["wx_input_node"],
         "only the foreign secret remains"
     );
-    assert_eq!(live(&c).await["wx_input_node"].value, "not keygate's");
+    assert_eq!(
+        live_secrets(&c).await["wx_input_node"].value,
+        "not keygate's"
+    );
     let sks = stack.sort_keys(&format!("PROJECT#{c}")).await;
     assert!(
         !sks.iter()
@@ -528,7 +439,7 @@ async fn a_failed_secret_write_leaves_no_half_import() {
     import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);
-    assert_eq!(live(&c).await.len(), 4);
+    assert_eq!(live_secrets(&c).await.len(), 4);
 }
 
 #[tokio::test]
@@ -551,7 +462,7 @@ async fn delete_removes_the_secrets_and_a_new_import_restores_them() {
         .delete(&path, &stack.token(&f.member))
         .await
         .expect(404);
-    let all = stored(&c).await;
+    let all = stored_secrets(&c).await;
     assert_eq!(all.len(), 4);
     assert!(
         all.values().all(|s| s.deleted),
@@ -574,7 +485,7 @@ async fn delete_removes_the_secrets_and_a_new_import_restores_them() {
     import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);
-    let again = live(&c).await;
+    let again = live_secrets(&c).await;
     assert_eq!(again.len(), 4);
     assert_eq!(again["wx_token"].value, key.token);
 }
@@ -600,10 +511,10 @@ async fn revoking_the_key_removes_the_token_secret_of_every_import() {
     for (project, prefix) in [(&c, "wx"), (&c2, "feed")] {
         let token = format!("{prefix}_token");
         eventually("the token secret deleted", || async {
-            !live(project).await.contains_key(&token)
+            !live_secrets(project).await.contains_key(&token)
         })
         .await;
-        let left = live(project).await;
+        let left = live_secrets(project).await;
         assert_eq!(left.len(), 3, "info secrets stay: {left:?}");
         assert!(
             left.values()
@@ -676,13 +587,13 @@ async fn rolling_the_key_rewrites_the_token_secret() {
     eventually(
         "the token secret rewritten, every secret tagged with the new key",
         || async {
-            let sm = live(&c).await;
+            let sm = live_secrets(&c).await;
             sm.get("wx_token").map(|s| s.value.clone()) == Some(new_token.clone())
                 && sm.values().all(|s| s.tags["keygate:key"] == new_id)
         },
     )
     .await;
-    let sm = live(&c).await;
+    let sm = live_secrets(&c).await;
     assert_eq!(sm.len(), 4);
     assert_eq!(sm["wx_project"].value, "server");
     // The written token verifies and names the new key.
@@ -729,12 +640,4 @@ async fn signing_keys() -> KeySet {
         .await
         .expect("signing keys");
     KeySet::from_json(doc.secret_string().expect("string")).expect("key set")
-}
-
-/// Secrets whose name starts with `prefix`.
-fn name_filter(prefix: &str) -> aws_sdk_secretsmanager::types::Filter {
-    aws_sdk_secretsmanager::types::Filter::builder()
-        .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
-        .values(prefix)
-        .build()
 }

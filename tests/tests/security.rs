@@ -3,7 +3,7 @@
 //! carry no token.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate_e2e::{Fixture, Stack, client_project, wait_for_mail};
+use keygate_e2e::{Fixture, Stack, client_project, import, wait_for_mail};
 use serde_json::json;
 
 /// Every string inside an attribute value, nested ones included.
@@ -25,12 +25,7 @@ async fn a_dump_of_the_table_and_the_mails_hold_no_token() {
     let member = stack.token(&f.member);
     // Imported (the token goes to Secrets Manager) and rolled (a second token minted).
     let c = client_project(&stack, &f.member, &[]).await;
-    stack
-        .post(
-            &format!("/v1/projects/{c}/imports"),
-            &member,
-            json!({"key_id": key.id, "prefix": "wx"}),
-        )
+    import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);
     let rolled = stack
