@@ -98,14 +98,22 @@ impl TlsRoots {
             ))
             .tls_context(self.context())
             .build_https();
-        SharedHttpClient::new(BuiltOnFirstCall(https))
+        match self {
+            // The SDK reads the platform's store when the first client is built, at init (where
+            // provisioned concurrency pays for it), not in the first request: keep that.
+            TlsRoots::System => https,
+            TlsRoots::Amazon | TlsRoots::File { .. } => {
+                SharedHttpClient::new(BuiltOnFirstCall(https))
+            }
+        }
     }
 }
 
 /// The SDK's HTTPS client, minus its start-up check: the SDK builds a throw-away TLS connector
 /// each time a service client is created, only to load the system's certificates early; its
-/// first call builds (and keeps) the connector it uses anyway. With compiled-in roots there is
-/// nothing to load early, so every function with N clients built N connectors for nothing.
+/// first call builds (and keeps) the connector it uses anyway. With the roots already in memory
+/// there is nothing to load early, so every function with N clients built N connectors for
+/// nothing.
 #[derive(Debug)]
 struct BuiltOnFirstCall(SharedHttpClient);
 
