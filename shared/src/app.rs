@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 
-use crate::config::{Config, aws_config};
+use crate::config::{Config, try_aws_config};
 use crate::error::Result;
 use crate::identity::{Authenticator, Caller};
 use crate::secrets::Vault;
@@ -24,7 +24,7 @@ impl App {
     /// Reads the environment and builds everything once; fails fast on bad configuration.
     pub async fn from_env() -> std::result::Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        let sdk = aws_config().await;
+        let sdk = try_aws_config().await?;
         Self::new(config, &sdk)
     }
 

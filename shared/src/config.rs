@@ -419,8 +419,9 @@ pub async fn try_aws_config() -> Result<aws_config::SdkConfig, ConfigError> {
     Ok(sdk_config(&AwsCallConfig::from_env()?, &TlsRoots::from_env()?).await)
 }
 
-/// `try_aws_config`, for callers that cannot fail: a bad retry, deadline or roots variable is
-/// logged and its default is used (deadlines stay on and certificates are checked either way).
+/// `try_aws_config`, for callers that cannot fail (the dev tool, tests, benches): a bad retry,
+/// deadline or roots variable is logged and its default is used (deadlines stay on and
+/// certificates are checked either way). The functions use `try_aws_config` and stop at init.
 pub async fn aws_config() -> aws_config::SdkConfig {
     let calls = AwsCallConfig::from_env().unwrap_or_else(|e| {
         tracing::error!(error = %e, "AWS call settings invalid; using the defaults");

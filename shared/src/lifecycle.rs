@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::config::aws_config;
+use crate::config::{ConfigError, try_aws_config};
 use crate::domain::import::{Import, ImportState};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::project::Person;
@@ -223,14 +223,15 @@ impl Publisher {
         }
     }
 
-    /// `EVENT_BUS_NAME` (default `default`) and the clients from one AWS config.
-    pub async fn from_env() -> Self {
+    /// `EVENT_BUS_NAME` (default `default`) and the clients from one AWS config; fails on bad
+    /// AWS settings (retries, deadlines, `TLS_ROOTS`).
+    pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let bus = std::env::var("EVENT_BUS_NAME")
             .ok()
             .map(|b| b.trim().to_string())
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| "default".into());
-        Publisher::new(&aws_config().await, bus)
+        Ok(Publisher::new(&try_aws_config().await?, bus))
     }
 
     /// Publishes one record's event, if it is one.

@@ -3,7 +3,7 @@
 //! be delivered again (a conditional `NOTIFIED#<event id>` marker), and a failed send fails only its
 //! own record (partial batch response) so that Lambda retries it and nothing is lost.
 
-use crate::config::{ConfigError, NotifierConfig, aws_config};
+use crate::config::{ConfigError, NotifierConfig, try_aws_config};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
@@ -154,7 +154,7 @@ impl Notifier {
     /// Reads `NotifierConfig` from the environment and builds the clients from one AWS config.
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = NotifierConfig::from_env()?;
-        let sdk = aws_config().await;
+        let sdk = try_aws_config().await?;
         Ok(Notifier::new(
             Store::new(&sdk, config.table_name),
             Mailer::new(&sdk, config.mail_from),

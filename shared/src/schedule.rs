@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{ConfigError, SchedulerConfig, aws_config};
+use crate::config::{ConfigError, SchedulerConfig, try_aws_config};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::domain::key::{ApiKey, KeyStatus};
@@ -80,7 +80,7 @@ impl Scheduler {
 
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = SchedulerConfig::from_env()?;
-        let sdk = aws_config().await;
+        let sdk = try_aws_config().await?;
         Ok(Scheduler::new(
             Store::new(&sdk, config.mail.table_name),
             Mailer::new(&sdk, config.mail.mail_from),

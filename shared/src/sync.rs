@@ -8,7 +8,7 @@
 //! put the same value again, deletes of what is gone succeed, and each import's table change is
 //! conditional on the state it was read in (an import already moved or revoked is skipped).
 
-use crate::config::{ConfigError, SyncConfig, aws_config};
+use crate::config::{ConfigError, SyncConfig, try_aws_config};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, SecretName};
 use crate::domain::import::{Import, ImportState};
@@ -97,7 +97,7 @@ impl ImportSync {
 
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = SyncConfig::from_env()?;
-        let sdk = aws_config().await;
+        let sdk = try_aws_config().await?;
         // One Secrets Manager client for the signing keys and the imported secrets.
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         Ok(ImportSync::new(

@@ -4,7 +4,7 @@
 //! the reason of a refusal) to the platform's integration.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as AuthorizerRequest;
-use keygate::config::{AuthorizerConfig, aws_config};
+use keygate::config::{AuthorizerConfig, try_aws_config};
 use keygate::decision::{Decider, Decision, Target};
 use keygate::store::Store;
 use keygate::token::Signer;
@@ -86,7 +86,7 @@ async fn authorize(decider: &Decider, event: AuthorizerRequest) -> Result<Simple
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = AuthorizerConfig::from_env()?;
-    let sdk = aws_config().await;
+    let sdk = try_aws_config().await?;
     let decider: &'static Decider = Box::leak(Box::new(Decider::new(
         Store::new(&sdk, config.table_name),
         Signer::new(

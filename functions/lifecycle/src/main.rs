@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     // Built once per container; leaked so the handler borrows it for the process's lifetime.
-    let publisher: &'static Publisher = Box::leak(Box::new(Publisher::from_env().await));
+    let publisher: &'static Publisher = Box::leak(Box::new(Publisher::from_env().await?));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StreamEvent>| async move {
             // Failures are per record, in the response: only they are delivered again.

@@ -3,7 +3,7 @@
 //! signing keys' public half (`GET /.well-known/jwks.json`). API.md "Using a key". Every decision
 //! on a token keygate signed is counted in the key's usage.
 
-use keygate::config::{Config, aws_config};
+use keygate::config::{Config, try_aws_config};
 use keygate::decision::{Decider, Target};
 use keygate::http::{Router, json};
 use keygate::{App, Error, Result};
@@ -37,7 +37,7 @@ struct VerifyInput {
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let sdk = aws_config().await;
+    let sdk = try_aws_config().await?;
     let app = App::new(config, &sdk)?;
     // The decider shares the app's store and signing keys (one cached read of the key set).
     let decider = Decider::new(app.store.clone(), app.signer.clone(), &app.config.decision);
