@@ -4,7 +4,7 @@
 # the decision benchmark (`tests/src/bin/keygate-decision-bench.rs`, release build), and the
 # cold-start benchmark of every function's release binary (`tools/coldstart`), with the default
 # (compiled-in) roots of trust and with the platform's store.
-# BENCH_N sets the rounds (default 40), COLDSTART_RUNS the cold starts (default 5). Stops what
+# BENCH_N sets the rounds (default 40), COLDSTART_RUNS the cold starts (default 11). Stops what
 # it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,7 +35,7 @@ AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --quiet -p keygate-e2e --bi
 "$TARGET/release/keygate-decision-bench"
 echo
 # Cold starts: each function's release binary (as `make release` builds it: the release profile,
-# AWS_LC_SYS_NO_JITTER_ENTROPY=1) started COLDSTART_RUNS times (default 5) on a loopback Lambda
+# AWS_LC_SYS_NO_JITTER_ENTROPY=1) started COLDSTART_RUNS times (default 11) on a loopback Lambda
 # Runtime API beside a minimal lambda_runtime function (`tools/coldstart`), with this stack's
 # environment, so what the functions do at init and on their first call runs against this
 # emulator. The events' user tokens are a real dev token; the functions' output goes to

@@ -11,11 +11,12 @@
 //! bench has no event for, which the report names as not measured); FUNCTION names limit the run to those functions (the baseline always runs).
 //! Environment: KEYGATE_STATE_DIR (required; the functions' output goes to
 //! `$KEYGATE_STATE_DIR/coldstart/<function>.log`), COLDSTART_RUNS (cold starts per function,
-//! default 5), COLDSTART_WARM (warm invocations per cold start, default 20),
-//! COLDSTART_USER_TOKEN (a console-user token for the events' `{{..._token}}` placeholders;
-//! without it they stay as they are and the HTTP functions answer 401). Everything else in the
-//! environment (the local stack's AWS endpoint, credentials, table and secret names) is passed to
-//! the functions as it is, so what they do at init is measured against the same emulator.
+//! default 11: a median that holds still on a shared machine), COLDSTART_WARM (warm
+//! invocations per cold start, default 20), COLDSTART_USER_TOKEN (a console-user token for the
+//! events' `{{..._token}}` placeholders; without it they stay as they are and the HTTP
+//! functions answer 401). Everything else in the environment (the local stack's AWS endpoint,
+//! credentials, table and secret names) is passed to the functions as it is, so what they do at
+//! init is measured against the same emulator.
 
 mod events;
 mod measure;
@@ -102,7 +103,7 @@ impl Options {
             bin_dir,
             events_dir,
             only,
-            runs: count("COLDSTART_RUNS", 5, 1)?,
+            runs: count("COLDSTART_RUNS", 11, 1)?,
             warm: count("COLDSTART_WARM", 20, 1)?,
             state_dir: state_dir.into(),
             token: env("COLDSTART_USER_TOKEN").filter(|t| !t.trim().is_empty()),
