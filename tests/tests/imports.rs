@@ -510,17 +510,18 @@ async fn revoking_the_key_removes_the_token_secret_of_every_import() {
         .expect(200);
     for (project, prefix) in [(&c, "wx"), (&c2, "feed")] {
         let token = format!("{prefix}_token");
-        eventually("the token secret deleted", || async {
-            !live_secrets(project).await.contains_key(&token)
+        // imports-sync deletes the token secret first, then tags the others one by one.
+        let revoked = |s: &keygate_e2e::StoredSecret| {
+            s.tags.get("keygate:key-status").map(String::as_str) == Some("revoked")
+        };
+        eventually("the token secret deleted, the others tagged", || async {
+            let left = live_secrets(project).await;
+            !left.contains_key(&token) && left.values().all(revoked)
         })
         .await;
         let left = live_secrets(project).await;
         assert_eq!(left.len(), 3, "info secrets stay: {left:?}");
-        assert!(
-            left.values()
-                .all(|s| s.tags.get("keygate:key-status").map(String::as_str) == Some("revoked")),
-            "{left:?}"
-        );
+        assert!(left.values().all(revoked), "{left:?}");
         eventually("the listing follows", || async {
             let list = stack
                 .get(
