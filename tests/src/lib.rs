@@ -297,6 +297,32 @@ impl Fixture {
         format!("/v1/projects/{}{rest}", self.project)
     }
 
+    /// The owner adds a new member (`<prefix><ulid>`, mail `<id>@example.com`); its id.
+    pub async fn add_member(&self, stack: &Stack, prefix: &str) -> String {
+        let id = unique(prefix);
+        stack
+            .put(
+                &self.path(&format!("/members/{id}")),
+                &stack.token(&self.owner),
+                json!({"email": format!("{id}@example.com")}),
+            )
+            .await
+            .expect(200);
+        id
+    }
+
+    /// `user` revokes key `k`.
+    pub async fn revoke(&self, stack: &Stack, user: &str, k: &str) {
+        stack
+            .post(
+                &format!("/v1/keys/{k}/revoke"),
+                &stack.token(user),
+                json!({}),
+            )
+            .await
+            .expect(200);
+    }
+
     /// Creates a template named `name` with role `reader` and one field; returns its JSON.
     pub async fn template(&self, stack: &Stack, name: &str) -> Value {
         stack

@@ -95,14 +95,7 @@ async fn the_authorizer_refuses_a_revoked_key_and_counts_its_decisions() {
     let answer = authorize(&allow, &f, &expired);
     assert_eq!(answer["isAuthorized"], false);
     assert_eq!(answer["context"]["reason"], "expired");
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", key.id),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.owner, &key.id).await;
     // The stack runs with DECISION_CACHE_TTL_SECONDS=2.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let refused = authorize(&allow, &f, &key);

@@ -251,15 +251,7 @@ async fn a_transaction_conflict_is_retried_and_outlasting_the_retries_is_a_503_w
 
     // Conflicts on every attempt: a 503 with Retry-After; the request is still pending and no
     // key was issued.
-    let other = unique("member-");
-    stack
-        .put(
-            &f.path(&format!("/members/{other}")),
-            &stack.token(&f.owner),
-            json!({"email": format!("{other}@example.com")}),
-        )
-        .await
-        .expect(200);
+    let other = f.add_member(&stack, "member-").await;
     let r2 = f.request(&stack, &other, t).await;
     let fault = Fault::arm(&main_emulator(), conflict(&r2, TRANSACTION_ATTEMPTS + 5)).await;
     let refused = post(&stack, &approve(&r2), &f.owner, json!({})).await;
@@ -474,14 +466,7 @@ async fn a_redelivered_revocation_changes_no_import_and_fails_no_record() {
     import(&stack, &f.member, &c, &key.id, "wx")
         .await
         .expect(201);
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", key.id),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.owner, &key.id).await;
 
     // The stream pump delivers the revocation to imports-sync once: wait for its work.
     let start = Instant::now();

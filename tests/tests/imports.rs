@@ -264,14 +264,7 @@ async fn only_the_holder_imports_an_active_key_into_their_own_projects() {
         .expect(404);
     // A revoked key.
     let revoked = f.issue_key(&stack, FIELDS).await;
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", revoked.id),
-            &stack.token(&f.member),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.member, &revoked.id).await;
     import(&stack, &f.member, &c, &revoked.id, "wx")
         .await
         .expect(409);
@@ -500,14 +493,7 @@ async fn revoking_the_key_removes_the_token_secret_of_every_import() {
     import(&stack, &f.member, &c2, &key.id, "feed")
         .await
         .expect(201);
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", key.id),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.owner, &key.id).await;
     for (project, prefix) in [(&c, "wx"), (&c2, "feed")] {
         let token = format!("{prefix}_token");
         // imports-sync deletes the token secret first, then tags the others one by one.

@@ -216,15 +216,7 @@ async fn one_user_cannot_flood_an_owner_with_requests() {
         .count();
     assert_eq!(in_project, REQUESTS_PER_HOUR);
     // Another user is not affected.
-    let other = unique("other-");
-    stack
-        .put(
-            &f.path(&format!("/members/{other}")),
-            &stack.token(&f.owner),
-            json!({"email": format!("{other}@example.com")}),
-        )
-        .await
-        .expect(200);
+    let other = f.add_member(&stack, "other-").await;
     f.request(&stack, &other, t).await;
 }
 

@@ -63,20 +63,6 @@ async fn template(stack: &Stack, f: &Fixture, ttl_days: Option<u32>) -> String {
     t.body["id"].as_str().expect("template id").to_string()
 }
 
-/// Adds another member to the fixture's project.
-async fn member(stack: &Stack, f: &Fixture) -> String {
-    let m = unique("member-");
-    stack
-        .put(
-            &f.path(&format!("/members/{m}")),
-            &stack.token(&f.owner),
-            json!({"email": email(&m)}),
-        )
-        .await
-        .expect(200);
-    m
-}
-
 fn digests(mails: &[keygate_e2e::SentMail]) -> Vec<&keygate_e2e::SentMail> {
     mails
         .iter()
@@ -149,7 +135,7 @@ async fn the_digest_lists_exactly_the_pending_requests_oldest_first_once_a_day()
         template(&stack, &f, None).await,
         template(&stack, &f, None).await,
     );
-    let other = member(&stack, &f).await;
+    let other = f.add_member(&stack, "member-").await;
     let first = f.request(&stack, &f.member, &t1).await;
     let second = f.request(&stack, &other, &t2).await;
     let decided = f.request(&stack, &f.member, &t3).await;
@@ -232,7 +218,7 @@ async fn notify_digest_leaves_new_requests_to_the_digest() {
 async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_marked() {
     let stack = Stack::new().await;
     let f = Fixture::new(&stack).await;
-    let other = member(&stack, &f).await;
+    let other = f.add_member(&stack, "member-").await;
     let t = template(&stack, &f, Some(10)).await;
     let kept = f
         .approve(&stack, &f.request(&stack, &f.member, &t).await)
@@ -240,14 +226,8 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
     let revoked = f
         .approve(&stack, &f.request(&stack, &other, &t).await)
         .await;
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", revoked["id"].as_str().expect("id")),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.owner, revoked["id"].as_str().expect("id"))
+        .await;
     let k = kept["id"].as_str().expect("key id").to_string();
     let expires = OffsetDateTime::parse(kept["expires_at"].as_str().expect("expires_at"), &Rfc3339)
         .expect("RFC 3339");

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use keygate_e2e::{Fixture, IssuedKey, Stack, unique};
+use keygate_e2e::{Fixture, IssuedKey, Stack};
 use serde_json::{Value, json};
 
 /// `make test` runs the stack with `DECISION_CACHE_TTL_SECONDS=2`.
@@ -98,14 +98,7 @@ async fn each_reason_comes_from_a_real_token() {
     );
 
     // Revoked: effective within the cache TTL.
-    stack
-        .post(
-            &format!("/v1/keys/{}/revoke", key.id),
-            &stack.token(&f.owner),
-            json!({}),
-        )
-        .await
-        .expect(200);
+    f.revoke(&stack, &f.owner, &key.id).await;
     tokio::time::sleep(CACHE_TTL + Duration::from_millis(500)).await;
     assert_eq!(
         reason(verify(&stack, &key.token, "GET", &files(&f)).await),
@@ -293,15 +286,7 @@ async fn statistics_are_for_holder_and_owner_and_check_their_range() {
         .get(&path, &stack.token(&f.outsider))
         .await
         .expect(404);
-    let other = unique("other-");
-    stack
-        .put(
-            &f.path(&format!("/members/{other}")),
-            &stack.token(&f.owner),
-            json!({"email": format!("{other}@example.com")}),
-        )
-        .await
-        .expect(200);
+    let other = f.add_member(&stack, "other-").await;
     stack.get(&path, &stack.token(&other)).await.expect(404);
 
     // A range with no use: zeros, one point per day.
