@@ -43,7 +43,6 @@ stack_env() {
   export AWS_EC2_METADATA_DISABLED=true
   export TABLE_NAME="$3"
   export USER_TOKEN_ISSUER=keygate-dev-issuer USER_TOKEN_AUDIENCE=keygate-console
-  export USER_JWKS_SECRET_ID=keygate/dev/user-jwks
   # The notifier: a sender in the domain `keygate-dev setup` verifies; links to the local console.
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.

@@ -1,5 +1,6 @@
 //! A function's state, built once per container: config, the AWS clients (one SdkConfig), the
-//! store and the authenticator. Handlers borrow it.
+//! store and the authenticator, and in the functions that sign keys or write imported secrets
+//! their Secrets Manager parts. Handlers borrow it.
 
 use lambda_http::Request;
 
@@ -14,18 +15,29 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub auth: Authenticator,
+    /// Only in the functions that sign API keys or write imported secrets.
+    secrets: Option<Secrets>,
+}
+
+/// What reads the private signing keys and writes imported secrets (Secrets Manager): built only
+/// by the functions that need it (approvals, imports), so the others neither build a Secrets
+/// Manager client at start-up nor get a grant to the secrets.
+pub struct Secrets {
     /// API-key signing keys, read on first use.
     pub signer: Signer,
-    /// Imported secrets (Secrets Manager); no call is made until an import route uses it.
+    /// Imported secrets; no call is made until an import route uses it.
     pub vault: Vault,
 }
 
 impl App {
     /// Reads the environment and builds everything once; fails fast on bad configuration.
     pub async fn from_env() -> std::result::Result<Self, lambda_http::Error> {
-        let config = Config::from_env()?;
-        let sdk = try_aws_config().await?;
-        Self::new(config, &sdk)
+        Self::new(Config::from_env()?, &try_aws_config().await?)
+    }
+
+    /// [`App::from_env`] with [`Secrets`].
+    pub async fn from_env_with_secrets() -> std::result::Result<Self, lambda_http::Error> {
+        Self::with_secrets(Config::from_env()?, &try_aws_config().await?)
     }
 
     pub fn new(
@@ -33,32 +45,50 @@ impl App {
         sdk: &aws_config::SdkConfig,
     ) -> std::result::Result<Self, lambda_http::Error> {
         let store = Store::new(sdk, config.table_name.clone());
-        // One Secrets Manager client for the user JWKS, the signing keys and imported secrets.
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let auth = Authenticator::with_client(config.user_tokens.clone(), secrets.clone())
+        let auth = Authenticator::new(config.user_tokens.clone(), store.clone())
             .map_err(|e| format!("USER_JWKS: {e}"))?;
-        let signer = Signer::with_client(
-            secrets.clone(),
-            config.api_keys.signing_keys_secret_id.clone(),
-            config.api_keys.signing_keys_ttl,
-        );
-        let vault = Vault::with_client(secrets, &config.imports);
         Ok(App {
             config,
             store,
             auth,
-            signer,
-            vault,
+            secrets: None,
         })
     }
 
+    pub fn with_secrets(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+    ) -> std::result::Result<Self, lambda_http::Error> {
+        let mut app = Self::new(config, sdk)?;
+        // One Secrets Manager client for the signing keys and imported secrets.
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        app.secrets = Some(Secrets {
+            signer: Signer::with_client(
+                client.clone(),
+                app.store.clone(),
+                app.config.api_keys.signing_keys_secret_id.clone(),
+                app.config.api_keys.signing_keys_ttl,
+            ),
+            vault: Vault::with_client(client, &app.config.imports),
+        });
+        Ok(app)
+    }
+
+    /// The signer and the vault; an internal error in a function built without them.
+    pub fn secrets(&self) -> Result<&Secrets> {
+        self.secrets
+            .as_ref()
+            .ok_or_else(|| crate::Error::internal("this function is built without secrets"))
+    }
+
     /// What an import needs.
-    pub fn import_deps(&self) -> crate::domain::import::Deps<'_> {
-        crate::domain::import::Deps {
+    pub fn import_deps(&self) -> Result<crate::domain::import::Deps<'_>> {
+        let secrets = self.secrets()?;
+        Ok(crate::domain::import::Deps {
             store: &self.store,
-            signer: &self.signer,
-            vault: &self.vault,
-        }
+            signer: &secrets.signer,
+            vault: &secrets.vault,
+        })
     }
 
     /// The verified console user of a request (401 otherwise); named in the request's log line.
@@ -93,6 +123,18 @@ where
 {
     lambda_http::tracing::init_default_subscriber();
     let app = App::from_env().await?;
+    run(app, handle).await
+}
+
+/// [`serve`] for the functions that sign API keys or write imported secrets: the app has its
+/// [`Secrets`].
+pub async fn serve_with_secrets<F, Fut>(handle: F) -> std::result::Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
+{
+    lambda_http::tracing::init_default_subscriber();
+    let app = App::from_env_with_secrets().await?;
     run(app, handle).await
 }
 

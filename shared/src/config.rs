@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use crate::tls::TlsRoots;
 
-/// Where the console users' issuer publishes its public keys (a JWKS document).
+/// Where the console users' issuer's public keys (a JWKS document) come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksSource {
     /// The JWKS JSON itself (`USER_JWKS`).
     Inline(String),
-    /// A Secrets Manager secret whose string value is the JWKS JSON (`USER_JWKS_SECRET_ID`),
-    /// fetched lazily on first use and refreshed after `USER_JWKS_TTL_SECONDS`.
-    Secret(String),
+    /// Published in the table (`JWKS#users`, by `keygate-dev user-jwks publish`), read on first
+    /// use and again after `USER_JWKS_TTL_SECONDS`: the default when `USER_JWKS` is not set.
+    Table,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,19 +83,19 @@ impl Config {
         let required = |name: &'static str| required(&get, name);
         let number = |name: &'static str, default: u64| number_or(&get, name, default);
 
-        let jwks = match (
-            get("USER_JWKS").filter(|v| !v.trim().is_empty()),
-            get("USER_JWKS_SECRET_ID").filter(|v| !v.trim().is_empty()),
-        ) {
-            (Some(doc), None) => JwksSource::Inline(doc),
-            (None, Some(id)) => JwksSource::Secret(id),
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "USER_JWKS",
-                    why: "set USER_JWKS or USER_JWKS_SECRET_ID, not both".into(),
-                });
-            }
-            (None, None) => return Err(ConfigError::Missing("USER_JWKS or USER_JWKS_SECRET_ID")),
+        if get("USER_JWKS_SECRET_ID").is_some_and(|v| !v.trim().is_empty()) {
+            // Read until this version; silently ignoring it would leave the deployment
+            // authenticating nobody with no word why.
+            return Err(ConfigError::Invalid {
+                name: "USER_JWKS_SECRET_ID",
+                why: "no longer read: publish the issuer's JWKS to the table with `keygate-dev \
+                      user-jwks publish <file>` (or set USER_JWKS to the document) and unset it"
+                    .into(),
+            });
+        }
+        let jwks = match get("USER_JWKS").filter(|v| !v.trim().is_empty()) {
+            Some(doc) => JwksSource::Inline(doc),
+            None => JwksSource::Table,
         };
 
         let max_body_bytes = number("MAX_BODY_BYTES", 64 * 1024)?;
@@ -521,28 +521,22 @@ mod tests {
     }
 
     #[test]
-    fn jwks_from_secret_and_both_sources_refused() {
-        let mut pairs: Vec<_> = BASE
+    fn jwks_from_the_table_by_default_and_the_old_secret_setting_refused() {
+        let pairs: Vec<_> = BASE
             .iter()
             .copied()
             .filter(|(k, _)| *k != "USER_JWKS")
             .collect();
-        pairs.push(("USER_JWKS_SECRET_ID", "keygate/issuer-jwks"));
         let c = Config::from_lookup(lookup(&pairs)).expect("valid config");
-        assert_eq!(
-            c.user_tokens.jwks,
-            JwksSource::Secret("keygate/issuer-jwks".into())
-        );
+        assert_eq!(c.user_tokens.jwks, JwksSource::Table);
 
-        let mut both = BASE.to_vec();
-        both.push(("USER_JWKS_SECRET_ID", "x"));
-        assert!(matches!(
-            Config::from_lookup(lookup(&both)),
-            Err(ConfigError::Invalid {
-                name: "USER_JWKS",
-                ..
-            })
-        ));
+        let mut old = pairs.clone();
+        old.push(("USER_JWKS_SECRET_ID", "keygate/issuer-jwks"));
+        let err = Config::from_lookup(lookup(&old)).expect_err("refused");
+        assert!(
+            matches!(&err, ConfigError::Invalid { name: "USER_JWKS_SECRET_ID", why } if why.contains("user-jwks publish")),
+            "{err}"
+        );
     }
 
     #[test]

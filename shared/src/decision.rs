@@ -24,7 +24,7 @@ use crate::domain::now;
 use crate::domain::project::Role;
 use crate::error::Result;
 use crate::store::{Store, UsageCount, Window};
-use crate::token::{Claims, Signer, kid_of};
+use crate::token::{Claims, Verifier, kid_of};
 
 /// Cached entries beyond this many are dropped all at once (a bound, not an LRU: a container
 /// sees few keys, and a refill costs one read per key).
@@ -267,7 +267,8 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
 /// The decision maker, built once per container.
 pub struct Decider {
     store: Store,
-    signer: Signer,
+    /// The published public keys: deciding never reads the private ones.
+    verifier: Verifier,
     routes: RouteMap,
     issuer: String,
     audience: String,
@@ -286,10 +287,10 @@ struct Verified {
 }
 
 impl Decider {
-    pub fn new(store: Store, signer: Signer, config: &DecisionConfig) -> Self {
+    pub fn new(store: Store, verifier: Verifier, config: &DecisionConfig) -> Self {
         Decider {
             store,
-            signer,
+            verifier,
             routes: config.routes.clone(),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -310,7 +311,7 @@ impl Decider {
         let Some(kid) = kid_of(token) else {
             return Ok(None);
         };
-        let keys = self.signer.keys(Some(&kid)).await?;
+        let keys = self.verifier.keys(Some(&kid)).await?;
         let Ok(claims) = keys.verify_signed(token, &self.issuer) else {
             return Ok(None);
         };
@@ -330,7 +331,7 @@ impl Decider {
 
     /// The signing keys' public half (`GET /.well-known/jwks.json`).
     pub async fn jwks(&self) -> Result<serde_json::Value> {
-        Ok(self.signer.keys(None).await?.jwks())
+        Ok(self.verifier.keys(None).await?.jwks())
     }
 
     /// The key and its role from memory, if both are there.

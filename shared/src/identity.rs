@@ -1,22 +1,22 @@
 //! Who is calling: the console user's `Authorization: Bearer <JWT>` verified against the configured
-//! issuer's public keys (a JWKS, inline or from Secrets Manager, cached per container).
+//! issuer's public keys (a JWKS, inline or published in the table, cached per container).
 //! RFC 8725: the algorithm comes from our key, never from the token; symmetric keys and `none` are
 //! refused; `kid` is only a lookup into our own set; `jku`/`x5u` are ignored; an API key (its own
 //! `typ`, issuer and audience) is never accepted here.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, errors::ErrorKind};
 use lambda_http::http::{HeaderMap, header};
 use serde::Deserialize;
-use tokio::sync::RwLock;
 
 use crate::config::{JwksSource, UserTokenConfig};
 use crate::domain::ids::{Email, UserId};
 use crate::domain::project::Person;
 use crate::error::{Error, Result};
+use crate::keycache::{KeyCache, Kids};
+use crate::store::{Store, jwks};
 
 /// The `typ` header of API keys keygate signs; console routes refuse tokens of this type.
 pub const API_KEY_TOKEN_TYPE: &str = "keygate-api-key+jwt";
@@ -24,8 +24,6 @@ pub const API_KEY_TOKEN_TYPE: &str = "keygate-api-key+jwt";
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Clock skew tolerated on `exp`/`nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;
-/// A token with an unknown `kid` refetches the key set at most this often (key rotation).
-const REFETCH_AFTER_UNKNOWN_KID_SECONDS: u64 = 10;
 
 /// The verified console user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,16 +103,20 @@ impl KeySet {
     }
 }
 
-struct Cached {
-    fetched: Instant,
-    set: Arc<KeySet>,
+impl Kids for KeySet {
+    fn knows(&self, kid: &str) -> bool {
+        self.find(Some(kid)).is_some()
+    }
 }
 
 /// Verifies console-user tokens. Built once per container.
 pub struct Authenticator {
     config: UserTokenConfig,
-    secrets: aws_sdk_secretsmanager::Client,
-    cache: RwLock<Option<Cached>>,
+    /// `USER_JWKS`, parsed at start-up.
+    inline: Option<Arc<KeySet>>,
+    /// Otherwise the table's published JWKS, read through this cache.
+    store: Store,
+    cache: KeyCache<KeySet>,
 }
 
 #[derive(Deserialize)]
@@ -154,78 +156,42 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str> {
 
 impl Authenticator {
     /// Fails at start-up when an inline JWKS is unusable.
-    pub fn new(
-        config: UserTokenConfig,
-        sdk: &aws_config::SdkConfig,
-    ) -> std::result::Result<Self, String> {
-        Self::with_client(config, aws_sdk_secretsmanager::Client::new(sdk))
-    }
-
-    /// With the container's Secrets Manager client (one per container: each client built costs
-    /// init time).
-    pub fn with_client(
-        config: UserTokenConfig,
-        secrets: aws_sdk_secretsmanager::Client,
-    ) -> std::result::Result<Self, String> {
-        let cache = match &config.jwks {
-            JwksSource::Inline(doc) => Some(Cached {
-                fetched: Instant::now(),
-                set: Arc::new(KeySet::from_jwks(doc)?),
-            }),
-            JwksSource::Secret(_) => None,
+    pub fn new(config: UserTokenConfig, store: Store) -> std::result::Result<Self, String> {
+        let inline = match &config.jwks {
+            JwksSource::Inline(doc) => Some(Arc::new(KeySet::from_jwks(doc)?)),
+            JwksSource::Table => None,
         };
         Ok(Authenticator {
+            cache: KeyCache::new(config.jwks_ttl),
             config,
-            secrets,
-            cache: RwLock::new(cache),
+            inline,
+            store,
         })
     }
 
-    async fn fetch(&self, secret_id: &str) -> Result<Arc<KeySet>> {
-        let out = self
-            .secrets
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| Error::Unavailable(format!("issuer JWKS secret {secret_id}: {e:?}")))?;
-        let doc = out
-            .secret_string()
-            .ok_or_else(|| Error::internal(format!("secret {secret_id} holds no string")))?;
-        let set = KeySet::from_jwks(doc)
-            .map_err(|e| Error::internal(format!("secret {secret_id}: {e}")))?;
-        Ok(Arc::new(set))
-    }
-
-    /// The current key set; fetched lazily, refreshed after the TTL, and early when a token names
-    /// a `kid` we do not know (rate-limited).
+    /// The current key set: the inline one, or the published one (read lazily, again after the
+    /// TTL, and early when a token names a `kid` we do not know, rate-limited).
     async fn key_set(&self, kid: Option<&str>) -> Result<Arc<KeySet>> {
-        let JwksSource::Secret(secret_id) = &self.config.jwks else {
-            let cache = self.cache.read().await;
-            return cache
-                .as_ref()
-                .map(|c| c.set.clone())
-                .ok_or_else(|| Error::internal("inline JWKS not loaded"));
-        };
-        {
-            let cache = self.cache.read().await;
-            if let Some(c) = cache.as_ref() {
-                let age = c.fetched.elapsed();
-                let knows_kid = c.set.find(kid).is_some();
-                if age < self.config.jwks_ttl
-                    && (knows_kid || age.as_secs() < REFETCH_AFTER_UNKNOWN_KID_SECONDS)
-                {
-                    return Ok(c.set.clone());
-                }
-            }
+        if let Some(set) = &self.inline {
+            return Ok(set.clone());
         }
-        let mut cache = self.cache.write().await;
-        let set = self.fetch(secret_id).await?;
-        *cache = Some(Cached {
-            fetched: Instant::now(),
-            set: set.clone(),
-        });
-        Ok(set)
+        self.cache
+            .get(kid, || async {
+                let doc = self
+                    .store
+                    .published_jwks(jwks::USERS)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Unavailable(
+                            "the console users' issuer keys are not published: run `keygate-dev \
+                         user-jwks publish <file>`"
+                                .into(),
+                        )
+                    })?;
+                KeySet::from_jwks(&doc)
+                    .map_err(|e| Error::internal(format!("published issuer JWKS: {e}")))
+            })
+            .await
     }
 
     /// Verifies the request's bearer token and returns the caller.
@@ -340,7 +306,8 @@ mod tests {
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
-        Authenticator::new(config, &sdk).expect("authenticator")
+        // Never called: the keys are inline.
+        Authenticator::new(config, Store::new(&sdk, "unused")).expect("authenticator")
     }
 
     fn headers(token: &str) -> HeaderMap {

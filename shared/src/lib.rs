@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod keycache;
 pub mod lifecycle;
 pub mod mail;
 pub mod metrics;

@@ -100,10 +100,12 @@ impl ImportSync {
         let sdk = try_aws_config().await?;
         // One Secrets Manager client for the signing keys and the imported secrets.
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let store = Store::new(&sdk, config.table_name);
         Ok(ImportSync::new(
-            Store::new(&sdk, config.table_name),
+            store.clone(),
             Signer::with_client(
                 secrets.clone(),
+                store,
                 config.api_keys.signing_keys_secret_id,
                 config.api_keys.signing_keys_ttl,
             ),

@@ -15,7 +15,7 @@ use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
 use keygate::decision::{Decider, Target};
 use keygate::domain::key;
 use keygate::store::Store;
-use keygate::token::Signer;
+use keygate::token::{Signer, Verifier};
 
 #[derive(Debug, Clone, Default)]
 struct Calls(Arc<Mutex<Vec<&'static str>>>);
@@ -74,8 +74,8 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     let sdk = keygate::config::aws_config().await;
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
-    let signer = Signer::new(&sdk, secret_id.clone(), Duration::from_secs(300));
     let store = Store::new(&sdk, table.clone());
+    let signer = Signer::new(&sdk, store.clone(), secret_id, Duration::from_secs(300));
     let (bob, k, _) = common::holder_with_key(&store, &signer, 1).await;
     let key = store.get_key(&k).await.expect("read").expect("key");
     let token = key::mint(&signer, &key).await.expect("token");
@@ -95,11 +95,9 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     let mut config = DecisionConfig::from_lookup(&|_: &str| None).expect("defaults");
     let ttl = Duration::from_secs(1);
     config.cache_ttl = ttl;
-    let decider = Decider::new(
-        Store::with_client(ddb, table),
-        Signer::new(&sdk, secret_id, Duration::from_secs(300)),
-        &config,
-    );
+    // The published keys through the uncounted store: the calls counted are the decision's.
+    let verifier = Verifier::new(store.clone(), Duration::from_secs(300));
+    let decider = Decider::new(Store::with_client(ddb, table), verifier, &config);
 
     let cold = decider.decide(token.expose(), target).await.expect("cold");
     assert!(cold.allowed, "{cold:?}");

@@ -110,9 +110,10 @@ impl Env {
         let sdk = keygate::config::aws_config().await;
         let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
             .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
+        let store = Store::new(&sdk, table.clone());
         Env {
-            store: Store::new(&sdk, table.clone()),
-            signer: Signer::new(&sdk, secret_id, Duration::from_secs(300)),
+            signer: Signer::new(&sdk, store.clone(), secret_id, Duration::from_secs(300)),
+            store,
             sm: aws_sdk_secretsmanager::Client::new(&sdk),
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             sdk,

@@ -106,3 +106,25 @@ fn bad_aws_call_settings_stop_a_function_at_init() {
     assert!(!ok && !connected, "{output}");
     assert!(output.contains("AWS_MAX_ATTEMPTS"), "{output}");
 }
+
+#[test]
+fn the_removed_user_jwks_secret_setting_stops_the_console_functions_at_init() {
+    // Read until the issuer keys moved to the table: set, it would otherwise be ignored in
+    // silence and every console user refused.
+    for function in [
+        "projects",
+        "templates",
+        "requests",
+        "approvals",
+        "imports",
+        "stats",
+        "verify",
+    ] {
+        let (ok, output, connected) = start(function, "USER_JWKS_SECRET_ID", "keygate/user-jwks");
+        assert!(!ok && !connected, "{function}:\n{output}");
+        assert!(
+            output.contains("USER_JWKS_SECRET_ID") && output.contains("user-jwks publish"),
+            "{function} names the variable and the fix:\n{output}"
+        );
+    }
+}

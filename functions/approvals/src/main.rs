@@ -22,7 +22,7 @@ const ROUTES: Router = Router::new(&[
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    keygate::app::serve(handle).await
+    keygate::app::serve_with_secrets(handle).await
 }
 
 fn ids(m: &Matched) -> Result<(ProjectId, RequestId)> {
@@ -43,8 +43,15 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
     match m.route {
         "POST /v1/projects/{p}/requests/{r}/approve" => {
             let (p, r) = ids(&m)?;
-            let (request, key) =
-                key::approve(store, &app.signer, &app.config.api_keys, &caller, &p, &r).await?;
+            let (request, key) = key::approve(
+                store,
+                &app.secrets()?.signer,
+                &app.config.api_keys,
+                &caller,
+                &p,
+                &r,
+            )
+            .await?;
             Ok(json(
                 StatusCode::OK,
                 &serde_json::json!({ "request": request, "key": key }),
@@ -73,7 +80,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             &key::get(store, &caller, &key_id(&m)?).await?,
         )),
         "GET /v1/keys/{k}/token" => {
-            let token = key::token(store, &app.signer, &caller, &key_id(&m)?).await?;
+            let token = key::token(store, &app.secrets()?.signer, &caller, &key_id(&m)?).await?;
             Ok(json(
                 StatusCode::OK,
                 &serde_json::json!({ "token": token.expose() }),
@@ -86,7 +93,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
         "POST /v1/keys/{k}/roll" => {
             let rolled = key::roll(
                 store,
-                &app.signer,
+                &app.secrets()?.signer,
                 &caller,
                 &key_id(&m)?,
                 app.optional_body(&req)?,

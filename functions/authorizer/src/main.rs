@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as Authorize
 use keygate::config::{AuthorizerConfig, try_aws_config};
 use keygate::decision::{Decider, Decision, Target};
 use keygate::store::Store;
-use keygate::token::Signer;
+use keygate::token::Verifier;
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 use serde::Serialize;
 
@@ -87,15 +87,11 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = AuthorizerConfig::from_env()?;
     let sdk = try_aws_config().await?;
-    let decider: &'static Decider = Box::leak(Box::new(Decider::new(
-        Store::new(&sdk, config.table_name),
-        Signer::new(
-            &sdk,
-            config.api_keys.signing_keys_secret_id,
-            config.api_keys.signing_keys_ttl,
-        ),
-        &config.decision,
-    )));
+    let store = Store::new(&sdk, config.table_name);
+    // The published public keys: the authorizer never reads the private signing keys.
+    let verifier = Verifier::new(store.clone(), config.api_keys.signing_keys_ttl);
+    let decider: &'static Decider =
+        Box::leak(Box::new(Decider::new(store, verifier, &config.decision)));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<AuthorizerRequest>| async move {
             authorize(decider, event.payload).await

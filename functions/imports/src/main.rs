@@ -19,7 +19,7 @@ const ROUTES: Router = Router::new(&[
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    keygate::app::serve(handle).await
+    keygate::app::serve_with_secrets(handle).await
 }
 
 fn project(m: &Matched) -> Result<ProjectId> {
@@ -34,7 +34,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
         "POST /v1/projects/{c}/imports" => {
             let c = project(&m)?;
             let (view, created) =
-                import::create(app.import_deps(), &caller, &c, app.body(&req)?).await?;
+                import::create(app.import_deps()?, &caller, &c, app.body(&req)?).await?;
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -45,7 +45,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
         "DELETE /v1/projects/{c}/imports/{prefix}" => {
             let c = project(&m)?;
             let prefix = m.existing("prefix", "import", Prefix::parse)?;
-            import::delete(store, &app.vault, &caller, &c, &prefix).await?;
+            import::delete(store, &app.secrets()?.vault, &caller, &c, &prefix).await?;
             Ok(keygate::http::no_content())
         }
         "GET /v1/projects/{c}/secrets" => Ok(json(
@@ -63,7 +63,15 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             let name = m.existing("name", "secret", SecretName::parse)?;
             Ok(json(
                 StatusCode::OK,
-                &import::set_nodes(store, &app.vault, &caller, &c, &name, app.body(&req)?).await?,
+                &import::set_nodes(
+                    store,
+                    &app.secrets()?.vault,
+                    &caller,
+                    &c,
+                    &name,
+                    app.body(&req)?,
+                )
+                .await?,
             ))
         }
         other => Err(Error::Internal(format!("route {other} has no handler"))),

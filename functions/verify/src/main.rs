@@ -3,9 +3,9 @@
 //! signing keys' public half (`GET /.well-known/jwks.json`). API.md "Using a key". Every decision
 //! on a token keygate signed is counted in the key's usage.
 
-use keygate::config::{Config, try_aws_config};
 use keygate::decision::{Decider, Target};
 use keygate::http::{Router, json};
+use keygate::token::Verifier;
 use keygate::{App, Error, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -36,11 +36,11 @@ struct VerifyInput {
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let sdk = try_aws_config().await?;
-    let app = App::new(config, &sdk)?;
-    // The decider shares the app's store and signing keys (one cached read of the key set).
-    let decider = Decider::new(app.store.clone(), app.signer.clone(), &app.config.decision);
+    let app = App::from_env().await?;
+    // The decider reads the published public keys through the app's store: this function
+    // never reads the private signing keys (no Secrets Manager client, no grant).
+    let verifier = Verifier::new(app.store.clone(), app.config.api_keys.signing_keys_ttl);
+    let decider = Decider::new(app.store.clone(), verifier, &app.config.decision);
     keygate::app::run(State { app, decider }, handle).await
 }
 

@@ -38,6 +38,7 @@ pub const SECRET: &str = "SECRET#";
 pub const USAGE: &str = "USAGE#";
 pub const SCHEDULE: &str = "SCHEDULE#";
 pub const RATE: &str = "RATE#";
+pub const JWKS: &str = "JWKS#";
 
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
@@ -223,6 +224,14 @@ pub fn schedule_marker(pk: &str, what: &str) -> Key {
     Key {
         pk: pk.to_string(),
         sk: format!("{SCHEDULE}{what}"),
+    }
+}
+
+/// A published set of public keys (a JWKS document): `JWKS#<name>` / `META`.
+pub fn jwks(name: &str) -> Key {
+    Key {
+        pk: format!("{JWKS}{name}"),
+        sk: META.to_string(),
     }
 }
 

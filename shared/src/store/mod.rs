@@ -5,6 +5,7 @@
 mod api_keys;
 mod audit;
 mod imports;
+pub mod jwks;
 pub mod keys;
 mod limits;
 mod notified;

@@ -17,9 +17,11 @@ use jsonwebtoken::{
 use serde::{Deserialize, Serialize};
 
 mod signer;
+mod verifier;
 
 pub use crate::identity::API_KEY_TOKEN_TYPE;
 pub use signer::Signer;
+pub use verifier::Verifier;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;
@@ -126,8 +128,7 @@ fn key_from_pkcs8(pkcs8: Vec<u8>, created_at: String) -> Result<SigningKey, Stri
     let pair = Ed25519KeyPair::from_pkcs8(&pkcs8)
         .map_err(|e| format!("not an Ed25519 PKCS#8 key: {e}"))?;
     let public = pair.public_key().as_ref().to_vec();
-    let d = digest::digest(&digest::SHA256, &public);
-    let kid: String = d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let kid = kid_for(&public);
     Ok(SigningKey {
         kid,
         pkcs8,
@@ -225,17 +226,24 @@ impl KeySet {
         self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
+    /// The public half: what verifying needs, and what is published for the functions that
+    /// only verify.
+    pub fn public(&self) -> PublicKeys {
+        PublicKeys {
+            keys: self
+                .keys
+                .iter()
+                .map(|k| PublicKey {
+                    kid: k.kid.clone(),
+                    public: k.public.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The public keys as a JWKS document (what `/.well-known/jwks.json` serves).
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> = self
-            .keys
-            .iter()
-            .map(|k| {
-                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                                   "kid": k.kid, "x": URL_SAFE_NO_PAD.encode(&k.public)})
-            })
-            .collect();
-        serde_json::json!({ "keys": keys })
+        self.public().jwks()
     }
 
     /// Signs claims with the active key. EdDSA is deterministic: the same claims give the same
@@ -266,6 +274,112 @@ impl KeySet {
         encode(&header, claims, &EncodingKey::from_ed_der(&key.pkcs8))
             .map(Token)
             .map_err(|e| format!("signing: {e}"))
+    }
+
+    /// [`PublicKeys::verify`] with this set's public half.
+    pub fn verify(&self, token: &str, issuer: &str, audience: &str) -> Result<Claims, TokenError> {
+        self.public().verify(token, issuer, audience)
+    }
+
+    /// [`PublicKeys::verify_signed`] with this set's public half.
+    pub fn verify_signed(&self, token: &str, issuer: &str) -> Result<Claims, TokenError> {
+        self.public().verify_signed(token, issuer)
+    }
+}
+
+struct PublicKey {
+    kid: String,
+    /// The raw 32-byte Ed25519 public key.
+    public: Vec<u8>,
+}
+
+/// The public half of the signing key set: verifies API keys, signs nothing. Published as a JWKS
+/// document (see `store::jwks`), so the functions that only verify never read the private keys.
+pub struct PublicKeys {
+    keys: Vec<PublicKey>,
+}
+
+impl fmt::Debug for PublicKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKeys")
+            .field("kids", &self.kids())
+            .finish()
+    }
+}
+
+/// The `kid` keygate gives a public key: the first 8 bytes of its SHA-256, in hex.
+fn kid_for(public: &[u8]) -> String {
+    let d = digest::digest(&digest::SHA256, public);
+    d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl crate::keycache::Kids for PublicKeys {
+    fn knows(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid == kid)
+    }
+}
+
+impl crate::keycache::Kids for KeySet {
+    fn knows(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid == kid)
+    }
+}
+
+impl PublicKeys {
+    /// Reads a published JWKS document: Ed25519 keys only, each `kid` the one its key derives
+    /// (a published document cannot give a key another key's `kid`), at least one key.
+    pub fn from_jwks(doc: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Doc {
+            keys: Vec<Jwk>,
+        }
+        #[derive(Deserialize)]
+        struct Jwk {
+            kty: String,
+            crv: Option<String>,
+            kid: Option<String>,
+            x: Option<String>,
+        }
+        let doc: Doc =
+            serde_json::from_str(doc).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let mut keys = Vec::new();
+        for jwk in doc.keys {
+            let kid = jwk.kid.ok_or("a key has no kid")?;
+            if jwk.kty != "OKP" || jwk.crv.as_deref() != Some("Ed25519") {
+                return Err(format!("key {kid} is not an Ed25519 (OKP) key"));
+            }
+            let public = URL_SAFE_NO_PAD
+                .decode(jwk.x.ok_or_else(|| format!("key {kid} has no x"))?)
+                .map_err(|e| format!("key {kid}: x is not base64url: {e}"))?;
+            if public.len() != 32 {
+                return Err(format!("key {kid}: x is not a 32-byte Ed25519 key"));
+            }
+            if kid_for(&public) != kid {
+                return Err(format!("key {kid} does not match its public key"));
+            }
+            keys.push(PublicKey { kid, public });
+        }
+        if keys.is_empty() {
+            return Err("the JWKS has no key".into());
+        }
+        Ok(PublicKeys { keys })
+    }
+
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
+    }
+
+    /// As a JWKS document (what `/.well-known/jwks.json` serves and what is published).
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+                                   "kid": k.kid, "x": URL_SAFE_NO_PAD.encode(&k.public)})
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// Verifies an API key: EdDSA only, our `typ`, a `kid` of this set, the signature, then
@@ -505,6 +619,55 @@ mod tests {
         let lying = set.to_json().replace(set.active_kid(), "0000000000000000");
         assert!(KeySet::from_json(&lying).is_err());
         assert!(KeySet::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn the_published_half_verifies_what_the_set_signs_and_nothing_else() {
+        let mut set = KeySet::generate().expect("set");
+        let old = set.sign(&claims(None)).expect("sign");
+        set.rotate().expect("rotate");
+        let new = set.sign(&claims(None)).expect("sign");
+        let public = PublicKeys::from_jwks(&set.jwks().to_string()).expect("published");
+        assert_eq!(public.kids(), set.kids());
+        assert_eq!(public.verify(old.expose(), ISS, AUD), Ok(claims(None)));
+        assert_eq!(public.verify(new.expose(), ISS, AUD), Ok(claims(None)));
+        // The JWKS holds no private key material.
+        let doc = set.jwks().to_string();
+        assert!(!doc.contains(&STANDARD.encode(&set.keys[0].pkcs8)), "{doc}");
+        // A key the published half lacks does not verify.
+        let other = KeySet::generate().expect("other");
+        assert_eq!(
+            public.verify(other.sign(&claims(None)).expect("sign").expose(), ISS, AUD),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn a_published_document_is_checked_before_it_is_trusted() {
+        let set = KeySet::generate().expect("set");
+        let doc = set.jwks();
+        let kid = set.active_kid().to_string();
+        let with = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut d = doc.clone();
+            f(&mut d["keys"][0]);
+            PublicKeys::from_jwks(&d.to_string())
+        };
+        // Another key's kid on this key (the kid is derived from the key).
+        let other = KeySet::generate().expect("other");
+        let err = with(&|k| k["kid"] = other.active_kid().into()).expect_err("kid");
+        assert!(err.contains("does not match"), "{err}");
+        let err = with(&|k| k["kty"] = "RSA".into()).expect_err("kty");
+        assert!(err.contains("not an Ed25519"), "{err}");
+        let err = with(&|k| k["x"] = URL_SAFE_NO_PAD.encode([1u8; 16]).into()).expect_err("x");
+        assert!(err.contains("32-byte"), "{err}");
+        let err = with(&|k| {
+            k.as_object_mut().map(|o| o.remove("kid"));
+        })
+        .expect_err("no kid");
+        assert!(err.contains("no kid"), "{err}");
+        assert!(PublicKeys::from_jwks(r#"{"keys":[]}"#).is_err());
+        assert!(PublicKeys::from_jwks("not json").is_err());
+        assert!(with(&|_| {}).is_ok_and(|p| p.kids() == [kid.as_str()]));
     }
 
     #[test]

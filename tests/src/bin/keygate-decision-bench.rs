@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation;
 use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
 use keygate::decision::{Decider, Target};
 use keygate::store::Store;
-use keygate::token::{KeySet, Signer};
+use keygate::token::{KeySet, Verifier};
 use keygate_e2e::{Fixture, Stack, secrets_client};
 
 /// Every DynamoDB call, by operation.
@@ -102,11 +102,9 @@ async fn main() {
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
     let mut config = DecisionConfig::from_lookup(&|_: &str| None).expect("defaults");
     config.cache_ttl = Duration::from_secs(3600);
-    let decider = Decider::new(
-        Store::with_client(ddb, stack.table.clone()),
-        Signer::new(&sdk, secret_id.clone(), Duration::from_secs(3600)),
-        &config,
-    );
+    let store = Store::with_client(ddb, stack.table.clone());
+    let verifier = Verifier::new(store.clone(), Duration::from_secs(3600));
+    let decider = Decider::new(store, verifier, &config);
 
     // (c) DynamoDB calls per decision.
     let first = decider
@@ -129,7 +127,9 @@ async fn main() {
         .send()
         .await
         .expect("signing keys");
-    let keys = KeySet::from_json(doc.secret_string().expect("string")).expect("key set");
+    let keys = KeySet::from_json(doc.secret_string().expect("string"))
+        .expect("key set")
+        .public();
     let start = Instant::now();
     for _ in 0..n {
         std::hint::black_box(keys.verify_signed(&key.token, "keygate").expect("verifies"));

@@ -17,8 +17,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const DEV_ISSUER: &str = "keygate-dev-issuer";
 /// `aud` of dev user tokens; functions get it as `USER_TOKEN_AUDIENCE`.
 pub const DEV_AUDIENCE: &str = "keygate-console";
-/// The secret holding the dev issuer's JWKS; functions get it as `USER_JWKS_SECRET_ID`.
-pub const DEV_JWKS_SECRET: &str = "keygate/dev/user-jwks";
 /// The domain whose senders SES accepts locally.
 pub const MAIL_DOMAIN: &str = "example.com";
 

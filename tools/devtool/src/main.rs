@@ -1,12 +1,16 @@
 //! `keygate-dev`: the local stack's own tool.
-//!   keygate-dev setup                      table, SES identity, dev issuer key and its JWKS secret
+//!   keygate-dev setup                      table, SES identity, dev issuer key (its JWKS published
+//!                                           in the table) and the signing key set
 //!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
 //!   keygate-dev pump [--port P]
 //!                                           the table's stream -> the notifier via cargo lambda watch
-//!   keygate-dev signing-keys init|list|rotate|retire <kid>
+//!   keygate-dev signing-keys init|list|rotate|retire <kid>|publish
 //!                                           the API-key signing key set in Secrets Manager: rotate adds
-//!                                           a new active key (old ones still verify), retire drops one
+//!                                           a new active key (old ones still verify), retire drops one;
+//!                                           each change publishes the public half to the table, where
+//!                                           verify and the authorizer read it (publish does only that)
+//!   keygate-dev user-jwks publish <file>    publishes the console users' issuer JWKS to the table
 //! Reads the standard AWS variables (pointing at the emulator), TABLE_NAME and KEYGATE_STATE_DIR.
 
 use keygate::Caller;
@@ -18,7 +22,7 @@ use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
 use keygate_dev::{BoxError, DevIssuer, pump, setup, state_dir};
 
-const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>";
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>|publish | user-jwks publish <file>";
 
 #[tokio::main]
 async fn main() {
@@ -45,9 +49,12 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             setup::create_table(&sdk, &table).await?;
             setup::create_mail_identity(&sdk).await?;
             setup::create_event_bus(&sdk).await?;
+            let store = Store::new(&sdk, &table);
             let issuer = DevIssuer::load_or_create(&state_dir())?;
-            setup::publish_issuer(&sdk, &issuer).await?;
-            let kid = setup::ensure_signing_keys(&sdk, &setup::signing_keys_secret_id()).await?;
+            setup::publish_issuer(&store, &issuer).await?;
+            let kid =
+                setup::ensure_signing_keys(&sdk, Some(&store), &setup::signing_keys_secret_id())
+                    .await?;
             println!(
                 "table {table}, mail identity, dev issuer {} and signing key {kid} ready",
                 issuer.kid()
@@ -55,6 +62,17 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             Ok(())
         }
         ["signing-keys", action @ ..] => signing_keys(action).await,
+        ["user-jwks", "publish", file] => {
+            let doc = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            // The functions would refuse an unusable document; refuse it here, before it is live.
+            keygate::identity::KeySet::from_jwks(&doc).map_err(|e| format!("{file}: {e}"))?;
+            let sdk = keygate::config::aws_config().await;
+            Store::new(&sdk, table()?)
+                .publish_jwks(keygate::store::jwks::USERS, &doc)
+                .await?;
+            println!("published {file} as the console users' issuer keys");
+            Ok(())
+        }
         ["token", user, email, rest @ ..] => {
             let ttl = match rest {
                 [] => 12 * 3600,
@@ -223,15 +241,28 @@ async fn seed() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Lists, rotates or retires the API-key signing keys (works against real AWS too: it uses the
-/// standard AWS environment and `SIGNING_KEYS_SECRET_ID`).
+/// Lists, rotates, retires or publishes the API-key signing keys (works against real AWS too:
+/// it uses the standard AWS environment, `SIGNING_KEYS_SECRET_ID` and `TABLE_NAME`). A new key
+/// is published before the secret holds it (nothing signs with a key verify does not know); a
+/// retired key is unpublished after the secret drops it.
 async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
     let sdk = keygate::config::aws_config().await;
     let id = setup::signing_keys_secret_id();
+    let store = || table().map(|t| Store::new(&sdk, t));
     if action == ["init"] {
-        // A deployment's one-time step: the secret with one active key, unless it exists.
-        let kid = setup::ensure_signing_keys(&sdk, &id).await?;
-        println!("signing key set {id} ready; active key {kid}");
+        // A deployment's one-time step: the secret with one active key, unless it exists. Before
+        // the first deploy there is no table yet: then `publish` follows once there is.
+        if std::env::var("TABLE_NAME").is_ok_and(|t| !t.trim().is_empty()) {
+            let kid = setup::ensure_signing_keys(&sdk, Some(&store()?), &id).await?;
+            println!("signing key set {id} ready and published; active key {kid}");
+        } else {
+            let kid = setup::ensure_signing_keys(&sdk, None, &id).await?;
+            println!(
+                "signing key set {id} ready; active key {kid}. TABLE_NAME is not set, so its \
+                 public keys are not published yet: run `signing-keys publish` with TABLE_NAME \
+                 once the stack's table exists"
+            );
+        }
         return Ok(());
     }
     let mut set = setup::read_signing_keys(&sdk, &id)
@@ -239,14 +270,20 @@ async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
         .ok_or_else(|| format!("no signing key set in secret {id}: run setup first"))?;
     match action {
         ["list"] => {}
+        ["publish"] => {
+            setup::publish_signing_keys(&store()?, &set).await?;
+            println!("published the public keys of {id}");
+        }
         ["rotate"] => {
             let kid = set.rotate()?;
+            setup::publish_signing_keys(&store()?, &set).await?;
             setup::write_signing_keys(&sdk, &id, &set, false).await?;
             println!("new active signing key {kid}; the others still verify until retired");
         }
         ["retire", kid] => {
             set.retire(kid)?;
             setup::write_signing_keys(&sdk, &id, &set, false).await?;
+            setup::publish_signing_keys(&store()?, &set).await?;
             println!("retired {kid}: tokens it signed no longer verify");
         }
         _ => return Err(USAGE.into()),

@@ -1,5 +1,6 @@
 //! Creates what the functions expect in the emulator: the table (pk/sk, gsi1, gsi2, stream with old and
-//! new images, TTL on `expires_at`), the SES sender identity and the issuer JWKS secret.
+//! new images, TTL on `expires_at`), the SES sender identity, the issuer JWKS and the signing
+//! keys' public half published in the table.
 //! Every step is idempotent.
 
 use aws_sdk_dynamodb::types::{
@@ -8,9 +9,10 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 
+use keygate::store::{Store, jwks};
 use keygate::token::KeySet;
 
-use crate::{BoxError, DEV_JWKS_SECRET, DevIssuer, MAIL_DOMAIN};
+use crate::{BoxError, DevIssuer, MAIL_DOMAIN};
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, BoxError> {
     Ok(KeySchemaElement::builder()
@@ -146,35 +148,20 @@ pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> Result<(), BoxErro
     }
 }
 
-/// Publishes the dev issuer's JWKS where the functions read it.
-pub async fn publish_issuer(
-    sdk: &aws_config::SdkConfig,
-    issuer: &DevIssuer,
-) -> Result<(), BoxError> {
-    let sm = aws_sdk_secretsmanager::Client::new(sdk);
-    let jwks = issuer.jwks();
-    match sm
-        .create_secret()
-        .name(DEV_JWKS_SECRET)
-        .secret_string(&jwks)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_exists_exception()) =>
-        {
-            sm.put_secret_value()
-                .secret_id(DEV_JWKS_SECRET)
-                .secret_string(jwks)
-                .send()
-                .await
-                .map_err(|e| format!("PutSecretValue {DEV_JWKS_SECRET}: {e:?}"))?;
-            Ok(())
-        }
-        Err(e) => Err(format!("CreateSecret {DEV_JWKS_SECRET}: {e:?}").into()),
-    }
+/// Publishes the dev issuer's JWKS where the functions read it (the table's `JWKS#users`).
+pub async fn publish_issuer(store: &Store, issuer: &DevIssuer) -> Result<(), BoxError> {
+    store.publish_jwks(jwks::USERS, &issuer.jwks()).await?;
+    Ok(())
+}
+
+/// Publishes the signing keys' public half (the table's `JWKS#api-keys`), where the functions
+/// that only verify read it: whenever the set changes, a key is published before anything is
+/// signed with it, and unpublished only after it is gone from the secret.
+pub async fn publish_signing_keys(store: &Store, set: &KeySet) -> Result<(), BoxError> {
+    store
+        .publish_jwks(jwks::API_KEYS, &set.jwks().to_string())
+        .await?;
+    Ok(())
 }
 
 /// The signing key set's secret (`SIGNING_KEYS_SECRET_ID`, or keygate's default).
@@ -237,15 +224,23 @@ pub async fn write_signing_keys(
     Ok(())
 }
 
-/// Creates the signing key set when there is none; returns the active kid.
+/// Creates the signing key set when there is none and publishes its public half with `store`
+/// (none before a deployment's table exists); returns the active kid.
 pub async fn ensure_signing_keys(
     sdk: &aws_config::SdkConfig,
+    store: Option<&Store>,
     secret_id: &str,
 ) -> Result<String, BoxError> {
-    if let Some(set) = read_signing_keys(sdk, secret_id).await? {
-        return Ok(set.active_kid().to_string());
+    let (set, exists) = match read_signing_keys(sdk, secret_id).await? {
+        Some(set) => (set, true),
+        None => (KeySet::generate()?, false),
+    };
+    // Published before the secret holds a new key: nothing signs with a key verify lacks.
+    if let Some(store) = store {
+        publish_signing_keys(store, &set).await?;
     }
-    let set = KeySet::generate()?;
-    write_signing_keys(sdk, secret_id, &set, true).await?;
+    if !exists {
+        write_signing_keys(sdk, secret_id, &set, true).await?;
+    }
     Ok(set.active_kid().to_string())
 }

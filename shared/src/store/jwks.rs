@@ -1,0 +1,48 @@
+//! Published public keys (`JWKS#<name>` / `META`): the API-key verification keys (`api-keys`,
+//! written by whoever changes the signing key set) and the console users' issuer keys (`users`).
+//! Public data only: the functions that merely verify read it here and need no access to the
+//! Secrets Manager secret that holds the private keys.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Store, keys, sdk_error, to_attrs};
+use crate::error::Result;
+
+/// The API-key signing keys' public half.
+pub const API_KEYS: &str = "api-keys";
+/// The console users' identity provider's keys.
+pub const USERS: &str = "users";
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Published {
+    /// The JWKS document, as published.
+    jwks: String,
+    updated_at: String,
+}
+
+impl Store {
+    /// The JWKS document published under `name`, if any.
+    pub async fn published_jwks(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .get::<Published>(&keys::jwks(name))
+            .await?
+            .map(|p| p.jwks))
+    }
+
+    /// Publishes (replaces) the JWKS document under `name`.
+    pub async fn publish_jwks(&self, name: &str, jwks: &str) -> Result<()> {
+        let item = Published {
+            jwks: jwks.to_string(),
+            updated_at: crate::domain::now(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(keys::jwks(name), &[], "jwks", &item)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+}
