@@ -20,7 +20,7 @@ const ROUTES: Router = Router::new(&[
     "POST /v1/keys/{k}/roll",
 ]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::app::serve_with_secrets(handle).await
 }

@@ -82,7 +82,7 @@ async fn authorize(decider: &Decider, event: AuthorizerRequest) -> Result<Simple
     })
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = AuthorizerConfig::from_env()?;

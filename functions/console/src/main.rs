@@ -16,7 +16,7 @@ use assets::Asset;
 /// The API routes this function serves (its pages are not API routes).
 const ROUTES: Router = Router::new(&["GET /v1/openapi.json"]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     keygate::app::run((), handle).await

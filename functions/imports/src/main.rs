@@ -17,7 +17,7 @@ const ROUTES: Router = Router::new(&[
     "PUT /v1/projects/{c}/secrets/{name}/nodes",
 ]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::app::serve_with_secrets(handle).await
 }

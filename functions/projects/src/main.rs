@@ -24,7 +24,7 @@ const ROUTES: Router = Router::new(&[
     "GET /v1/projects/{p}/audit",
 ]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::app::serve(handle).await
 }

@@ -5,7 +5,7 @@
 use keygate::schedule::{JobEvent, Scheduler};
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     // Built once per container; leaked so the handler borrows it for the process's lifetime.

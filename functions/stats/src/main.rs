@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 const ROUTES: Router = Router::new(&["GET /v1/keys/{k}/usage", "GET /v1/projects/{p}/usage"]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::app::serve(handle).await
 }

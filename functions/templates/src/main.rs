@@ -19,7 +19,7 @@ const ROUTES: Router = Router::new(&[
     "DELETE /v1/projects/{p}/templates/{t}/fields/{f}",
 ]);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::app::serve(handle).await
 }
