@@ -177,17 +177,7 @@ impl Authenticator {
         }
         self.cache
             .get(kid, || async {
-                let doc = self
-                    .store
-                    .published_jwks(jwks::USERS)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::Unavailable(
-                            "the console users' issuer keys are not published: run `keygate-dev \
-                         user-jwks publish <file>`"
-                                .into(),
-                        )
-                    })?;
+                let doc = self.store.required_jwks(jwks::USERS).await?;
                 KeySet::from_jwks(&doc)
                     .map_err(|e| Error::internal(format!("published issuer JWKS: {e}")))
             })

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Store, keys, sdk_error, to_attrs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The API-key signing keys' public half.
 pub const API_KEYS: &str = "api-keys";
@@ -28,6 +28,21 @@ impl Store {
             .get::<Published>(&keys::jwks(name))
             .await?
             .map(|p| p.jwks))
+    }
+
+    /// The JWKS document published under `name`; when there is none, a 503 that names the
+    /// `keygate-dev` command publishing it.
+    pub async fn required_jwks(&self, name: &str) -> Result<String> {
+        self.published_jwks(name).await?.ok_or_else(|| {
+            let how = match name {
+                API_KEYS => "signing-keys publish",
+                USERS => "user-jwks publish <file>",
+                _ => "--help",
+            };
+            Error::Unavailable(format!(
+                "no keys are published as JWKS#{name}: run `keygate-dev {how}`"
+            ))
+        })
     }
 
     /// Publishes (replaces) the JWKS document under `name`.

@@ -31,17 +31,7 @@ impl Verifier {
     pub async fn keys(&self, kid: Option<&str>) -> Result<Arc<PublicKeys>> {
         self.cache
             .get(kid, || async {
-                let doc = self
-                    .store
-                    .published_jwks(jwks::API_KEYS)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::Unavailable(
-                            "no API-key verification keys are published: run `keygate-dev \
-                             signing-keys publish`"
-                                .into(),
-                        )
-                    })?;
+                let doc = self.store.required_jwks(jwks::API_KEYS).await?;
                 PublicKeys::from_jwks(&doc).map_err(|e| {
                     Error::internal(format!("published API-key verification keys: {e}"))
                 })
