@@ -168,7 +168,7 @@ async fn main() {
     );
     println!("warm decisions per second      {rate:>9.0}");
     println!(
-        "DynamoDB calls, cold decision  {} {:?} (read and count together, then the template's limit: two round trips)",
+        "DynamoDB calls, cold decision  {} {:?} (a cold container: the published verification keys, then key and role read beside the count, then the template's limit: three round trips)",
         cold.len(),
         cold
     );
