@@ -444,6 +444,28 @@ pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&sdk)
 }
 
+/// The signing key set in the secret `secret_id`.
+pub async fn signing_keys_in(secret_id: &str) -> keygate::token::KeySet {
+    let doc = secrets_client()
+        .await
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("signing keys secret {secret_id}: {e:?}"));
+    keygate::token::KeySet::from_json(doc.secret_string().expect("a string")).expect("a key set")
+}
+
+/// The stack's signing key set (`SIGNING_KEYS_SECRET_ID`, else keygate's default secret).
+pub async fn signing_keys() -> keygate::token::KeySet {
+    signing_keys_in(&signing_keys_secret_id()).await
+}
+
+pub fn signing_keys_secret_id() -> String {
+    std::env::var("SIGNING_KEYS_SECRET_ID")
+        .unwrap_or_else(|_| keygate::config::DEFAULT_SIGNING_KEYS_SECRET_ID.into())
+}
+
 /// Where the stack's imports write (`SECRETS_NAMESPACE`, else keygate's default).
 pub fn secrets_namespace() -> String {
     std::env::var("SECRETS_NAMESPACE")

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use keygate::store::{Store, jwks};
 use keygate::token::{KeySet, PublicKeys};
-use keygate_e2e::unique;
+use keygate_e2e::{signing_keys_in, unique};
 
 fn devtool() -> PathBuf {
     // target/debug/deps/<this test> -> target/debug/keygate-dev
@@ -39,14 +39,8 @@ fn run(args: &[&str], secret: &str, table: Option<&str>) -> Result<String, Strin
     }
 }
 
-async fn secret_kids(sm: &aws_sdk_secretsmanager::Client, secret: &str) -> Vec<String> {
-    let out = sm
-        .get_secret_value()
-        .secret_id(secret)
-        .send()
-        .await
-        .expect("the secret");
-    let set = KeySet::from_json(out.secret_string().expect("a string")).expect("a key set");
+async fn secret_kids(secret: &str) -> Vec<String> {
+    let set = signing_keys_in(secret).await;
     set.kids().into_iter().map(str::to_string).collect()
 }
 
@@ -73,28 +67,28 @@ async fn the_key_commands_keep_the_published_keys_in_step_with_the_secret() {
     let said = run(&["signing-keys", "init"], &secret, None).expect("init");
     assert!(said.contains("signing-keys publish"), "{said}");
     assert_eq!(published_kids(&store).await, None);
-    let first = secret_kids(&sm, &secret).await;
+    let first = secret_kids(&secret).await;
     assert_eq!(first.len(), 1);
 
     run(&["signing-keys", "publish"], &secret, t).expect("publish");
     assert_eq!(published_kids(&store).await, Some(first.clone()));
 
     run(&["signing-keys", "rotate"], &secret, t).expect("rotate");
-    let rotated = secret_kids(&sm, &secret).await;
+    let rotated = secret_kids(&secret).await;
     assert_eq!(rotated.len(), 2);
     assert_eq!(published_kids(&store).await, Some(rotated.clone()));
 
     let err = run(&["signing-keys", "retire", &rotated[1]], &secret, t).expect_err("active");
     assert!(err.contains("rotate first"), "{err}");
     run(&["signing-keys", "retire", &first[0]], &secret, t).expect("retire");
-    let left = secret_kids(&sm, &secret).await;
+    let left = secret_kids(&secret).await;
     assert_eq!(left, vec![rotated[1].clone()]);
     assert_eq!(published_kids(&store).await, Some(left));
 
     // Rotating and retiring need the table: nothing changes without it.
     let err = run(&["signing-keys", "rotate"], &secret, None).expect_err("no table");
     assert!(err.contains("TABLE_NAME"), "{err}");
-    assert_eq!(secret_kids(&sm, &secret).await, vec![rotated[1].clone()]);
+    assert_eq!(secret_kids(&secret).await, vec![rotated[1].clone()]);
 
     // The users' issuer JWKS: an unusable document is refused before it is live.
     let dir = std::env::temp_dir().join(&id);

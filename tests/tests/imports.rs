@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use keygate::token::KeySet;
 use keygate_e2e::{
     Fixture, IssuedKey, Stack, client_project, import, live_secrets, secrets_client,
     secrets_namespace, stored_secrets, unique,
@@ -584,7 +583,7 @@ async fn rolling_the_key_rewrites_the_token_secret() {
     assert_eq!(sm.len(), 4);
     assert_eq!(sm["wx_project"].value, "server");
     // The written token verifies and names the new key.
-    let keys = signing_keys().await;
+    let keys = keygate_e2e::signing_keys().await;
     let claims = keys
         .verify(
             &sm["wx_token"].value,
@@ -613,18 +612,4 @@ async fn rolling_the_key_rewrites_the_token_secret() {
     import(&stack, &f.member, &c, &new_id, "wx")
         .await
         .expect(200);
-}
-
-async fn signing_keys() -> KeySet {
-    let sm = secrets_client().await;
-    let doc = sm
-        .get_secret_value()
-        .secret_id(
-            std::env::var("SIGNING_KEYS_SECRET_ID")
-                .unwrap_or_else(|_| keygate::config::DEFAULT_SIGNING_KEYS_SECRET_ID.into()),
-        )
-        .send()
-        .await
-        .expect("signing keys");
-    KeySet::from_json(doc.secret_string().expect("string")).expect("key set")
 }

@@ -2,7 +2,6 @@
 //! one-open-request rule, races (concurrent approvals, approve against cancel), who may do what,
 //! key snapshots, template deletion, revocation and rolling.
 
-use keygate::token::KeySet;
 use keygate_e2e::{Fixture, Stack, unique, wait_for_mail};
 
 /// How long a mail may take through the local stream pump and notifier.
@@ -42,23 +41,6 @@ async fn approve(stack: &Stack, f: &Fixture, r: &str) -> Value {
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
-}
-
-async fn signing_keys(stack: &Stack) -> KeySet {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-    let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
-        .unwrap_or_else(|_| keygate::config::DEFAULT_SIGNING_KEYS_SECRET_ID.into());
-    let doc = sm
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .expect("signing keys secret");
-    let _ = stack;
-    KeySet::from_json(doc.secret_string().expect("string")).expect("key set")
 }
 
 #[tokio::test]
@@ -147,7 +129,7 @@ async fn request_approve_reveal_and_the_token_verifies() {
     assert_eq!(again["token"], token.as_str(), "re-minted, identical");
 
     // The library's verification, with the key set the stack published.
-    let keys = signing_keys(&stack).await;
+    let keys = keygate_e2e::signing_keys().await;
     let claims = keys
         .verify(&token, "keygate", &format!("platform-api:{}", f.project))
         .expect("verifies");

@@ -11,11 +11,11 @@ use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContex
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation;
-use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
+use keygate::config::DecisionConfig;
 use keygate::decision::{Decider, Target};
 use keygate::store::Store;
-use keygate::token::{KeySet, Verifier};
-use keygate_e2e::{Fixture, Stack, secrets_client};
+use keygate::token::Verifier;
+use keygate_e2e::{Fixture, Stack};
 
 /// Every DynamoDB call, by operation.
 #[derive(Debug, Clone, Default)]
@@ -98,8 +98,6 @@ async fn main() {
             .interceptor(calls.clone())
             .build(),
     );
-    let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
-        .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
     let mut config = DecisionConfig::from_lookup(&|_: &str| None).expect("defaults");
     config.cache_ttl = Duration::from_secs(3600);
     let store = Store::with_client(ddb, stack.table.clone());
@@ -120,16 +118,7 @@ async fn main() {
     let warm = calls.take();
 
     // (a) bare signature verification of the same token vs a warm decision.
-    let doc = secrets_client()
-        .await
-        .get_secret_value()
-        .secret_id(&secret_id)
-        .send()
-        .await
-        .expect("signing keys");
-    let keys = KeySet::from_json(doc.secret_string().expect("string"))
-        .expect("key set")
-        .public();
+    let keys = keygate_e2e::signing_keys().await.public();
     let start = Instant::now();
     for _ in 0..n {
         std::hint::black_box(keys.verify_signed(&key.token, "keygate").expect("verifies"));
