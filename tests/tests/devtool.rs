@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use keygate::Error;
 use keygate::store::{Store, jwks};
-use keygate::token::{KeySet, PublicKeys};
+use keygate::token::{KeySet, PublicKeys, Verifier};
 use keygate_e2e::{signing_keys_in, unique};
 
 fn devtool() -> PathBuf {
@@ -62,6 +63,17 @@ async fn the_key_commands_keep_the_published_keys_in_step_with_the_secret() {
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let secret = format!("keygate-test/{id}");
     let t = Some(table.as_str());
+
+    // Nothing published yet: whatever needs the keys fails closed, naming the command.
+    let ttl = std::time::Duration::from_secs(300);
+    match Verifier::new(store.clone(), ttl).keys(None).await {
+        Err(Error::Unavailable(why)) => assert!(why.contains("signing-keys publish"), "{why}"),
+        other => panic!("no published keys must be a 503: {other:?}"),
+    }
+    match store.required_jwks(jwks::USERS).await {
+        Err(Error::Unavailable(why)) => assert!(why.contains("user-jwks publish"), "{why}"),
+        other => panic!("no published issuer keys must be a 503: {other:?}"),
+    }
 
     // Before the first deploy there is no table: init makes the secret and says what is left.
     let said = run(&["signing-keys", "init"], &secret, None).expect("init");
