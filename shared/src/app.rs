@@ -121,9 +121,7 @@ where
     F: Fn(&'static App, Request) -> Fut,
     Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
 {
-    lambda_http::tracing::init_default_subscriber();
-    let app = App::from_env().await?;
-    run(app, handle).await
+    start(App::from_env(), handle).await
 }
 
 /// [`serve`] for the functions that sign API keys or write imported secrets: the app has its
@@ -133,9 +131,20 @@ where
     F: Fn(&'static App, Request) -> Fut,
     Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
 {
+    start(App::from_env_with_secrets(), handle).await
+}
+
+/// Logging first, then the app (its construction logs), then requests.
+async fn start<F, Fut>(
+    app: impl std::future::Future<Output = std::result::Result<App, lambda_http::Error>>,
+    handle: F,
+) -> std::result::Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
+{
     lambda_http::tracing::init_default_subscriber();
-    let app = App::from_env_with_secrets().await?;
-    run(app, handle).await
+    run(app.await?, handle).await
 }
 
 /// Serves requests with `state`, built once per container: each through `handle`, whose errors

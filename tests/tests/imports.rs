@@ -583,7 +583,7 @@ async fn rolling_the_key_rewrites_the_token_secret() {
     assert_eq!(sm.len(), 4);
     assert_eq!(sm["wx_project"].value, "server");
     // The written token verifies and names the new key.
-    let keys = keygate_e2e::signing_keys().await;
+    let keys = keygate_e2e::signing_keys().await.public();
     let claims = keys
         .verify(
             &sm["wx_token"].value,

@@ -129,7 +129,7 @@ async fn request_approve_reveal_and_the_token_verifies() {
     assert_eq!(again["token"], token.as_str(), "re-minted, identical");
 
     // The library's verification, with the key set the stack published.
-    let keys = keygate_e2e::signing_keys().await;
+    let keys = keygate_e2e::signing_keys().await.public();
     let claims = keys
         .verify(&token, "keygate", &format!("platform-api:{}", f.project))
         .expect("verifies");

@@ -275,16 +275,6 @@ impl KeySet {
             .map(Token)
             .map_err(|e| format!("signing: {e}"))
     }
-
-    /// [`PublicKeys::verify`] with this set's public half.
-    pub fn verify(&self, token: &str, issuer: &str, audience: &str) -> Result<Claims, TokenError> {
-        self.public().verify(token, issuer, audience)
-    }
-
-    /// [`PublicKeys::verify_signed`] with this set's public half.
-    pub fn verify_signed(&self, token: &str, issuer: &str) -> Result<Claims, TokenError> {
-        self.public().verify_signed(token, issuer)
-    }
 }
 
 struct PublicKey {
@@ -483,7 +473,7 @@ mod tests {
         let set = KeySet::generate().expect("set");
         let c = claims(Some(now() + 3600));
         let t = set.sign(&c).expect("sign");
-        assert_eq!(set.verify(t.expose(), ISS, AUD), Ok(c.clone()));
+        assert_eq!(set.public().verify(t.expose(), ISS, AUD), Ok(c.clone()));
         assert_eq!(
             set.sign(&c).expect("sign again"),
             t,
@@ -508,7 +498,7 @@ mod tests {
             parts[1]
         );
         assert!(matches!(
-            set.verify(&none, ISS, AUD),
+            set.public().verify(&none, ISS, AUD),
             Err(TokenError::Malformed | TokenError::Algorithm(_))
         ));
 
@@ -523,7 +513,7 @@ mod tests {
         )
         .expect("hs256");
         assert!(matches!(
-            set.verify(&hs, ISS, AUD),
+            set.public().verify(&hs, ISS, AUD),
             Err(TokenError::Algorithm(_))
         ));
 
@@ -535,36 +525,45 @@ mod tests {
             b64(&serde_json::to_string(&tampered).expect("json")),
             parts[2]
         );
-        assert_eq!(set.verify(&forged, ISS, AUD), Err(TokenError::Signature));
+        assert_eq!(
+            set.public().verify(&forged, ISS, AUD),
+            Err(TokenError::Signature)
+        );
 
         let other = KeySet::generate().expect("other");
         assert_eq!(
-            set.verify(other.sign(&claims(None)).expect("sign").expose(), ISS, AUD),
+            set.public()
+                .verify(other.sign(&claims(None)).expect("sign").expose(), ISS, AUD),
             Err(TokenError::UnknownKey)
         );
 
         let expired = set.sign(&claims(Some(now() - 3600))).expect("sign");
         assert_eq!(
-            set.verify(expired.expose(), ISS, AUD),
+            set.public().verify(expired.expose(), ISS, AUD),
             Err(TokenError::Expired)
         );
 
         let mut later = claims(None);
         later.nbf = Some(now() + 3600);
         assert_eq!(
-            set.verify(set.sign(&later).expect("sign").expose(), ISS, AUD),
+            set.public()
+                .verify(set.sign(&later).expect("sign").expose(), ISS, AUD),
             Err(TokenError::NotYetValid)
         );
 
         assert_eq!(
-            set.verify(good.expose(), ISS, "platform-api:other"),
+            set.public()
+                .verify(good.expose(), ISS, "platform-api:other"),
             Err(TokenError::Audience)
         );
         assert_eq!(
-            set.verify(good.expose(), "someone-else", AUD),
+            set.public().verify(good.expose(), "someone-else", AUD),
             Err(TokenError::Issuer)
         );
-        assert_eq!(set.verify("garbage", ISS, AUD), Err(TokenError::Malformed));
+        assert_eq!(
+            set.public().verify("garbage", ISS, AUD),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]
@@ -579,7 +578,10 @@ mod tests {
             &EncodingKey::from_ed_der(&set.keys[0].pkcs8),
         )
         .expect("sign");
-        assert_eq!(set.verify(&t, ISS, AUD), Err(TokenError::WrongType));
+        assert_eq!(
+            set.public().verify(&t, ISS, AUD),
+            Err(TokenError::WrongType)
+        );
     }
 
     #[test]
@@ -591,7 +593,7 @@ mod tests {
         assert_ne!(first, second);
         let new = set.sign(&claims(None)).expect("sign");
         assert!(new.expose() != old.expose());
-        assert!(set.verify(old.expose(), ISS, AUD).is_ok());
+        assert!(set.public().verify(old.expose(), ISS, AUD).is_ok());
         assert_eq!(
             set.sign_as(&first, &claims(None))
                 .expect("re-mint")
@@ -601,7 +603,7 @@ mod tests {
         assert!(set.retire(&second).is_err(), "the active key stays");
         set.retire(&first).expect("retire");
         assert_eq!(
-            set.verify(old.expose(), ISS, AUD),
+            set.public().verify(old.expose(), ISS, AUD),
             Err(TokenError::UnknownKey)
         );
         assert_eq!(set.jwks()["keys"].as_array().map(Vec::len), Some(1));
@@ -615,7 +617,7 @@ mod tests {
         assert_eq!(back.kids(), set.kids());
         assert_eq!(back.active_kid(), set.active_kid());
         let t = set.sign(&claims(None)).expect("sign");
-        assert!(back.verify(t.expose(), ISS, AUD).is_ok());
+        assert!(back.public().verify(t.expose(), ISS, AUD).is_ok());
         let lying = set.to_json().replace(set.active_kid(), "0000000000000000");
         assert!(KeySet::from_json(&lying).is_err());
         assert!(KeySet::from_json("{}").is_err());
@@ -675,14 +677,20 @@ mod tests {
         let set = KeySet::generate().expect("set");
         let expired = claims(Some(now() - 3600));
         let t = set.sign(&expired).expect("sign");
-        assert_eq!(set.verify(t.expose(), ISS, AUD), Err(TokenError::Expired));
-        assert_eq!(set.verify_signed(t.expose(), ISS), Ok(expired));
         assert_eq!(
-            set.verify_signed(t.expose(), "someone-else"),
+            set.public().verify(t.expose(), ISS, AUD),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(set.public().verify_signed(t.expose(), ISS), Ok(expired));
+        assert_eq!(
+            set.public().verify_signed(t.expose(), "someone-else"),
             Err(TokenError::Issuer)
         );
         let other = KeySet::generate().expect("other");
-        assert!(other.verify_signed(t.expose(), ISS).is_err(), "not our key");
+        assert!(
+            other.public().verify_signed(t.expose(), ISS).is_err(),
+            "not our key"
+        );
         assert_eq!(kid_of(t.expose()).as_deref(), Some(set.active_kid()));
         assert_eq!(kid_of("garbage"), None);
         let parts: Vec<&str> = t.expose().split('.').collect();
@@ -695,7 +703,7 @@ mod tests {
             parts[2]
         );
         assert_eq!(
-            set.verify_signed(&tampered, ISS),
+            set.public().verify_signed(&tampered, ISS),
             Err(TokenError::Signature)
         );
     }
