@@ -56,6 +56,9 @@ stack_env() {
   export AWS_CALL_TIMEOUT_MS=${AWS_CALL_TIMEOUT_MS:-8000}
   # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
   export EVENT_BUS_NAME=keygate-local
+  # Any signed-in user may create projects on the local stack, so demos and scripts make their
+  # own (deployed, the default is `nobody`; see PROJECT_CREATION in the README).
+  export PROJECT_CREATION=anyone
 }
 
 # start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through

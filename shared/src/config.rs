@@ -24,7 +24,29 @@ pub struct UserTokenConfig {
     pub jwks: JwksSource,
     /// How long fetched keys are trusted before a refetch (`USER_JWKS_TTL_SECONDS`, default 300).
     pub jwks_ttl: Duration,
+    /// The claim that lists the platform projects a user may own in keygate (`PROJECT_CLAIM`),
+    /// read from console tokens only when `PROJECT_CREATION=claim`.
+    pub projects_claim: Option<String>,
 }
+
+/// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
+/// project of the same id, and its owner can mint keys the platform's gateway honours for every
+/// `/projects/<id>/...` call: creating one is claiming that platform project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectCreation {
+    /// `nobody` (the default): no project can be created through the API.
+    Nobody,
+    /// `claim`: a user may create a project only with an id their console token's `PROJECT_CLAIM`
+    /// claim (default `keygate_projects`) lists: the platform's identity provider says which
+    /// platform projects the user owns.
+    Claim(String),
+    /// `anyone`: every signed-in user may create a project with any unused id. For the local
+    /// stack (demos, scripts); never for a deployment in front of a real platform.
+    Anyone,
+}
+
+/// The claim read under `PROJECT_CREATION=claim` when `PROJECT_CLAIM` is not set.
+pub const DEFAULT_PROJECT_CLAIM: &str = "keygate_projects";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -39,6 +61,8 @@ pub struct Config {
     /// Key requests one user may make per hour, across all projects (`REQUESTS_PER_HOUR`,
     /// default 10): no one floods an owner's inbox.
     pub requests_per_hour: u32,
+    /// Who may create projects (`PROJECT_CREATION`, default `nobody`).
+    pub project_creation: ProjectCreation,
 }
 
 /// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
@@ -114,6 +138,7 @@ impl Config {
             });
         }
 
+        let project_creation = project_creation(&get)?;
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             user_tokens: UserTokenConfig {
@@ -121,14 +146,52 @@ impl Config {
                 audience: required("USER_TOKEN_AUDIENCE")?,
                 jwks,
                 jwks_ttl: Duration::from_secs(number("USER_JWKS_TTL_SECONDS", 300)?),
+                projects_claim: match &project_creation {
+                    ProjectCreation::Claim(name) => Some(name.clone()),
+                    _ => None,
+                },
             },
             max_body_bytes: max_body_bytes as usize,
             api_keys: ApiKeyConfig::from_lookup(&get)?,
             imports: ImportsConfig::from_lookup(&get)?,
             decision: DecisionConfig::from_lookup(&get)?,
             requests_per_hour: requests_per_hour as u32,
+            project_creation,
         })
     }
+}
+
+/// `PROJECT_CREATION` (`nobody`, `claim` or `anyone`; default `nobody`) and, for `claim`,
+/// `PROJECT_CLAIM`.
+fn project_creation(get: &impl Fn(&str) -> Option<String>) -> Result<ProjectCreation, ConfigError> {
+    let claim = get("PROJECT_CLAIM")
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let mode = get("PROJECT_CREATION").map(|v| v.trim().to_ascii_lowercase());
+    let creation = match mode.as_deref() {
+        None | Some("") | Some("nobody") => ProjectCreation::Nobody,
+        Some("anyone") => ProjectCreation::Anyone,
+        Some("claim") => ProjectCreation::Claim(
+            claim
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROJECT_CLAIM.into()),
+        ),
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "PROJECT_CREATION",
+                why: format!("`{other}`: must be `nobody`, `claim` or `anyone`"),
+            });
+        }
+    };
+    if claim.is_some() && !matches!(creation, ProjectCreation::Claim(_)) {
+        // A claim name without the mode that reads it is a half-done configuration: refusing
+        // it beats a deployment where nobody can create a project and no one knows why.
+        return Err(ConfigError::Invalid {
+            name: "PROJECT_CLAIM",
+            why: "is read only with PROJECT_CREATION=claim".into(),
+        });
+    }
+    Ok(creation)
 }
 
 /// How calls made with API keys are decided and counted (`verify`, `authorizer`).
@@ -505,6 +568,45 @@ mod tests {
         assert_eq!(c.api_keys.issuer, "keygate");
         assert_eq!(c.api_keys.audience_for("server"), "platform-api:server");
         assert_eq!(c.api_keys.signing_keys_secret_id, "keygate/signing-keys");
+    }
+
+    #[test]
+    fn project_creation_is_closed_unless_configured() {
+        let c = Config::from_lookup(lookup(BASE)).expect("valid config");
+        assert_eq!(c.project_creation, ProjectCreation::Nobody);
+        assert_eq!(c.user_tokens.projects_claim, None);
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        let c = with(&[("PROJECT_CREATION", "claim")]).expect("claim");
+        assert_eq!(
+            c.project_creation,
+            ProjectCreation::Claim("keygate_projects".into())
+        );
+        assert_eq!(
+            c.user_tokens.projects_claim.as_deref(),
+            Some("keygate_projects")
+        );
+        let c = with(&[("PROJECT_CREATION", "Claim"), ("PROJECT_CLAIM", "owns")]).expect("claim");
+        assert_eq!(c.project_creation, ProjectCreation::Claim("owns".into()));
+        let c = with(&[("PROJECT_CREATION", "anyone")]).expect("anyone");
+        assert_eq!(c.project_creation, ProjectCreation::Anyone);
+        assert!(matches!(
+            with(&[("PROJECT_CREATION", "everyone")]),
+            Err(ConfigError::Invalid {
+                name: "PROJECT_CREATION",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&[("PROJECT_CLAIM", "owns")]),
+            Err(ConfigError::Invalid {
+                name: "PROJECT_CLAIM",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -30,9 +30,21 @@ pub const LEEWAY_SECONDS: u64 = 30;
 pub struct Caller {
     pub id: UserId,
     pub email: Email,
+    /// The platform projects the identity provider says this user owns (the `PROJECT_CLAIM`
+    /// claim, read only under `PROJECT_CREATION=claim`; empty otherwise).
+    pub claimed_projects: Vec<String>,
 }
 
 impl Caller {
+    /// A caller with no claimed projects.
+    pub fn new(id: UserId, email: Email) -> Self {
+        Caller {
+            id,
+            email,
+            claimed_projects: Vec::new(),
+        }
+    }
+
     pub fn person(&self) -> Person {
         Person {
             id: self.id.clone(),
@@ -123,6 +135,28 @@ pub struct Authenticator {
 struct Claims {
     sub: String,
     email: Option<String>,
+    /// Every other claim: the configured projects claim is looked up here.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The project ids a projects claim lists: a JSON array of strings, or one string of ids
+/// separated by spaces or commas (identity providers that can only emit string claims, such as
+/// Cognito's custom attributes). `None` when the claim has another shape.
+fn claimed_projects(value: &serde_json::Value) -> Option<Vec<String>> {
+    match value {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        serde_json::Value::String(s) => Some(
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 fn unauthenticated(why: &str) -> Error {
@@ -208,6 +242,8 @@ impl Authenticator {
         v.set_audience(&[&self.config.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         v.leeway = LEEWAY_SECONDS;
+        // A token minted for later is not good yet (RFC 7519 `nbf`), within the same leeway.
+        v.validate_nbf = true;
         let data = decode::<Claims>(token, &key.key, &v).map_err(|e| {
             unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired",
@@ -235,7 +271,22 @@ impl Authenticator {
                     unauthenticated("the token's email claim is not an e-mail address")
                 })
             })?;
-        Ok(Caller { id, email })
+        let claimed_projects = match &self.config.projects_claim {
+            None => Vec::new(),
+            Some(name) => match data.claims.other.get(name) {
+                None => Vec::new(),
+                Some(value) => claimed_projects(value).ok_or_else(|| {
+                    unauthenticated(&format!(
+                        "the token's `{name}` claim must be a list of project ids"
+                    ))
+                })?,
+            },
+        };
+        Ok(Caller {
+            id,
+            email,
+            claimed_projects,
+        })
     }
 }
 
@@ -292,6 +343,7 @@ mod tests {
             audience: "console".into(),
             jwks: JwksSource::Inline(iss.jwks.clone()),
             jwks_ttl: Duration::from_secs(300),
+            projects_claim: Some("keygate_projects".into()),
         };
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
@@ -354,6 +406,59 @@ mod tests {
             a.caller(&HeaderMap::new()).await,
             Err(Error::Unauthenticated(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_token_not_valid_yet_is_401() {
+        let iss = issuer("k1");
+        let mut early = claims(600);
+        early["nbf"] = (now() + 300).into();
+        match auth(&iss)
+            .caller(&headers(&token(&iss, "k1", "JWT", early)))
+            .await
+        {
+            Err(Error::Unauthenticated(why)) => assert!(why.contains("not valid yet"), "{why}"),
+            other => panic!("expected 401, got {other:?}"),
+        }
+        // Within the leeway, and in the past, `nbf` is fine.
+        let mut skewed = claims(600);
+        skewed["nbf"] = (now() + LEEWAY_SECONDS / 2).into();
+        auth(&iss)
+            .caller(&headers(&token(&iss, "k1", "JWT", skewed)))
+            .await
+            .expect("nbf within the leeway");
+    }
+
+    #[tokio::test]
+    async fn the_projects_claim_is_read_as_a_list_or_a_string() {
+        let iss = issuer("k1");
+        let a = auth(&iss);
+        let with = |v: serde_json::Value| {
+            let mut c = claims(600);
+            c["keygate_projects"] = v;
+            token(&iss, "k1", "JWT", c)
+        };
+        let c = a
+            .caller(&headers(&with(serde_json::json!(["server", "lab"]))))
+            .await
+            .expect("list");
+        assert_eq!(c.claimed_projects, ["server", "lab"]);
+        let c = a
+            .caller(&headers(&with("server, lab  x".into())))
+            .await
+            .expect("string");
+        assert_eq!(c.claimed_projects, ["server", "lab", "x"]);
+        let c = a
+            .caller(&headers(&token(&iss, "k1", "JWT", claims(600))))
+            .await
+            .expect("no claim");
+        assert!(c.claimed_projects.is_empty());
+        for bad in [serde_json::json!(7), serde_json::json!([1, "x"])] {
+            assert!(matches!(
+                a.caller(&headers(&with(bad))).await,
+                Err(Error::Unauthenticated(_))
+            ));
+        }
     }
 
     #[tokio::test]

@@ -165,6 +165,7 @@ async fn console_users_verify_against_the_issuer_keys_published_in_the_table() {
             audience: "console".into(),
             jwks: JwksSource::Table,
             jwks_ttl: Duration::from_secs(300),
+            projects_claim: None,
         };
         Authenticator::new(config, store.clone()).expect("authenticator")
     };

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use keygate::config::ProjectCreation;
 use keygate::domain::ids::{Email, ProjectId, RoleName, UserId};
 use keygate::domain::project::{self, MemberInput, NewProjectInput, RoleInput};
 use keygate::domain::template::{self, NewTemplateInput, TemplatePatch};
@@ -36,10 +37,10 @@ fn unique(prefix: &str) -> String {
 }
 
 fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::parse("id", id).expect("user id"),
-        email: Email::parse("email", &format!("{id}@example.com")).expect("email"),
-    }
+    Caller::new(
+        UserId::parse("id", id).expect("user id"),
+        Email::parse("email", &format!("{id}@example.com")).expect("email"),
+    )
 }
 
 async fn item(env: &Env, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
@@ -77,6 +78,7 @@ async fn new_project(env: &Env, owner: &Caller) -> ProjectId {
     project::create(
         &env.store,
         owner,
+        &ProjectCreation::Anyone,
         NewProjectInput {
             id: Some(id.clone()),
             name: "Test".into(),
@@ -151,6 +153,7 @@ async fn a_failed_transaction_leaves_no_partial_items() {
     let again = project::create(
         &env.store,
         &mallory,
+        &ProjectCreation::Anyone,
         NewProjectInput {
             id: Some(p.to_string()),
             name: "Taken".into(),
@@ -292,4 +295,111 @@ async fn memberships_are_found_through_the_index() {
     assert_eq!(mine.items.len(), 1);
     assert_eq!(mine.items[0].project_id, p);
     assert_eq!(mine.items[0].project_name, "Test");
+}
+
+/// A project id a test may own under `claim`, and a caller whose token claims it.
+fn claiming(id: &str, projects: &[&str]) -> Caller {
+    let mut c = caller(id);
+    c.claimed_projects = projects.iter().map(|p| p.to_string()).collect();
+    c
+}
+
+#[tokio::test]
+async fn nobody_creates_a_project_when_creation_is_closed() {
+    let env = env().await;
+    let p = unique("p");
+    // Even a caller whose token claims the id: `nobody` is the deployed default.
+    let alice = claiming(&unique("alice-"), &[&p]);
+    let got = project::create(
+        &env.store,
+        &alice,
+        &ProjectCreation::Nobody,
+        NewProjectInput {
+            id: Some(p.clone()),
+            name: "Mine".into(),
+        },
+    )
+    .await;
+    match got {
+        Err(Error::Forbidden(why)) => assert!(why.contains("PROJECT_CREATION"), "{why}"),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(item(&env, &format!("PROJECT#{p}"), "META").await.is_none());
+    assert!(
+        item(
+            &env,
+            &format!("PROJECT#{p}"),
+            &format!("MEMBER#{}", alice.id)
+        )
+        .await
+        .is_none()
+    );
+}
+
+#[tokio::test]
+async fn under_claim_only_a_claimed_id_can_be_created() {
+    let env = env().await;
+    let claim = ProjectCreation::Claim("keygate_projects".into());
+    let mine = unique("p");
+    let theirs = unique("p");
+    let alice = claiming(&unique("alice-"), &["other", &mine]);
+    let create = |who: Caller, id: Option<String>| {
+        let store = env.store.clone();
+        let claim = claim.clone();
+        async move {
+            project::create(
+                &store,
+                &who,
+                &claim,
+                NewProjectInput {
+                    id,
+                    name: "Claimed".into(),
+                },
+            )
+            .await
+        }
+    };
+
+    // Someone else's platform project: refused, naming the claim; nothing written.
+    match create(alice.clone(), Some(theirs.clone())).await {
+        Err(Error::Forbidden(why)) => {
+            assert!(
+                why.contains("keygate_projects") && why.contains(&theirs),
+                "{why}"
+            )
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(
+        item(&env, &format!("PROJECT#{theirs}"), "META")
+            .await
+            .is_none()
+    );
+
+    // No id: a generated one could never be claimed, so the id is required.
+    match create(alice.clone(), None).await {
+        Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "id", "{errors:?}"),
+        other => panic!("expected 400, got {other:?}"),
+    }
+
+    // A user without the claim at all.
+    let bob = caller(&unique("bob-"));
+    assert!(matches!(
+        create(bob, Some(mine.clone())).await,
+        Err(Error::Forbidden(_))
+    ));
+
+    // The claimed id: created, alice owns it.
+    let made = create(alice.clone(), Some(mine.clone()))
+        .await
+        .expect("a claimed id");
+    assert_eq!(made.owner, alice.person());
+    let p = ProjectId::parse("p", &mine).expect("id");
+    let stored = env
+        .store
+        .get_project(&p)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.owner, alice.person());
 }

@@ -128,3 +128,14 @@ fn the_removed_user_jwks_secret_setting_stops_the_console_functions_at_init() {
         );
     }
 }
+
+#[test]
+fn a_bad_project_creation_setting_stops_the_projects_function_at_init() {
+    // A typo must not open project creation (or close it with no word why).
+    let (ok, output, connected) = start("projects", "PROJECT_CREATION", "everyone");
+    assert!(!ok && !connected, "{output}");
+    assert!(
+        output.contains("PROJECT_CREATION") && output.contains("nobody"),
+        "names the variable and its values:\n{output}"
+    );
+}

@@ -39,7 +39,13 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
     let store = &app.store;
     match m.route {
         "POST /v1/projects" => {
-            let created = project::create(store, &caller, app.body(&req)?).await?;
+            let created = project::create(
+                store,
+                &caller,
+                &app.config.project_creation,
+                app.body(&req)?,
+            )
+            .await?;
             Ok(json(StatusCode::CREATED, &created))
         }
         "GET /v1/me/projects" => {

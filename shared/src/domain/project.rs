@@ -7,6 +7,7 @@ use super::audit::AuditEntry;
 use super::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use super::{Check, check_name, check_text, now};
 use crate::access;
+use crate::config::ProjectCreation;
 use crate::error::{Error, FieldError, Result};
 use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
@@ -207,18 +208,51 @@ impl RoleInput {
     }
 }
 
-/// Creates a project; the caller becomes its owner (and first member).
-pub async fn create(store: &Store, caller: &Caller, input: NewProjectInput) -> Result<Project> {
+/// Creates a project; the caller becomes its owner (and first member). Who may is the
+/// deployment's `policy`: a keygate project stands for the platform's project of the same id, so
+/// creating one claims that platform project (see [`ProjectCreation`]).
+pub async fn create(
+    store: &Store,
+    caller: &Caller,
+    policy: &ProjectCreation,
+    input: NewProjectInput,
+) -> Result<Project> {
+    if *policy == ProjectCreation::Nobody {
+        return Err(Error::Forbidden(
+            "projects cannot be created through the API on this deployment \
+             (PROJECT_CREATION=nobody): a keygate project stands for a platform project, so the \
+             operator decides who owns one"
+                .into(),
+        ));
+    }
     let mut c = Check::new();
-    let id = match input.id.as_deref() {
-        Some(id) => c.take(ProjectId::parse("id", id)),
-        None => Some(ProjectId::generate()),
+    let id = match (input.id.as_deref(), policy) {
+        (Some(id), _) => c.take(ProjectId::parse("id", id)),
+        (None, ProjectCreation::Claim(claim)) => {
+            c.push(FieldError::new(
+                "id",
+                format!(
+                    "is required: name the platform project to own (one your token's `{claim}` \
+                     claim lists)"
+                ),
+            ));
+            None
+        }
+        (None, _) => Some(ProjectId::generate()),
     };
     let name = c.take(check_name("name", &input.name, PROJECT_NAME_MAX));
     c.finish()?;
     let (Some(id), Some(name)) = (id, name) else {
         return Err(Error::internal("checked project input without values"));
     };
+    if let ProjectCreation::Claim(claim) = policy
+        && !caller.claimed_projects.iter().any(|c| c == id.as_str())
+    {
+        return Err(Error::Forbidden(format!(
+            "your token's `{claim}` claim does not list project {id}: only the platform \
+             project's owner may create it in keygate"
+        )));
+    }
     let created_at = now();
     let project = Project {
         id,

@@ -4,6 +4,7 @@
 
 use keygate::Caller;
 use keygate::config::ApiKeyConfig;
+use keygate::config::ProjectCreation;
 use keygate::domain::ids::{Email, KeyId, NodeId, ProjectId, RoleName, TemplateId, UserId};
 use keygate::domain::key;
 use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
@@ -20,10 +21,10 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::parse("id", id).expect("user id"),
-        email: Email::parse("email", &format!("{id}@example.com")).expect("email"),
-    }
+    Caller::new(
+        UserId::parse("id", id).expect("user id"),
+        Email::parse("email", &format!("{id}@example.com")).expect("email"),
+    )
 }
 
 pub async fn project_of(store: &Store, owner: &Caller) -> ProjectId {
@@ -31,6 +32,7 @@ pub async fn project_of(store: &Store, owner: &Caller) -> ProjectId {
     project::create(
         store,
         owner,
+        &ProjectCreation::Anyone,
         NewProjectInput {
             id: Some(id.clone()),
             name: "Test".into(),

@@ -15,6 +15,7 @@
 
 use keygate::Caller;
 use keygate::Error;
+use keygate::config::ProjectCreation;
 use keygate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
 use keygate::domain::request::{self, NewRequestInput};
@@ -96,10 +97,10 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
 }
 
 fn caller(id: &str, email: &str) -> Result<Caller, BoxError> {
-    Ok(Caller {
-        id: UserId::parse("id", id).map_err(|e| e.message)?,
-        email: Email::parse("email", email).map_err(|e| e.message)?,
-    })
+    Ok(Caller::new(
+        UserId::parse("id", id).map_err(|e| e.message)?,
+        Email::parse("email", email).map_err(|e| e.message)?,
+    ))
 }
 
 /// Ignores "already there", so seeding twice is harmless.
@@ -126,6 +127,7 @@ async fn seed() -> Result<(), BoxError> {
         project::create(
             &store,
             &alice,
+            &ProjectCreation::Anyone,
             NewProjectInput {
                 id: Some(server.to_string()),
                 name: "Weather server".into(),
@@ -218,6 +220,7 @@ async fn seed() -> Result<(), BoxError> {
         project::create(
             &store,
             &bob,
+            &ProjectCreation::Anyone,
             NewProjectInput {
                 id: Some(client.to_string()),
                 name: "Bob's client".into(),
