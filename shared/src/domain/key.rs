@@ -309,6 +309,18 @@ async fn with_last_use(store: &Store, keys: Vec<ApiKey>) -> Result<Vec<KeyView>>
     Ok(out)
 }
 
+/// A holder removed from the key's project gets nothing more of it: the removal revoked the
+/// key, and this refuses even a key it could not reach (403).
+async fn still_member(store: &Store, key: &ApiKey) -> Result<()> {
+    match store.get_member(&key.project_id, &key.holder.id).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::Forbidden(format!(
+            "you are no longer a member of project {}: its keys are not yours to use",
+            key.project_id
+        ))),
+    }
+}
+
 /// The key's token, re-minted from its stored claims; the holder's alone.
 pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -> Result<Token> {
     let (key, is_holder) = load_visible(store, caller, k).await?;
@@ -317,6 +329,7 @@ pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -
             "only the key's holder may see its token".into(),
         ));
     }
+    still_member(store, &key).await?;
     match key.status_at(&now()) {
         KeyStatus::Active => {}
         other => {
@@ -399,6 +412,7 @@ pub async fn roll(
     if !is_holder {
         return Err(Error::Forbidden("only the key's holder may roll it".into()));
     }
+    still_member(store, &key).await?;
     let grace = input.grace_seconds.unwrap_or(0);
     if grace > ROLL_GRACE_MAX_SECONDS {
         return Err(Error::invalid(

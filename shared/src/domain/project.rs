@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
 use super::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use super::key::{ApiKey, KeyStatus};
+use super::request::{Ask, KeyRequest, RequestStatus};
 use super::{Check, check_name, check_text, now};
 use crate::access;
 use crate::config::ProjectCreation;
 use crate::error::{Error, FieldError, Result};
 use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
-use crate::store::Store;
+use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
 
 pub const PROJECT_NAME_MAX: usize = 100;
 pub const NODE_NAME_MAX: usize = 100;
@@ -363,8 +365,127 @@ pub async fn remove_member(
             "is the project's owner and cannot be removed",
         ));
     }
-    let audit = AuditEntry::new(p, caller, "member.removed", "member", user);
-    store.delete_member(p, user, &audit).await
+    // Planned from what is read, written in one transaction; a request or approval landing in
+    // between cancels the transaction, and the removal is planned again.
+    for _ in 0..REMOVAL_TRIES {
+        let removal = plan_removal(store, caller, p, user).await?;
+        if removal.items() > TRANSACTION_ITEMS_MAX {
+            // More than one transaction holds: revoke keys on their own first (each a whole,
+            // audited revocation), then plan again with fewer.
+            let excess = removal.items() - TRANSACTION_ITEMS_MAX;
+            for (key, ask, audit) in removal.revoked.iter().take(excess.div_ceil(2)) {
+                match store.revoke_key(key, ask.as_ref(), audit).await {
+                    Ok(()) | Err(Error::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        match store.remove_member(&removal).await {
+            Err(Error::Conflict(why)) if why == MEMBER_CHANGED => continue,
+            other => return other,
+        }
+    }
+    Err(Error::Conflict(MEMBER_CHANGED.into()))
+}
+
+/// Plans of a removal tried before giving up with a 409 (each re-reads what changed).
+const REMOVAL_TRIES: usize = 5;
+
+/// What removing `user` from `p` changes: their active keys revoked, their pending requests
+/// cancelled, by `caller` (the owner), with the usual audit entries (and so the usual mails and
+/// lifecycle events, which follow the table's stream).
+async fn plan_removal(
+    store: &Store,
+    caller: &Caller,
+    p: &ProjectId,
+    user: &UserId,
+) -> Result<MemberRemoval> {
+    if store.get_member(p, user).await?.is_none() {
+        return Err(Error::NotFound(format!("member {user} of project {p}")));
+    }
+    let at = now();
+    let mut removal = MemberRemoval {
+        project: p.clone(),
+        user: user.clone(),
+        revoked: Vec::new(),
+        cancelled: Vec::new(),
+        unchanged: Vec::new(),
+        audit: AuditEntry::new(p, caller, "member.removed", "member", user),
+    };
+    let revoke = |key: ApiKey| {
+        let audit = AuditEntry::new(p, caller, "key.revoked", "key", &key.id)
+            .request(&key.request_id)
+            .key(&key.id);
+        let revoked = ApiKey {
+            status: KeyStatus::Revoked,
+            revoked_at: Some(at.clone()),
+            revoked_by: Some(caller.person()),
+            ..key
+        };
+        (revoked, audit)
+    };
+    for ask in store.user_asks(p, user).await? {
+        match (&ask.request.status, &ask.request.key_id) {
+            (RequestStatus::Pending, _) => {
+                let Some(req) = store.get_request(p, &ask.request.id).await? else {
+                    removal.unchanged.push(ask);
+                    continue;
+                };
+                if req.status != RequestStatus::Pending {
+                    // Decided since the ask was read: plan again once the ask shows it.
+                    removal.unchanged.push(ask);
+                    continue;
+                }
+                let closed = KeyRequest {
+                    status: RequestStatus::Cancelled,
+                    reason: Some("the requester was removed from the project".into()),
+                    decided_at: Some(at.clone()),
+                    decided_by: Some(caller.person()),
+                    ..req
+                };
+                let audit = AuditEntry::new(p, caller, "request.cancelled", "request", &closed.id)
+                    .request(&closed.id);
+                removal
+                    .cancelled
+                    .push((closed.clone(), Ask::of(&closed), audit));
+            }
+            (_, Some(k)) if ask.key_status.as_deref() == Some("active") => {
+                match store.get_key(k).await? {
+                    Some(key) if key.status_at(&at) == KeyStatus::Active => {
+                        let (revoked, audit) = revoke(key);
+                        let ask = Ask {
+                            key_status: Some("revoked".into()),
+                            ..ask
+                        };
+                        removal.revoked.push((revoked, Some(ask), audit));
+                    }
+                    _ => removal.unchanged.push(ask),
+                }
+            }
+            _ => removal.unchanged.push(ask),
+        }
+    }
+    // Keys no ask points at any more: the old key of a roll, still in its grace.
+    let mut page = PageRequest {
+        size: crate::http::MAX_PAGE_SIZE,
+        cursor: None,
+    };
+    loop {
+        let got = store.list_holder_keys(user, &page).await?;
+        for key in got.items {
+            let planned = removal.revoked.iter().any(|(k, _, _)| k.id == key.id);
+            if &key.project_id == p && !planned && key.status_at(&at) == KeyStatus::Active {
+                let (revoked, audit) = revoke(key);
+                removal.revoked.push((revoked, None, audit));
+            }
+        }
+        match got.next {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(removal)
 }
 
 pub async fn list_members(

@@ -3,7 +3,9 @@
 
 use super::audit::audit_write;
 use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
-use super::{Attrs, Scope, Store, keys, to_attrs};
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
+
+use super::{Attrs, Scope, Store, keys, s, to_attrs};
 use crate::domain::ids::{KeyId, ProjectId, UserId};
 use crate::domain::key::{ApiKey, AuditEntry};
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
@@ -31,7 +33,119 @@ fn ask_of_key(ask: &Ask, key: &KeyId) -> Result<Write> {
         .value(":kid", key.as_str()))
 }
 
+/// What removing a member changes, as one transaction: every key they hold in the project is
+/// revoked, every pending request of theirs cancelled, the asks that record them updated, and
+/// the asks left alone are checked unchanged (so a request or approval that lands meanwhile
+/// cancels the removal, which is then planned again); then the membership goes.
+pub struct MemberRemoval {
+    pub project: ProjectId,
+    pub user: UserId,
+    /// Revoked keys, with the ask that points at each (none for a rolled key in its grace) and
+    /// the entry of each revocation.
+    pub revoked: Vec<(ApiKey, Option<Ask>, AuditEntry)>,
+    /// Cancelled requests with their asks and entries.
+    pub cancelled: Vec<(KeyRequest, Ask, AuditEntry)>,
+    /// Asks of closed requests or of keys no longer active: checked unchanged.
+    pub unchanged: Vec<Ask>,
+    /// `member.removed`.
+    pub audit: AuditEntry,
+}
+
+/// A removal's condition failed on something other than the membership: the member's keys or
+/// requests changed while it was planned.
+pub const MEMBER_CHANGED: &str =
+    "the member's keys or requests changed while they were being removed; retry";
+
+/// Items of one `TransactWriteItems` (DynamoDB's limit).
+pub const TRANSACTION_ITEMS_MAX: usize = 100;
+
+impl MemberRemoval {
+    /// How many items its transaction has.
+    pub fn items(&self) -> usize {
+        let revoked: usize = self
+            .revoked
+            .iter()
+            .map(|(_, ask, _)| 2 + usize::from(ask.is_some()))
+            .sum();
+        revoked + 3 * self.cancelled.len() + self.unchanged.len() + 2
+    }
+}
+
 impl Store {
+    /// Removes a member with everything they hold in the project (see [`MemberRemoval`]).
+    /// `NotFound` when they are not a member; `Conflict(MEMBER_CHANGED)` when their keys or
+    /// requests changed since `r` was planned (nothing is written then).
+    pub async fn remove_member(&self, r: &MemberRemoval) -> Result<()> {
+        let changed = || Error::Conflict(MEMBER_CHANGED.into());
+        let mut items = Vec::with_capacity(r.items());
+        let mut on_failed = Vec::with_capacity(r.items());
+        for (key, ask, audit) in &r.revoked {
+            // `active -> revoked` once, as a revocation by hand.
+            let put = Write::put(key_attrs(key)?)
+                .when("#st = :active")
+                .name("#st", "status")
+                .value(":active", "active");
+            items.push(put.build(&self.table)?);
+            on_failed.push(changed());
+            if let Some(ask) = ask {
+                items.push(ask_of_key(ask, &key.id)?.build(&self.table)?);
+                on_failed.push(changed());
+            }
+            items.push(audit_write(audit)?.build(&self.table)?);
+            on_failed.push(Error::internal("audit id collision"));
+        }
+        for (request, ask, audit) in &r.cancelled {
+            let put = Write::put(request_attrs(request)?)
+                .when("#st = :pending")
+                .name("#st", "status")
+                .value(":pending", RequestStatus::Pending.as_str());
+            items.push(put.build(&self.table)?);
+            items.push(ask_of_request(ask, &request.id)?.build(&self.table)?);
+            items.push(audit_write(audit)?.build(&self.table)?);
+            on_failed.extend([changed(), changed(), Error::internal("audit id collision")]);
+        }
+        for ask in &r.unchanged {
+            items.push(self.ask_unchanged(ask)?);
+            on_failed.push(changed());
+        }
+        items.push(self.member_delete(&r.project, &r.user)?);
+        on_failed.push(Error::NotFound(format!(
+            "member {} of project {}",
+            r.user, r.project
+        )));
+        items.push(audit_write(&r.audit)?.build(&self.table)?);
+        on_failed.push(Error::internal("audit id collision"));
+        self.transact("RemoveMember", items, on_failed).await
+    }
+
+    /// Holds while the ask still records the same request, in the same state, with the same key
+    /// state.
+    fn ask_unchanged(&self, ask: &Ask) -> Result<TransactWriteItem> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(super::key_attrs(&keys::ask(
+                &ask.project_id,
+                &ask.user_id,
+                &ask.template_id,
+            ))))
+            .expression_attribute_names("#rq", "request")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":rid", s(ask.request.id.as_str()))
+            .expression_attribute_values(":st", s(ask.request.status.as_str()));
+        check = match &ask.key_status {
+            Some(status) => check
+                .condition_expression("#rq.#id = :rid AND #rq.#st = :st AND key_status = :ks")
+                .expression_attribute_values(":ks", s(status)),
+            None => check.condition_expression(
+                "#rq.#id = :rid AND #rq.#st = :st AND attribute_not_exists(key_status)",
+            ),
+        };
+        Ok(TransactWriteItem::builder()
+            .condition_check(check.build().map_err(Error::internal)?)
+            .build())
+    }
+
     /// Approval, as one transaction: the request goes `pending -> approved` (so of any number of
     /// concurrent approvals, and of approve racing cancel or reject, exactly one wins), the key is
     /// written, the ask records it, and an audit entry is appended.
@@ -53,12 +167,18 @@ impl Store {
             request.build(&self.table)?,
             key_put.build(&self.table)?,
             ask_of_request(ask, &approved.id)?.build(&self.table)?,
+            // No key for someone who is no longer a member (a removal may have raced this).
+            self.member_exists(&approved.project_id, &approved.requester.id)?,
             audit_write(audit)?.build(&self.table)?,
         ];
         let on_failed = vec![
             Error::Conflict(format!("request {} is no longer pending", approved.id)),
             Error::internal("key id collision"),
             Error::Conflict("a newer request replaced this one".into()),
+            Error::Conflict(format!(
+                "{} is no longer a member of project {}: reject the request",
+                approved.requester.id, approved.project_id
+            )),
             Error::internal("audit id collision"),
         ];
         self.transact("Approve", items, on_failed).await

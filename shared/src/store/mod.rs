@@ -14,6 +14,7 @@ mod requests;
 mod templates;
 mod usage;
 
+pub use api_keys::{MEMBER_CHANGED, MemberRemoval, TRANSACTION_ITEMS_MAX};
 pub use limits::Window;
 pub use notified::{Image, MARKER_TTL_SECONDS};
 pub use usage::{USAGE_RETENTION_DAYS, UsageCount, UsageShard};

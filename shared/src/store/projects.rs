@@ -1,6 +1,6 @@
 //! Items of a project's partition other than templates: the project itself, members, roles, nodes.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::requests::Write;
 use super::{Scope, Store, keys, s, to_attrs};
@@ -126,8 +126,20 @@ impl Store {
             .await
     }
 
-    /// Removes a plain member; `NotFound` when there is none.
-    pub async fn delete_member(&self, p: &ProjectId, u: &UserId, audit: &AuditEntry) -> Result<()> {
+    /// A transaction item that holds only while `u` is a member of `p`: approvals and requests
+    /// carry it, so none lands for someone a concurrent removal has taken out.
+    pub(super) fn member_exists(&self, p: &ProjectId, u: &UserId) -> Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(super::key_attrs(&keys::member(p, u))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// The delete of a plain member's item, as a transaction item.
+    pub(super) fn member_delete(&self, p: &ProjectId, u: &UserId) -> Result<TransactWriteItem> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(super::key_attrs(&keys::member(p, u))))
@@ -137,7 +149,13 @@ impl Store {
             .expression_attribute_values(":owner", s("owner"))
             .build()
             .map_err(Error::internal)?;
-        let items = vec![TransactWriteItem::builder().delete(delete).build()];
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Removes a plain member; `NotFound` when there is none. (A member holding keys or
+    /// requests is removed with them: `Store::remove_member`.)
+    pub async fn delete_member(&self, p: &ProjectId, u: &UserId, audit: &AuditEntry) -> Result<()> {
+        let items = vec![self.member_delete(p, u)?];
         let on_failed = vec![Error::NotFound(format!("member {u} of project {p}"))];
         self.transact_audited("DeleteMember", items, on_failed, audit)
             .await

@@ -134,6 +134,8 @@ impl Store {
                 .condition_check(template)
                 .build(),
             self.slot_item(limit)?,
+            // A request from someone a concurrent removal has just taken out does not land.
+            self.member_exists(&r.project_id, &r.requester.id)?,
         ];
         let on_failed = vec![
             Error::internal("request id collision"),
@@ -151,6 +153,7 @@ impl Store {
                 ),
                 retry_after,
             },
+            Error::NotFound(format!("project {}", r.project_id)),
         ];
         self.transact_audited("CreateRequest", items, on_failed, audit)
             .await
