@@ -2,22 +2,34 @@
 //! deployed stack: the signing key secret and its published public half stay in step through
 //! init, publish, rotate and retire; the users' issuer JWKS is checked before it is published.
 //! A table and a secret of their own, so the stack's published keys are never touched.
+//! The dev-only commands (`setup`, `seed`, `token`, `pump`) and the `dev-signin` function refuse
+//! anything but a loopback AWS endpoint, before any AWS call; the operator's commands do not.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use keygate::Error;
 use keygate::store::{Store, jwks};
 use keygate::token::{KeySet, PublicKeys, Verifier};
 use keygate_e2e::{signing_keys_in, unique};
 
-fn devtool() -> PathBuf {
-    // target/debug/deps/<this test> -> target/debug/keygate-dev
+/// A binary of `tools/devtool` (`keygate-dev`, `dev-signin`), as `cargo build --workspace` built it.
+fn binary(name: &str) -> PathBuf {
+    // target/debug/deps/<this test> -> target/debug/<name>
     let exe = std::env::current_exe().expect("the test's path");
     exe.parent()
         .and_then(|deps| deps.parent())
         .expect("target/debug")
-        .join("keygate-dev")
+        .join(name)
+}
+
+fn devtool() -> PathBuf {
+    binary("keygate-dev")
 }
 
 /// Runs `keygate-dev args` with the secret and, when given, the table; its stdout, or its
@@ -132,4 +144,428 @@ async fn the_key_commands_keep_the_published_keys_in_step_with_the_secret() {
         .table_name(&table)
         .send()
         .await;
+}
+
+/// A loopback listener that accepts connections, never answers, and counts them: an endpoint a
+/// refused command must never reach (an AWS call made anyway would hang on it until its deadline).
+struct Trap {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Trap {
+    fn new() -> Trap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let seen = connections.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                // Read and hold the connection open without answering.
+                if let Ok(mut conn) = conn {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 4096];
+                        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+                    });
+                }
+            }
+        });
+        Trap { port, connections }
+    }
+
+    /// The trap by an address the loopback rule refuses, though the connection still lands here:
+    /// Linux connects 0.0.0.0 to the local host.
+    fn non_loopback_url(&self) -> String {
+        format!("http://0.0.0.0:{}", self.port)
+    }
+
+    fn loopback_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// Environment variables for a child process.
+type ChildEnv = Vec<(&'static str, String)>;
+
+struct Outcome {
+    success: bool,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs `bin args` with exactly `env` (nothing inherited: no endpoint of the test's own stack
+/// leaks in), killed after `limit`.
+fn run_with(bin: &Path, args: &[&str], env: &[(&str, String)], limit: Duration) -> Outcome {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (built by `cargo build --workspace`?)",
+                bin.display()
+            )
+        });
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Outcome {
+        success: out.status.success(),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
+        took: started.elapsed(),
+    }
+}
+
+/// The environment of a local-stack process (dummy credentials, no config file, no metadata
+/// service, short AWS deadlines) with `extra` (its only endpoint variables) added.
+fn local_env(
+    state: &Path,
+    table: &str,
+    secret: &str,
+    extra: &[(&'static str, String)],
+) -> ChildEnv {
+    let mut env: ChildEnv = vec![
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "AWS_CONFIG_FILE",
+            state.join("no-aws-config").to_string_lossy().into_owned(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            state
+                .join("no-aws-credentials")
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+        ("AWS_ATTEMPT_TIMEOUT_MS", "1500".into()),
+        ("AWS_CALL_TIMEOUT_MS", "1500".into()),
+        ("KEYGATE_STATE_DIR", state.to_string_lossy().into_owned()),
+        ("TABLE_NAME", table.into()),
+        ("SIGNING_KEYS_SECRET_ID", secret.into()),
+        ("EVENT_BUS_NAME", "keygate-local".into()),
+    ];
+    // Later values win: `extra` may also replace the above.
+    env.extend(extra.iter().cloned());
+    env
+}
+
+/// Every dev-only command, as the local stack's scripts run it.
+const DEV_ONLY: &[(&str, &[&str])] = &[
+    ("keygate-dev", &["setup"]),
+    ("keygate-dev", &["seed"]),
+    ("keygate-dev", &["token", "alice", "alice@example.com"]),
+    (
+        "keygate-dev",
+        &["pump", "--port", "9", "--function", "notifier"],
+    ),
+    ("dev-signin", &[]),
+];
+
+#[tokio::test]
+async fn dev_only_commands_refuse_anything_but_a_loopback_endpoint_before_any_aws_call() {
+    let trap = Trap::new();
+    let id = unique("devonly-");
+    // The stack's own state (its dev issuer's key is there): were the fence missing, `token`
+    // and `dev-signin` would get as far as using it.
+    let stack_state = PathBuf::from(
+        std::env::var("KEYGATE_STATE_DIR").expect("KEYGATE_STATE_DIR: run against a local stack"),
+    );
+    let table = format!("keygate-{id}");
+    let secret = format!("keygate-test/{id}");
+    let aws = "https://dynamodb.us-east-1.amazonaws.com".to_string();
+    let scenarios: Vec<(&str, ChildEnv, String)> = vec![
+        (
+            "AWS_ENDPOINT_URL on AWS",
+            vec![("AWS_ENDPOINT_URL", aws.clone())],
+            aws.clone(),
+        ),
+        ("no endpoint at all", vec![], "real AWS".into()),
+        (
+            "AWS_ENDPOINT_URL on 0.0.0.0 (reaches the trap)",
+            vec![("AWS_ENDPOINT_URL", trap.non_loopback_url())],
+            trap.non_loopback_url(),
+        ),
+        (
+            "a loopback AWS_ENDPOINT_URL and a non-loopback AWS_ENDPOINT_URL_DYNAMODB",
+            vec![
+                ("AWS_ENDPOINT_URL", trap.loopback_url()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", trap.non_loopback_url()),
+            ],
+            trap.non_loopback_url(),
+        ),
+        (
+            "a loopback AWS_ENDPOINT_URL and a non-loopback AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            vec![
+                ("AWS_ENDPOINT_URL", trap.loopback_url()),
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws.clone()),
+            ],
+            aws.clone(),
+        ),
+        (
+            "a loopback AWS_ENDPOINT_URL the SDK is told to ignore",
+            vec![
+                ("AWS_ENDPOINT_URL", trap.loopback_url()),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true".into()),
+            ],
+            "real AWS".into(),
+        ),
+    ];
+    for (scenario, endpoints, shown) in &scenarios {
+        let env = local_env(&stack_state, &table, &secret, endpoints);
+        for (bin, args) in DEV_ONLY {
+            let command = if *bin == "dev-signin" {
+                "dev-signin"
+            } else {
+                args[0]
+            };
+            let out = run_with(&binary(bin), args, &env, Duration::from_secs(20));
+            let what = format!("{bin} {} with {scenario}", args.join(" "));
+            assert!(
+                !out.success,
+                "{what} must fail: {}{}",
+                out.stdout, out.stderr
+            );
+            for part in [
+                format!("refusing `{command}`"),
+                shown.clone(),
+                "dev-only: it".into(),
+                "loopback AWS endpoint (AWS_ENDPOINT_URL on 127.0.0.1, ::1 or localhost".into(),
+            ] {
+                assert!(
+                    out.stderr.contains(&part),
+                    "{what}: {part:?} not in {}",
+                    out.stderr
+                );
+            }
+            // Nothing done: no token, no report (dev-signin's stdout has its log set-up line).
+            assert!(!out.stdout.contains("eyJ"), "{what} printed {}", out.stdout);
+            if *bin == "keygate-dev" {
+                assert!(out.stdout.is_empty(), "{what} printed {}", out.stdout);
+            }
+            // Refused at once: not a connection error after an attempt's deadline.
+            assert!(
+                out.took < Duration::from_secs(5),
+                "{what} took {:?}",
+                out.took
+            );
+        }
+    }
+    // A shared config file can tell the SDK to ignore the environment's endpoints (read when
+    // the credentials are not in the environment): the loaded configuration is checked too.
+    let profile_dir = std::env::temp_dir().join(format!("{id}-profile"));
+    std::fs::create_dir_all(&profile_dir).expect("a temp dir");
+    let config = profile_dir.join("config");
+    let credentials = profile_dir.join("credentials");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-1\nignore_configured_endpoint_urls = true\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    )
+    .expect("write");
+    let mut env = local_env(
+        &profile_dir,
+        &table,
+        &secret,
+        &[("AWS_ENDPOINT_URL", trap.loopback_url())],
+    );
+    env.retain(|(k, _)| {
+        !matches!(
+            *k,
+            "AWS_ACCESS_KEY_ID"
+                | "AWS_SECRET_ACCESS_KEY"
+                | "AWS_REGION"
+                | "AWS_CONFIG_FILE"
+                | "AWS_SHARED_CREDENTIALS_FILE"
+        )
+    });
+    env.push(("AWS_CONFIG_FILE", config.to_string_lossy().into_owned()));
+    env.push((
+        "AWS_SHARED_CREDENTIALS_FILE",
+        credentials.to_string_lossy().into_owned(),
+    ));
+    for command in ["setup", "seed"] {
+        let out = run_with(&devtool(), &[command], &env, Duration::from_secs(20));
+        assert!(
+            !out.success,
+            "{command} with the profile's ignore flag must fail"
+        );
+        for part in [
+            format!("refusing `{command}` against real AWS"),
+            "ignore_configured_endpoint_urls".into(),
+            "dev-only: it".into(),
+        ] {
+            assert!(
+                out.stderr.contains(&part),
+                "{command}: {part:?} not in {}",
+                out.stderr
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&profile_dir);
+
+    assert_eq!(
+        trap.connections(),
+        0,
+        "a refused command connected to an endpoint"
+    );
+
+    // The fence is the dev-only commands' alone: an operator's command goes where it is told
+    // (here the trap, where it times out), as it must against a deployment.
+    let dir = std::env::temp_dir().join(&id);
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let jwks_file = dir.join("jwks.json");
+    std::fs::write(
+        &jwks_file,
+        KeySet::generate().expect("a key").jwks().to_string(),
+    )
+    .expect("write");
+    let jwks_file = jwks_file.to_string_lossy().into_owned();
+    let env = local_env(
+        &dir,
+        &table,
+        &secret,
+        &[("AWS_ENDPOINT_URL", trap.non_loopback_url())],
+    );
+    for args in [
+        vec!["signing-keys", "list"],
+        vec!["signing-keys", "publish"],
+        vec!["user-jwks", "publish", jwks_file.as_str()],
+    ] {
+        let before = trap.connections();
+        let out = run_with(&devtool(), &args, &env, Duration::from_secs(20));
+        let what = args.join(" ");
+        assert!(!out.success, "{what} cannot succeed against the trap");
+        assert!(
+            !out.stderr.contains("dev-only"),
+            "{what} was refused: {}",
+            out.stderr
+        );
+        assert!(
+            trap.connections() > before,
+            "{what} did not call its endpoint: {}",
+            out.stderr
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn dev_only_commands_run_against_the_loopback_stack() {
+    let sdk = keygate::config::aws_config().await;
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run against a local stack");
+    let mail = std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| endpoint.clone());
+    let id = unique("devonly-ok-");
+    let table = format!("keygate-{id}");
+    let secret = format!("keygate-test/{id}");
+    let state = std::env::temp_dir().join(&id);
+    // The emulator by `localhost` (any loopback name will do), SES on its own emulator.
+    let localhost = endpoint.replace("127.0.0.1", "localhost");
+    let env = local_env(
+        &state,
+        &table,
+        &secret,
+        &[
+            ("AWS_ENDPOINT_URL", localhost),
+            ("AWS_ENDPOINT_URL_SESV2", mail),
+            // The stack's deadlines: the emulator queues writes under a full test run.
+            ("AWS_ATTEMPT_TIMEOUT_MS", "8000".into()),
+            ("AWS_CALL_TIMEOUT_MS", "8000".into()),
+            ("AWS_MAX_ATTEMPTS", "3".into()),
+        ],
+    );
+    let limit = Duration::from_secs(120);
+
+    let out = run_with(&devtool(), &["setup"], &env, limit);
+    assert!(out.success, "setup: {}", out.stderr);
+    let store = Store::new(&sdk, table.clone());
+    assert!(
+        store
+            .published_jwks(jwks::USERS)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(published_kids(&store).await.is_some());
+    let out = run_with(&devtool(), &["seed"], &env, limit);
+    assert!(out.success, "seed: {}", out.stderr);
+    assert!(out.stdout.contains("seeded"), "{}", out.stdout);
+    let out = run_with(
+        &devtool(),
+        &["token", "carol", "carol@example.com", "60"],
+        &env,
+        limit,
+    );
+    assert!(out.success, "token: {}", out.stderr);
+    let token = out.stdout.lines().last().unwrap_or_default();
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "a JWT on the last line: {}",
+        out.stdout
+    );
+
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = aws_sdk_secretsmanager::Client::new(&sdk)
+        .delete_secret()
+        .secret_id(&secret)
+        .force_delete_without_recovery(true)
+        .send()
+        .await;
+    let _ = aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await;
+}
+
+#[test]
+fn the_deployed_template_cannot_start_the_dev_sign_in() {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/template.yaml"
+    ))
+    .expect("infra/template.yaml");
+    // No dev sign-in function or route, no endpoint variable that would let it (or a dev-only
+    // command run with a function's environment) start, and not the dev issuer as a default.
+    for absent in [
+        "dev-signin",
+        "/dev/token",
+        "AWS_ENDPOINT_URL",
+        "keygate-dev-issuer",
+    ] {
+        assert!(
+            !template.contains(absent),
+            "infra/template.yaml mentions {absent}"
+        );
+    }
 }

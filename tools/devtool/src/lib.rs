@@ -1,6 +1,7 @@
 //! Local-stack tooling shared by the `keygate-dev` command and the end-to-end tests: the dev
 //! issuer (an Ed25519 key kept in the stack's state folder, standing in for the platform's
-//! identity provider) and the set-up of the emulator (table, SES sender identity, issuer JWKS).
+//! identity provider), the set-up of the emulator (table, SES sender identity, issuer JWKS), and
+//! the fence that keeps all of that on the local stack (`loopback`).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -105,5 +106,6 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".keygate/dev"))
 }
 
+pub mod loopback;
 pub mod pump;
 pub mod setup;

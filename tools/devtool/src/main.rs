@@ -1,17 +1,20 @@
-//! `keygate-dev`: the local stack's own tool.
+//! `keygate-dev`: the local stack's own tool, and the operator's for a deployment's keys.
+//! Dev-only (refused unless every AWS endpoint is loopback: `keygate_dev::loopback`):
 //!   keygate-dev setup                      table, SES identity, dev issuer key (its JWKS published
 //!                                           in the table) and the signing key set
 //!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
 //!   keygate-dev pump [--port P]
 //!                                           the table's stream -> the notifier via cargo lambda watch
+//! Operator (also against a deployment, with the standard AWS environment):
 //!   keygate-dev signing-keys init|list|rotate|retire <kid>|publish
 //!                                           the API-key signing key set in Secrets Manager: rotate adds
 //!                                           a new active key (old ones still verify), retire drops one;
 //!                                           each change publishes the public half to the table, where
 //!                                           verify and the authorizer read it (publish does only that)
 //!   keygate-dev user-jwks publish <file>    publishes the console users' issuer JWKS to the table
-//! Reads the standard AWS variables (pointing at the emulator), TABLE_NAME and KEYGATE_STATE_DIR.
+//! Reads the standard AWS variables (pointing at the emulator for the dev-only commands),
+//! TABLE_NAME, SIGNING_KEYS_SECRET_ID and KEYGATE_STATE_DIR.
 
 use keygate::Caller;
 use keygate::Error;
@@ -21,7 +24,16 @@ use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, Ro
 use keygate::domain::request::{self, NewRequestInput};
 use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
-use keygate_dev::{BoxError, DevIssuer, pump, setup, state_dir};
+use keygate_dev::{BoxError, DevIssuer, loopback, pump, setup, state_dir};
+
+/// What each dev-only command would do to a deployment: why it refuses anything but loopback.
+const SETUP_WRITES: &str = "it creates the table, the SES identity and the event bus and publishes \
+     the dev issuer's key (a key file on this machine) as the console users' issuer keys \
+     (JWKS#users)";
+const SEED_WRITES: &str = "it writes demo data (alice's and bob's projects, a template, a request)";
+const TOKEN_MINTS: &str = "it mints console-user tokens signed with the dev issuer's key";
+const PUMP_FEEDS: &str =
+    "it feeds the local table's stream to the functions under `cargo lambda watch`";
 
 const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>|publish | user-jwks publish <file>";
 
@@ -45,7 +57,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
         .as_slice()
     {
         ["setup"] => {
-            let sdk = keygate::config::aws_config().await;
+            let sdk = loopback::dev_sdk_config("setup", SETUP_WRITES).await?;
             let table = table()?;
             setup::create_table(&sdk, &table).await?;
             setup::create_mail_identity(&sdk).await?;
@@ -75,6 +87,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             Ok(())
         }
         ["token", user, email, rest @ ..] => {
+            loopback::require("token", TOKEN_MINTS)?;
             let ttl = match rest {
                 [] => 12 * 3600,
                 [ttl] => ttl
@@ -91,7 +104,10 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             Ok(())
         }
         ["seed"] => seed().await,
-        ["pump", rest @ ..] => pump::run(pump::Options::parse(rest)?).await,
+        ["pump", rest @ ..] => {
+            loopback::require("pump", PUMP_FEEDS)?;
+            pump::run(pump::Options::parse(rest)?).await
+        }
         _ => Err(USAGE.into()),
     }
 }
@@ -116,7 +132,7 @@ fn id<T>(parse: fn(&str, &str) -> Result<T, keygate::FieldError>, v: &str) -> Re
 }
 
 async fn seed() -> Result<(), BoxError> {
-    let sdk = keygate::config::aws_config().await;
+    let sdk = loopback::dev_sdk_config("seed", SEED_WRITES).await?;
     let store = Store::new(&sdk, table()?);
     let alice = caller("alice", "alice@example.com")?;
     let bob = caller("bob", "bob@example.com")?;
@@ -268,9 +284,9 @@ async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
         }
         return Ok(());
     }
-    let mut set = setup::read_signing_keys(&sdk, &id)
-        .await?
-        .ok_or_else(|| format!("no signing key set in secret {id}: run setup first"))?;
+    let mut set = setup::read_signing_keys(&sdk, &id).await?.ok_or_else(|| {
+        format!("no signing key set in secret {id}: run `signing-keys init` first")
+    })?;
     match action {
         ["list"] => {}
         ["publish"] => {

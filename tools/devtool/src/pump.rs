@@ -74,18 +74,14 @@ impl Options {
     }
 }
 
-/// Accepts only http URLs on the loopback interface.
+/// Accepts only plain http URLs on the loopback interface (`crate::loopback`'s rule).
 fn loopback(url: &str, what: &str) -> Result<String, BoxError> {
     let url = url.trim_end_matches('/');
-    let host = url
-        .strip_prefix("http://")
-        .map(|rest| rest.split('/').next().unwrap_or(""))
-        .unwrap_or("");
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    if matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+    if url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        && crate::loopback::is_loopback_url(url)
+    {
         Ok(url.to_string())
     } else {
         Err(format!(
@@ -400,6 +396,7 @@ mod tests {
             "http://127.0.0.1:4566/",
             "http://localhost:9000/x",
             "http://[::1]:4566",
+            "http://127.0.0.2:4566",
         ] {
             assert!(loopback(ok, "url").is_ok(), "{ok}");
         }
@@ -409,6 +406,8 @@ mod tests {
             "http://127.0.0.1.example.com:4566",
             "http://localhost.example.com",
             "127.0.0.1:4566",
+            "https://127.0.0.1:4566",
+            "http://127.0.0.1@evil.com",
             "",
         ] {
             assert!(loopback(bad, "url").is_err(), "{bad}");

@@ -2,7 +2,8 @@
 //! `GET /dev/token` says the route exists; `POST /dev/token {user, email?}` mints a dev
 //! console-user token with the dev issuer's key (the one `keygate-dev token` uses).
 //! Only `cargo lambda watch` routes to it (Cargo.toml's router); the SAM template has no such
-//! function or route, so a deployed build has no way to mint a token.
+//! function or route, so a deployed build has no way to mint a token; and it refuses to start
+//! unless every AWS endpoint is loopback (`keygate_dev::loopback`), as on the local stack only.
 
 use keygate::domain::ids::{Email, UserId};
 use keygate::http::{Router, json, json_body};
@@ -26,6 +27,16 @@ struct SignIn {
 #[tokio::main]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
+    // Started anywhere but the local stack (deployed by hand, run with a deployment's
+    // environment), it would hand console tokens to whoever asks: refuse at init, as the dev-only
+    // commands of `keygate-dev` do, unless every AWS endpoint is loopback (on Lambda there is none).
+    if let Err(e) = keygate_dev::loopback::require(
+        "dev-signin",
+        "it mints console-user tokens with the dev issuer's key for whoever asks",
+    ) {
+        eprintln!("dev-signin: {e}");
+        return Err("dev-signin: refused to start outside the local stack".into());
+    }
     // No dev issuer key, no dev sign-in: refuse to start rather than mint with anything else.
     let issuer = DevIssuer::load(&state_dir()).map_err(|e| e.to_string())?;
     keygate::app::run(issuer, handle).await
