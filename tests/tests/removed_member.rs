@@ -191,3 +191,44 @@ async fn a_removed_member_cannot_be_given_a_key() {
         .await;
     assert_eq!(again.status, 404, "{:?}", again.body);
 }
+
+#[tokio::test]
+async fn a_member_who_leaves_gives_up_their_keys_and_the_owner_cannot_leave() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let key = f.issue_key(&stack, &[("Project", "p")]).await;
+    let member = stack.token(&f.member);
+    // Another member cannot remove them: only the owner removes, only they leave.
+    let other = f.add_member(&stack, "other-").await;
+    let by_other = stack
+        .delete(
+            &f.path(&format!("/members/{}", f.member)),
+            &stack.token(&other),
+        )
+        .await;
+    assert_eq!(by_other.status, 403, "{:?}", by_other.body);
+
+    stack
+        .delete(&f.path(&format!("/members/{}", f.member)), &member)
+        .await
+        .expect(204);
+    let got = stack
+        .get(&format!("/v1/keys/{}", key.id), &stack.token(&f.owner))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(got["status"], "revoked", "{got}");
+    tokio::time::sleep(CACHE_TTL + Duration::from_millis(500)).await;
+    assert_eq!(decide(&stack, &key.token, &f).await["reason"], "revoked");
+    // They are gone: the project is a 404 to them now.
+    let gone = stack.get(&f.path(""), &member).await;
+    assert_eq!(gone.status, 404, "{:?}", gone.body);
+
+    let owner_leaves = stack
+        .delete(
+            &f.path(&format!("/members/{}", f.owner)),
+            &stack.token(&f.owner),
+        )
+        .await;
+    assert_eq!(owner_leaves.status, 422, "{:?}", owner_leaves.body);
+}

@@ -352,18 +352,30 @@ pub async fn put_member(
     Ok(member)
 }
 
+/// The owner removes a member, or a member leaves (`user` is the caller): either way with
+/// everything they hold in the project (`plan_removal`).
 pub async fn remove_member(
     store: &Store,
     caller: &Caller,
     p: &ProjectId,
     user: &UserId,
 ) -> Result<()> {
-    let owner = access::require_owner(store, p, caller).await?;
-    if user == &owner.user.id {
-        return Err(Error::unprocessable(
-            "user",
-            "is the project's owner and cannot be removed",
-        ));
+    if user == &caller.id {
+        // A member leaves on their own; the owner cannot (the project would have none).
+        if access::require_member(store, p, caller).await? == Membership::Owner {
+            return Err(Error::unprocessable(
+                "user",
+                "is the project's owner, who cannot leave it",
+            ));
+        }
+    } else {
+        let owner = access::require_owner(store, p, caller).await?;
+        if user == &owner.user.id {
+            return Err(Error::unprocessable(
+                "user",
+                "is the project's owner and cannot be removed",
+            ));
+        }
     }
     // Planned from what is read, written in one transaction; a request or approval landing in
     // between cancels the transaction, and the removal is planned again.
