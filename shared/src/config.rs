@@ -320,6 +320,10 @@ pub struct ImportsConfig {
     /// Days a deleted secret can still be restored (`SECRETS_RECOVERY_DAYS`, default 7; 0 deletes
     /// at once, otherwise 7 to 30 as Secrets Manager allows).
     pub recovery_days: u8,
+    /// Whose imports these are: the stack's table (`TABLE_NAME`, unique in an account and
+    /// region). Every imported secret is tagged with it, and a secret tagged with another
+    /// stack's is never taken over, even when two stacks share a `SECRETS_NAMESPACE`.
+    pub stack: String,
 }
 
 impl ImportsConfig {
@@ -349,6 +353,7 @@ impl ImportsConfig {
         Ok(ImportsConfig {
             namespace,
             recovery_days: recovery_days as u8,
+            stack: required(get, "TABLE_NAME")?,
         })
     }
 }
@@ -648,7 +653,8 @@ mod tests {
             c.imports,
             ImportsConfig {
                 namespace: "keygate-imports".into(),
-                recovery_days: 7
+                recovery_days: 7,
+                stack: "keygate".into(),
             }
         );
         for (name, value) in [

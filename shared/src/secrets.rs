@@ -1,6 +1,7 @@
 //! Secrets Manager as imports use it: every imported secret is named
 //! `<namespace>/<project>/<name>` and tagged with what it belongs to, and keygate only ever
-//! overwrites a secret whose tags say it is this project's import under this prefix.
+//! overwrites a secret whose tags say it is this stack's import into this project under this
+//! prefix.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -10,6 +11,9 @@ use crate::config::ImportsConfig;
 use crate::domain::ids::{NodeId, Prefix, ProjectId, SecretName};
 use crate::error::{Error, Result};
 
+/// The stack whose import the secret is (its table's name): two stacks sharing a namespace never
+/// take over each other's secrets.
+pub const TAG_STACK: &str = "keygate:stack";
 pub const TAG_PROJECT: &str = "keygate:project";
 pub const TAG_PREFIX: &str = "keygate:prefix";
 pub const TAG_KEY: &str = "keygate:key";
@@ -117,6 +121,7 @@ pub struct Vault {
     client: Client,
     namespace: String,
     recovery_days: u8,
+    stack: String,
 }
 
 impl Vault {
@@ -130,7 +135,15 @@ impl Vault {
             client,
             namespace: config.namespace.clone(),
             recovery_days: config.recovery_days,
+            stack: config.stack.clone(),
         }
+    }
+
+    /// An import's tags with this stack's.
+    fn tags_of(&self, tags: &SecretTags<'_>) -> Vec<Tag> {
+        let mut all = vec![tag(TAG_STACK, &self.stack)];
+        all.extend(tags.to_tags());
+        all
     }
 
     /// The secret's name in Secrets Manager.
@@ -179,7 +192,7 @@ impl Vault {
                 tags.prefix, tags.field
             ))
             .secret_string(value)
-            .set_tags(Some(tags.to_tags()))
+            .set_tags(Some(self.tags_of(tags)))
             .send()
             .await;
         match created {
@@ -212,10 +225,14 @@ impl Vault {
                 .iter()
                 .any(|t| t.key() == Some(key) && t.value() == Some(want))
         };
-        if !(has(TAG_PROJECT, tags.project.as_str()) && has(TAG_PREFIX, tags.prefix.as_str())) {
+        if !(has(TAG_STACK, &self.stack)
+            && has(TAG_PROJECT, tags.project.as_str())
+            && has(TAG_PREFIX, tags.prefix.as_str()))
+        {
             return Err(Error::Conflict(format!(
                 "Secrets Manager already has a secret named {id} that is not part of this import \
-                 (its tags do not name project {} and prefix {}); remove it or choose another prefix",
+                 (its tags do not name this keygate stack, project {} and prefix {}); remove it or \
+                 choose another prefix",
                 tags.project, tags.prefix
             )));
         }
@@ -237,7 +254,7 @@ impl Vault {
         self.client
             .tag_resource()
             .secret_id(id)
-            .set_tags(Some(tags.to_tags()))
+            .set_tags(Some(self.tags_of(tags)))
             .send()
             .await
             .map_err(|e| sdk("TagResource", e))?;

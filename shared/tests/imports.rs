@@ -131,6 +131,7 @@ impl Env {
             &ImportsConfig {
                 namespace: DEFAULT_SECRETS_NAMESPACE.into(),
                 recovery_days: 7,
+                stack: self.table.clone(),
             },
         )
     }
@@ -409,4 +410,46 @@ fn name_filter(prefix: &str) -> aws_sdk_secretsmanager::types::Filter {
         .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
         .values(prefix)
         .build()
+}
+
+/// Two stacks sharing a `SECRETS_NAMESPACE`: one never takes over the other's imported secret,
+/// even for the same project and prefix (the takeover check names the stack too).
+#[tokio::test]
+async fn another_stack_never_takes_over_an_imported_secret() {
+    let env = Env::new().await;
+    let (bob, k, c) = common::holder_with_key(&env.store, &env.signer, 3).await;
+    run_import(&env, &env.vault(&Faults::default()), &bob, &c, &k)
+        .await
+        .expect("import");
+    let before = env.live(&c).await;
+    let prefix = keygate::domain::ids::Prefix::parse("p", "wx").expect("prefix");
+    let name = keygate::domain::ids::SecretName::parse("n", "wx_token").expect("name");
+    let tags = keygate::secrets::SecretTags {
+        project: &c,
+        prefix: &prefix,
+        key: k.as_str(),
+        field: "token",
+        nodes: &[],
+    };
+    let other = Vault::with_client(
+        env.sm.clone(),
+        &ImportsConfig {
+            namespace: DEFAULT_SECRETS_NAMESPACE.into(),
+            recovery_days: 7,
+            stack: format!("{}-other-stack", env.table),
+        },
+    );
+    let got = other.write(&c, &name, "forged", &tags, false).await;
+    match got {
+        Err(Error::Conflict(why)) => assert!(why.contains("stack"), "{why}"),
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert_eq!(env.live(&c).await, before, "nothing was overwritten");
+    // The stack that wrote it still takes its own secret over (a crashed attempt's leftover).
+    let own = env
+        .vault(&Faults::default())
+        .write(&c, &name, "again", &tags, false)
+        .await
+        .expect("its own secret");
+    assert_eq!(own, keygate::secrets::Written::Adopted);
 }
