@@ -80,3 +80,58 @@ fn only_the_signers_read_the_signing_keys_secret() {
         "the resources granted the signing keys' secret"
     );
 }
+
+/// The template's text between `\n<name>:\n` and the next top-level section.
+fn section(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(&path).expect("infra/template.yaml");
+    let (_, body) = text
+        .split_once(&format!("\n{name}:\n"))
+        .unwrap_or_else(|| panic!("a {name} section"));
+    // Up to the next top-level key (a line that starts with a letter).
+    body.split('\n')
+        .take_while(|line| !line.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_platform_backend_can_tell_a_gateway_call_from_a_forged_one() {
+    // Every call through PlatformApi carries the secret, overwriting whatever a caller sent...
+    let resources = resources();
+    let (_, integration) = resources
+        .iter()
+        .find(|(id, _)| id == "PlatformIntegration")
+        .expect("the PlatformIntegration");
+    assert!(
+        integration
+            .contains(r#""overwrite:header.x-keygate-gateway-secret": !Ref PlatformBackendSecret"#),
+        "{integration}"
+    );
+    for header in ["key-id", "holder", "project", "role"] {
+        assert!(
+            integration.contains(&format!("\"overwrite:header.x-keygate-{header}\"")),
+            "x-keygate-{header} is overwritten, never passed through:\n{integration}"
+        );
+    }
+    // ...which is never echoed, is long enough to guess at no rate, and must be set whenever
+    // there is a backend; the backend is reached over https only.
+    let parameters = section("Parameters");
+    let (_, secret) = parameters
+        .split_once("  PlatformBackendSecret:\n")
+        .expect("a PlatformBackendSecret parameter");
+    let secret = secret.split("\n  P").next().unwrap_or_default();
+    assert!(secret.contains("NoEcho: true"), "{secret}");
+    assert!(secret.contains("{32,256}"), "{secret}");
+    let (_, url) = parameters
+        .split_once("  PlatformBackendUrl:\n")
+        .expect("a PlatformBackendUrl parameter");
+    let url = url.split("\n  P").next().unwrap_or_default();
+    assert!(url.contains(r#"AllowedPattern: "^(https://"#), "{url}");
+    let rules = section("Rules");
+    assert!(
+        rules.contains("RuleCondition: !Not [!Equals [!Ref PlatformBackendUrl, \"\"]]")
+            && rules.contains("Assert: !Not [!Equals [!Ref PlatformBackendSecret, \"\"]]"),
+        "{rules}"
+    );
+}
