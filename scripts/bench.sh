@@ -23,8 +23,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 cargo build --workspace --quiet
-start_moto "$MOTO_PORT"
-start_mail_moto "$(free_port)"
+start_emulators "$MOTO_PORT" "$(free_port)"
 devtool setup >/dev/null
 start_watch "$PORT" --ignore-changes
 export KEYGATE_URL="http://127.0.0.1:$PORT"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make dev`: installs what is missing, starts the emulator and `cargo lambda watch` on loopback,
+# `make dev`: installs what is missing, starts DynamoDB Local, the AWS emulator (moto: SES,
+# Secrets Manager, EventBridge) behind the AWS front, and `cargo lambda watch` on loopback,
 # creates the table, mail identity and dev issuer, seeds the demo, prints how to call it.
 # Ctrl-C stops everything it started.
 set -euo pipefail
@@ -18,9 +19,8 @@ trap 'exit 130' INT TERM
 
 log "building the workspace"
 cargo build --workspace --quiet
-log "starting the emulator on 127.0.0.1:$MOTO_PORT"
-start_moto "$MOTO_PORT"
-start_mail_moto "$MAIL_MOTO_PORT"
+log "starting DynamoDB Local, the AWS emulator and the AWS front on 127.0.0.1:$MOTO_PORT"
+start_emulators "$MOTO_PORT" "$MAIL_MOTO_PORT"
 devtool setup
 devtool seed
 cat >"$ROOT/.keygate/dev.env" <<ENV
@@ -35,7 +35,7 @@ TABLE_NAME=$TABLE_NAME
 ENV
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT"
-log "starting the stream pumps (table stream -> notifier -> mail in the emulator; -> imports-sync; -> lifecycle -> events)"
+log "starting the stream pumps (table stream -> notifier -> mail in moto; -> imports-sync; -> lifecycle -> events)"
 start_pumps "$PORT"
 ALICE=$(devtool token alice alice@example.com)
 BOB=$(devtool token bob bob@example.com)
@@ -56,7 +56,7 @@ Try:
   curl -s -X PUT http://127.0.0.1:$PORT/v1/projects/bob-client/secrets/wx_token/nodes -H "Authorization: Bearer $BOB" \
     -H 'content-type: application/json' -d '{"nodes":["fetcher"]}'
 
-Mail the notifier sent (the emulator keeps the HTML part), e.g. alice's about bob's request:
+Mail the notifier sent (moto keeps the HTML part), e.g. alice's about bob's request:
   curl -s http://127.0.0.1:$MAIL_MOTO_PORT/moto-api/data.json | python3 -c 'import json, sys; [print(m["destinations"]["ToAddresses"], m["subject"]) for m in json.load(sys.stdin)["ses"]["Message"]]'
 
 More tokens: make token USER=carol EMAIL=carol@example.com      Stop: Ctrl-C

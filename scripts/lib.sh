@@ -47,13 +47,9 @@ stack_env() {
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.
   export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
-  # AWS call deadlines (shared/src/config.rs; deployed: 2 s per attempt, 5 s per call): the
-  # emulator takes DynamoDB writes one at a time and copies the whole table for each
-  # transaction, so in a full test run a call can queue for seconds (up to 3 s seen); an attempt
-  # given up while queued still lands, and its retry then meets its own write (a false 409).
-  # Locally one attempt of up to 8 s, still inside the functions' 10 s.
-  export AWS_ATTEMPT_TIMEOUT_MS=${AWS_ATTEMPT_TIMEOUT_MS:-8000}
-  export AWS_CALL_TIMEOUT_MS=${AWS_CALL_TIMEOUT_MS:-8000}
+  # AWS call deadlines: the deployed ones (shared/src/config.rs: 2 s per attempt, 5 s per call),
+  # which DynamoDB Local meets under a full `make test` (the front's `/_keygate/latency`,
+  # printed at the end of the run). A caller's AWS_ATTEMPT_TIMEOUT_MS / AWS_CALL_TIMEOUT_MS win.
   # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
   export EVENT_BUS_NAME=keygate-local
   # Any signed-in user may create projects on the local stack, so demos and scripts make their
@@ -61,26 +57,68 @@ stack_env() {
   export PROJECT_CREATION=anyone
 }
 
-# start_moto PORT: the AWS emulator (DynamoDB, Streams, SES, Secrets Manager) on loopback, through
-# scripts/moto_server.py, which takes DynamoDB writes one at a time (moto's cancelled transactions
-# otherwise drop other requests' concurrent writes) and takes fault hooks (`/_keygate/faults`).
-start_moto() {
-  setsid "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1" \
-    >"$KEYGATE_STATE_DIR/moto.log" 2>&1 &
+# start_dynamodb PORT [--no-wait]: DynamoDB Local (AWS's own, installed by scripts/install-tools.sh) in memory,
+# one database for every credential and region, no telemetry, bound to 127.0.0.1 by its launcher
+# (scripts/LoopbackDynamoDBLocal.java; its own command line listens on every interface). It serves
+# the table and its stream (DynamoDB Streams on the same port).
+start_dynamodb() {
+  local home
+  home="$ROOT/$(cat "$ROOT/.keygate/ddb/home")"
+  setsid java -Xms64m -Xmx512m -XX:+UseSerialGC \
+    -Djava.library.path="$home/DynamoDBLocal_lib" \
+    -cp "$home/DynamoDBLocal.jar:$home/DynamoDBLocal_lib/*:$ROOT/.keygate/ddb/launcher" \
+    LoopbackDynamoDBLocal -inMemory -sharedDb -disableTelemetry -port "$1" \
+    >"$KEYGATE_STATE_DIR/dynamodb.log" 2>&1 &
   PIDS+=("$!")
-  wait_port "$1" "moto_server" 30 "$!"
+  DYNAMODB_PID=$!
+  [ "${2:-}" = --no-wait ] || wait_port "$1" "DynamoDB Local" 60 "$DYNAMODB_PID"
 }
 
-# start_mail_moto PORT: a second emulator for SES alone; AWS_ENDPOINT_URL_SESV2 sends every SESv2
-# client there. Sent mail is read back through /moto-api/data.json, which dumps every object an
-# emulator ever made: on the busy main one that takes seconds (and grows), stalling the stack.
-# Also through scripts/moto_server.py, for its fault hooks (`/_keygate/faults`) on SES.
-start_mail_moto() {
-  setsid "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1" \
-    >"$KEYGATE_STATE_DIR/moto-mail.log" 2>&1 &
+# start_moto PORT [NAME]: the AWS emulator for what AWS has no local emulator of (SES v2, Secrets
+# Manager, EventBridge), plain moto server on loopback. It sees no DynamoDB call: the front
+# routes those to DynamoDB Local.
+start_moto() {
+  local name=${2:-moto}
+  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" >"$KEYGATE_STATE_DIR/$name.log" 2>&1 &
   PIDS+=("$!")
-  wait_port "$1" "moto_server (mail)" 30 "$!"
-  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$1"
+  wait_port "$1" "moto_server ($name)" 30 "$!"
+}
+
+# start_front PORT MOTO_PORT DYNAMODB_PORT [MAIL_PORT MAIL_MOTO_PORT]: the AWS front (mitmdump with
+# scripts/aws_front.py) that AWS_ENDPOINT_URL points at: DynamoDB and DynamoDB Streams calls to
+# DynamoDB Local, the rest to moto; with MAIL_PORT, a second listener in front of the SES-only
+# moto, for AWS_ENDPOINT_URL_SESV2. Both listeners take the fault hooks (`/_keygate/faults`).
+start_front() {
+  local modes=(--mode "reverse:http://127.0.0.1:$2@127.0.0.1:$1")
+  [ -n "${4:-}" ] && modes+=(--mode "reverse:http://127.0.0.1:$5@127.0.0.1:$4")
+  setsid "$VENV/bin/mitmdump" -q "${modes[@]}" -s "$ROOT/scripts/aws_front.py" \
+    --set keygate_dynamodb="$3" --set confdir="$KEYGATE_STATE_DIR/mitmproxy" \
+    --set keep_host_header=true --set connection_strategy=lazy --set flow_detail=0 \
+    >"$KEYGATE_STATE_DIR/front.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$1" "the AWS front" 30 "$!"
+  if [ -n "${4:-}" ]; then
+    wait_port "$4" "the AWS front (mail)" 30 "$!"
+    export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$4"
+  fi
+}
+
+# start_emulators FRONT_PORT MAIL_FRONT_PORT: DynamoDB Local, moto, a second moto for SES alone
+# and the front before them, the back ends on free loopback ports. Sent mail is read back through
+# the SES-only moto's /moto-api/data.json, which dumps every object an emulator ever made: on the
+# main one (every secret the tests wrote) that grows, stalling the stack.
+start_emulators() {
+  local ddb_port moto_port mail_moto_port
+  ddb_port=$(free_port)
+  moto_port=$(free_port)
+  mail_moto_port=$(free_port)
+  # The JVM takes seconds to start: the others start meanwhile.
+  start_dynamodb "$ddb_port" --no-wait
+  start_moto "$moto_port"
+  start_moto "$mail_moto_port" moto-mail
+  wait_port "$ddb_port" "DynamoDB Local" 60 "$DYNAMODB_PID"
+  start_front "$1" "$moto_port" "$ddb_port" "$2" "$mail_moto_port"
+  log "DynamoDB Local on 127.0.0.1:$ddb_port, moto on :$moto_port (mail :$mail_moto_port), front on :$1 (mail :$2)"
 }
 
 # start_watch PORT [ARGS...]: every function of the workspace behind the API.md routes.
@@ -150,9 +188,8 @@ start_test_stack() {
   moto_port=$(free_port)
   port=$(free_port)
   stack_env "$state" "$moto_port" "keygate-$1" "$port"
-  log "starting the emulator on 127.0.0.1:$moto_port"
-  start_moto "$moto_port"
-  start_mail_moto "$(free_port)"
+  log "starting DynamoDB Local, the AWS emulator and the front on 127.0.0.1:$moto_port"
+  start_emulators "$moto_port" "$(free_port)"
   devtool setup
   log "starting cargo lambda watch on 127.0.0.1:$port"
   start_watch "$port" --ignore-changes

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: a bounded run of every fuzz target, then its own emulator and `cargo lambda watch`
-# on free loopback ports, then every test:
-# unit tests, library tests against the emulator, end-to-end tests over HTTP and `cargo lambda
+# `make test`: a bounded run of every fuzz target, then its own local stack (DynamoDB Local, moto
+# for SES, Secrets Manager and EventBridge, the AWS front, `cargo lambda watch`) on free loopback
+# ports, then every test:
+# unit tests, library tests against the local stack, end-to-end tests over HTTP and `cargo lambda
 # invoke` of every events/ file, the console in headless Chromium, schemathesis against the API's
 # OpenAPI document (scripts/schemathesis.sh); then cfn-lint on the SAM template. Stops what it
 # started, also when a test fails.
@@ -26,6 +27,8 @@ log "running the console's browser tests"
 run_console_tests
 log "running schemathesis against infra/openapi.json (owner, member, outsider)"
 bash scripts/schemathesis.sh
+log "the AWS calls of the run, as the front saw them (DynamoDB Local's answers set the local deadlines)"
+bash scripts/front-report.sh "$AWS_ENDPOINT_URL"
 log "checking the run's logs for tokens"
 bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
 log "linting infra/template.yaml"

@@ -497,9 +497,9 @@ async fn dev_only_commands_run_against_the_loopback_stack() {
         &[
             ("AWS_ENDPOINT_URL", localhost),
             ("AWS_ENDPOINT_URL_SESV2", mail),
-            // The stack's deadlines: the emulator queues writes under a full test run.
-            ("AWS_ATTEMPT_TIMEOUT_MS", "8000".into()),
-            ("AWS_CALL_TIMEOUT_MS", "8000".into()),
+            // The deployed deadlines, as the stack's functions have them.
+            ("AWS_ATTEMPT_TIMEOUT_MS", "2000".into()),
+            ("AWS_CALL_TIMEOUT_MS", "5000".into()),
             ("AWS_MAX_ATTEMPTS", "3".into()),
         ],
     );

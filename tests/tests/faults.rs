@@ -1,5 +1,5 @@
-//! Faults of the AWS services, injected through the emulators' fault hooks (scripts/moto_server.py,
-//! `/_keygate/faults`): DynamoDB throttling and transaction conflicts are retried with backoff and
+//! Faults of the AWS services, injected through the fault hooks of the stack's AWS front
+//! (scripts/aws_front.py, `/_keygate/faults`, before DynamoDB Local and moto alike): DynamoDB throttling and transaction conflicts are retried with backoff and
 //! end as a 503 problem with `Retry-After` when they outlast the retries, with nothing
 //! half-written; a send SES refuses or throttles is retried and the mail goes out exactly once;
 //! Secrets Manager failing in the middle of an import leaves no half import and the retry writes
@@ -24,12 +24,12 @@ use keygate_e2e::{
 };
 use serde_json::{Value, json};
 
-/// The main emulator (DynamoDB, its stream, Secrets Manager).
+/// The AWS front (DynamoDB Local and its stream; moto's Secrets Manager).
 fn main_emulator() -> String {
     std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run the tests with `make test`")
 }
 
-/// The emulator SES v2 calls go to (the stack's SES-only one).
+/// The front's listener SES v2 calls go to (before the stack's SES-only moto).
 fn mail_emulator() -> String {
     std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| main_emulator())
 }
