@@ -10,7 +10,8 @@ leaked = []
 for listener, backends in report.items():
     for backend, calls in backends.items():
         for call, s in calls.items():
-            print(f"  {backend:15} {call:48} n={s[\"n\"]:6} p50={s[\"p50\"]:7} p99={s[\"p99\"]:7} max={s[\"max\"]:7} ms")
+            n, p50, p99, top = s["n"], s["p50"], s["p99"], s["max"]
+            print(f"  {backend:15} {call:48} n={n:6} p50={p50:7} p99={p99:7} max={top:7} ms")
             if backend != "dynamodb-local" and call.startswith(("DynamoDB_", "DynamoDBStreams_")):
                 leaked.append(call)
 if leaked:
