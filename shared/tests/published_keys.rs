@@ -89,7 +89,9 @@ async fn a_key_signs_and_verifies_only_once_it_is_published() {
         .send()
         .await
         .expect("secret");
-    let token = set.sign(&claims()).expect("sign");
+    // One set of claims, signed and later compared (built twice, `iat` could differ by a second).
+    let signed = claims();
+    let token = set.sign(&signed).expect("sign");
     let ttl = Duration::from_secs(300);
 
     // Not published: the signer refuses, naming the key and the fix; verifying does not know it.
@@ -117,7 +119,7 @@ async fn a_key_signs_and_verifies_only_once_it_is_published() {
         .expect("publish");
     let signer = Signer::new(&sdk, store.clone(), secret_id.clone(), ttl);
     assert_eq!(signer.keys(None).await.expect("signs").active_kid(), kid);
-    assert_eq!(verified(&store, token.expose(), &kid).await, Ok(claims()));
+    assert_eq!(verified(&store, token.expose(), &kid).await, Ok(signed));
 
     // Unpublished again: a fresh verifier refuses it; the keys that were there still verify.
     store

@@ -1,5 +1,5 @@
 //! The stream pump: the local stand-in for Lambda's DynamoDB stream event source mapping. It reads
-//! the emulator's table stream and invokes the notifier through `cargo lambda watch`'s runtime
+//! the table's stream (DynamoDB Local's, through the stack's AWS front) and invokes the notifier through `cargo lambda watch`'s runtime
 //! endpoint with Lambda-shaped batches, and re-delivers what a response reports in
 //! `batchItemFailures` (bounded), as `ReportBatchItemFailures` does on AWS. Loopback only; it polls
 //! until it is killed.
@@ -9,13 +9,13 @@
 //! `eventName`, `dynamodb.{Keys,NewImage,OldImage,SequenceNumber,…}`), so they pass through
 //! verbatim, with every attribute type intact and no conversion code to get wrong; only
 //! `eventSourceARN` is added. The price, no request signing, is no price here: the pump refuses
-//! any endpoint that is not the loopback emulator.
+//! any endpoint that is not on loopback.
 //!
 //! It reads each shard from its start (`TRIM_HORIZON`: nothing written before it started is
 //! missed; the notifier's markers make re-reads harmless) and takes a fresh iterator after the
-//! last record it handed on for every read, rather than following `NextShardIterator`: the
-//! emulator restores a table from a copy when a transaction is cancelled, and an iterator taken
-//! before that keeps reading the old copy's stream, which never grows again.
+//! last record it handed on for every read, rather than following `NextShardIterator`, so that a
+//! read is positioned by what was delivered alone (a stream emulator once restored a table from a
+//! copy when a transaction was cancelled, and an iterator taken before kept reading the old copy).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -118,7 +118,7 @@ fn sequence(record: &Value) -> Option<&str> {
 
 impl Pump {
     /// One call of the DynamoDB (Streams) JSON protocol. The Authorization header is unsigned:
-    /// the emulator reads only its credential scope, to route the call and pick the region.
+    /// DynamoDB Local reads only its credential scope (and the front routes by its target).
     async fn call(&self, target: &str, body: Value) -> Result<Value, BoxError> {
         let res = self
             .http
@@ -308,7 +308,7 @@ impl Pump {
 pub async fn run(opts: Options) -> Result<(), BoxError> {
     let endpoint = loopback(
         &std::env::var("AWS_ENDPOINT_URL")
-            .map_err(|_| "AWS_ENDPOINT_URL (the emulator) is required")?,
+            .map_err(|_| "AWS_ENDPOINT_URL (the local stack) is required")?,
         "AWS_ENDPOINT_URL",
     )?;
     let invoke_url = loopback(
