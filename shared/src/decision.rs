@@ -576,7 +576,12 @@ impl Decider {
             return Ok(None);
         };
         let epoch = crate::domain::epoch_seconds()?;
-        let window = Window::at(&format!("KEY#{}", key.id), 60, limit, epoch);
+        let window = Window::at(
+            &crate::store::keys::key_calls_subject(&key.id),
+            60,
+            limit,
+            epoch,
+        );
         Ok(if self.store.take_slot(&window).await? {
             None
         } else {

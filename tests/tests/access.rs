@@ -39,7 +39,13 @@ async fn ctx(stack: &Stack) -> Ctx {
 fn partitions(c: &Ctx, user: &str) -> Vec<String> {
     vec![
         format!("PROJECT#{}", c.f.project),
-        format!("RATE#USER#{user}#requests"),
+        keygate::store::keys::rate_window(
+            &keygate::store::keys::user_requests_subject(
+                &keygate::domain::ids::UserId::parse("user", user).expect("user id"),
+            ),
+            "",
+        )
+        .pk,
     ]
 }
 
