@@ -3,15 +3,17 @@
 //! Properties: no document or call panics; a configured map only holds routes that name the
 //! project as `{p}`; a match is the call's method (any case) and path (query and fragment
 //! ignored), segment for segment, and the project it returns is exactly the path segment at
-//! the route's `{p}`, never empty and never holding `/`, `?` or `#`; a path made from a route
-//! with any non-empty parameter values always matches (that route or an earlier one).
+//! the route's `{p}`, never empty and never holding `/`, `?` or `#`; no matched parameter is,
+//! decoded any number of times, `.` or `..` or holding `/` or `\`; a path made from a route
+//! with plain parameter values (`is_plain_segment`) always matches (that route or an earlier
+//! one).
 
 #![no_main]
 
 use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use keygate::decision::{DEFAULT_ROUTES, PlatformRoute, RouteMap};
+use keygate::decision::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -101,6 +103,47 @@ fn param_name(seg: &str) -> Option<&str> {
     seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
 }
 
+/// `%XX` decoded once (a check of its own, not the matcher's).
+fn decode_once(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let hex = v
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (v[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A matched parameter never reads, however often decoded, as a dot segment or a separator.
+fn assert_no_traversal(path: &str, value: &str) {
+    let mut v = value.as_bytes().to_vec();
+    for _ in 0..8 {
+        assert!(
+            v != b"." && v != b".." && !v.contains(&b'/') && !v.contains(&b'\\'),
+            "{path}: parameter {value:?} reads as {:?}",
+            String::from_utf8_lossy(&v)
+        );
+        let next = decode_once(&v);
+        if next == v {
+            return;
+        }
+        v = next;
+    }
+}
+
 /// The soundness of one answer of `find`.
 fn check_match(method: &str, path: &str, found: Option<(&PlatformRoute, String)>) {
     let Some((route, project)) = found else {
@@ -121,6 +164,7 @@ fn check_match(method: &str, path: &str, found: Option<(&PlatformRoute, String)>
         match param_name(seg) {
             Some(name) => {
                 assert!(!part.is_empty(), "{path}: empty {{{name}}}");
+                assert_no_traversal(path, part);
                 if name == "p" {
                     at_p = Some(*part);
                 }
@@ -178,10 +222,15 @@ fuzz_target!(|input: Input| {
                     let v: String = v.chars().filter(|c| !"/?#".contains(*c)).collect();
                     (!v.is_empty()).then_some(v)
                 });
+                let mut plain = true;
                 let parts: Vec<String> = template
                     .iter()
                     .map(|seg| match param_name(seg) {
-                        Some(_) => values.next().unwrap_or_else(|| "x".into()),
+                        Some(_) => {
+                            let v = values.next().unwrap_or_else(|| "x".into());
+                            plain &= is_plain_segment(&v);
+                            v
+                        }
                         None => seg.to_string(),
                     })
                     .collect();
@@ -196,8 +245,9 @@ fuzz_target!(|input: Input| {
                     method.to_string()
                 };
                 let found = map.find(&method, &call_path);
-                // A literal with `?` or `#` can never match: the query is cut off first.
-                if !path.contains(['?', '#']) {
+                // A literal with `?` or `#` can never match: the query is cut off first; a
+                // value that is not plain never does.
+                if plain && !path.contains(['?', '#']) {
                     assert!(found.is_some(), "{method} {call_path} from {path}");
                 }
                 check_match(&method, &call_path, found);

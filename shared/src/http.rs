@@ -367,9 +367,16 @@ pub fn problem(err: &Error) -> Response<Body> {
 /// What a 503 asks the caller to wait before retrying.
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
-/// Turns a handler's result into the response: the value, or its problem.
+/// Turns a handler's result into the response: the value, or its problem. Every response of
+/// every function is finished here, so each says `X-Content-Type-Options: nosniff`: a browser
+/// never reads a JSON body, a problem or an asset as anything but its declared type.
 pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
-    result.unwrap_or_else(|e| problem(&e))
+    let mut res = result.unwrap_or_else(|e| problem(&e));
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
 }
 
 #[cfg(test)]
@@ -511,6 +518,18 @@ mod tests {
         let res = problem(&Error::Internal("db password is hunter2".into()));
         let v: serde_json::Value = serde_json::from_slice(res.body().as_ref()).expect("json");
         assert!(!v["detail"].as_str().unwrap_or("").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_finished_response_says_nosniff() {
+        for res in [
+            respond(Ok(json(StatusCode::OK, &serde_json::json!({"a": 1})))),
+            respond(Ok(no_content())),
+            respond(Err(Error::NotFound("x".into()))),
+            respond(Err(Error::Unavailable("x".into()))),
+        ] {
+            assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, errors::ErrorKind};
-use lambda_http::http::{HeaderMap, header};
+use lambda_http::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::config::{JwksSource, UserTokenConfig};
@@ -17,13 +17,10 @@ use crate::domain::project::Person;
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
 use crate::store::{Store, jwks};
+use crate::token::LEEWAY_SECONDS;
 
 /// The `typ` header of API keys keygate signs; console routes refuse tokens of this type.
 pub const API_KEY_TOKEN_TYPE: &str = "keygate-api-key+jwt";
-/// Tokens longer than this are refused before any parsing.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-/// Clock skew tolerated on `exp`/`nbf`, in seconds.
-pub const LEEWAY_SECONDS: u64 = 30;
 
 /// The verified console user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,29 +160,9 @@ fn unauthenticated(why: &str) -> Error {
     Error::Unauthenticated(why.to_string())
 }
 
-/// The bearer token of a request; 401 when there is none.
+/// The bearer token of a request (the one rule: `crate::bearer`); 401 when there is none.
 pub fn bearer(headers: &HeaderMap) -> Result<&str> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            unauthenticated("no Authorization header: send `Authorization: Bearer <token>`")
-        })?
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not text"))?;
-    let (scheme, token) = value
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(unauthenticated(
-            "the Authorization header must be `Bearer <token>`",
-        ));
-    }
-    let token = token.trim();
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(unauthenticated("the token is too long"));
-    }
-    Ok(token)
+    crate::bearer::from_headers(headers).map_err(|e| unauthenticated(e.message()))
 }
 
 impl Authenticator {
@@ -297,7 +274,7 @@ mod tests {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::{EncodingKey, Header, encode};
-    use lambda_http::http::HeaderValue;
+    use lambda_http::http::{HeaderValue, header};
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     struct Issuer {
@@ -506,8 +483,11 @@ mod tests {
         assert_eq!(bearer(&h).expect("ok"), "abc");
         h.insert(
             header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1)))
-                .expect("h"),
+            HeaderValue::from_str(&format!(
+                "Bearer {}",
+                "a".repeat(crate::bearer::MAX_TOKEN_BYTES + 1)
+            ))
+            .expect("h"),
         );
         assert!(bearer(&h).is_err());
     }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod app;
+pub mod bearer;
 pub mod config;
 pub mod decision;
 pub mod domain;

@@ -466,6 +466,33 @@ mod tests {
         );
     }
 
+    /// A reveal writes only its audit entry: no mail, no lifecycle event (both read entities,
+    /// never audit actions).
+    #[test]
+    fn a_revealed_key_audit_entry_is_no_mail_and_no_event() {
+        let k = KeyId::generate();
+        let entry = crate::domain::audit::AuditEntry {
+            project_id: ProjectId::parse("p", "server").expect("id"),
+            id: "a1".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            actor: Some(someone("bob")),
+            action: "key.revealed".into(),
+            target: Some(crate::domain::audit::Target {
+                kind: "key".into(),
+                id: k.to_string(),
+            }),
+            request_id: Some(RequestId::generate()),
+            key_id: Some(k),
+        };
+        let inserted = record("INSERT", None, Some(image("audit", &entry)));
+        assert_eq!(decide(&inserted).expect("decides"), None);
+        assert_eq!(
+            crate::lifecycle::decide(&inserted).expect("decides"),
+            None,
+            "no lifecycle event"
+        );
+    }
+
     #[test]
     fn a_broken_request_image_is_an_error_not_silence() {
         let mut broken = image("request", &request(Pending, None));

@@ -219,6 +219,23 @@ impl Stack {
             .collect()
     }
 
+    /// Every item of these partitions, each attribute in a canonical text form (maps and sets
+    /// in order), keyed by (pk, sk): two snapshots are equal exactly when nothing in those
+    /// partitions was written, added or removed in between.
+    pub async fn snapshot(&self, pks: &[String]) -> BTreeMap<(String, String), String> {
+        let mut out = BTreeMap::new();
+        for pk in pks {
+            for item in self.items(pk).await {
+                let sk = match item.get("sk") {
+                    Some(AttributeValue::S(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                out.insert((pk.clone(), sk), canonical(&AttributeValue::M(item)));
+            }
+        }
+        out
+    }
+
     /// Every item of a partition, paginated to the end.
     pub async fn items(&self, pk: &str) -> Vec<HashMap<String, AttributeValue>> {
         let mut out = Vec::new();
@@ -623,16 +640,28 @@ pub async fn mail_to(address: &str) -> Vec<SentMail> {
         .collect()
 }
 
-/// Waits (polling, up to `timeout`) until `address` has at least `count` mails; returns them.
+/// How long `wait_for_mail` keeps watching once the expected mails are there: a duplicate the
+/// stream pump delivers late (a retried batch) lands well within it.
+pub const MAIL_SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits (polling, up to `timeout`) until `address` has at least `count` mails, then
+/// `MAIL_SETTLE` more, and returns every mail it has by then: a test asserting "exactly one"
+/// sees a duplicate that arrives a moment after the first.
 pub async fn wait_for_mail(
     address: &str,
     count: usize,
     timeout: std::time::Duration,
 ) -> Vec<SentMail> {
     let start = std::time::Instant::now();
+    let mut settled_from: Option<std::time::Instant> = None;
     loop {
         let got = mail_to(address).await;
-        if got.len() >= count || start.elapsed() >= timeout {
+        if got.len() >= count {
+            let since = *settled_from.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= MAIL_SETTLE {
+                return got;
+            }
+        } else if start.elapsed() >= timeout {
             return got;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -663,4 +692,67 @@ pub fn lambda_invoke(function: &str, data_file: &std::path::Path) -> (Value, Str
         response,
         format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
     )
+}
+
+/// An attribute value as text with map keys and set members sorted, so equal items print equal.
+pub fn canonical(v: &AttributeValue) -> String {
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v.join(",")
+    };
+    match v {
+        AttributeValue::M(m) => {
+            let fields: BTreeMap<_, _> = m.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let inner: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        AttributeValue::L(l) => format!(
+            "[{}]",
+            l.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        AttributeValue::Ss(ss) => format!("SS({})", sorted(ss.clone())),
+        AttributeValue::Ns(ns) => format!("NS({})", sorted(ns.clone())),
+        other => format!("{other:?}"),
+    }
+}
+
+/// What changed between two snapshots: the sort keys (with their pk) added, changed and removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<(String, String)>,
+    pub changed: Vec<(String, String)>,
+    pub removed: Vec<(String, String)>,
+}
+
+impl Changes {
+    pub fn between(
+        before: &BTreeMap<(String, String), String>,
+        after: &BTreeMap<(String, String), String>,
+    ) -> Changes {
+        let mut c = Changes::default();
+        for (k, v) in after {
+            match before.get(k) {
+                None => c.added.push(k.clone()),
+                Some(old) if old != v => c.changed.push(k.clone()),
+                Some(_) => {}
+            }
+        }
+        c.removed = before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .cloned()
+            .collect();
+        c
+    }
+
+    /// The added sort keys' kinds (the part before the first `#`), sorted.
+    pub fn added_kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self
+            .added
+            .iter()
+            .map(|(_, sk)| sk.split('#').next().unwrap_or_default().to_string())
+            .collect();
+        kinds.sort();
+        kinds
+    }
 }

@@ -34,6 +34,21 @@ async fn ctx(stack: &Stack) -> Ctx {
     }
 }
 
+/// The partitions a call by `user` on the context's project could write: the project's own
+/// and the user's request-rate window (`USER#<u>#requests`, keys.rs `rate_window`).
+fn partitions(c: &Ctx, user: &str) -> Vec<String> {
+    vec![
+        format!("PROJECT#{}", c.f.project),
+        keygate::store::keys::rate_window(
+            &keygate::store::keys::user_requests_subject(
+                &keygate::domain::ids::UserId::parse("user", user).expect("user id"),
+            ),
+            "",
+        )
+        .pk,
+    ]
+}
+
 struct Route {
     method: Method,
     path: fn(&Ctx) -> String,
@@ -221,6 +236,7 @@ async fn owner_member_and_outsider_get_the_right_status_on_every_route() {
                 _ => (&c.f.outsider, route.outsider),
             };
             let path = (route.path)(&c);
+            let before = stack.snapshot(&partitions(&c, user)).await;
             let reply = stack
                 .call(
                     route.method.clone(),
@@ -234,6 +250,16 @@ async fn owner_member_and_outsider_get_the_right_status_on_every_route() {
                 "{who} {} {path}: {}",
                 route.method, reply.body
             );
+            if expected >= 400 {
+                // A refused call changed nothing: every item of the project, and the caller's
+                // own partitions (their rate window), exactly as before.
+                assert_eq!(
+                    stack.snapshot(&partitions(&c, user)).await,
+                    before,
+                    "{who} {} {path} was refused but changed the table",
+                    route.method
+                );
+            }
         }
     }
 }
@@ -262,6 +288,8 @@ async fn missing_bad_expired_and_api_key_tokens_are_401_on_every_route() {
             Some(stack.signed("keygate-api-key+jwt", json!({"iss": keygate_dev::DEV_ISSUER, "aud": keygate_dev::DEV_AUDIENCE, "sub": c.f.owner, "email": "o@example.com", "exp": t + 600}))),
         ),
     ];
+    let watched = partitions(&c, &c.f.owner);
+    let before = stack.snapshot(&watched).await;
     for route in routes() {
         for (what, token) in &tokens {
             let path = (route.path)(&c);
@@ -281,10 +309,15 @@ async fn missing_bad_expired_and_api_key_tokens_are_401_on_every_route() {
             assert_eq!(reply.content_type, "application/problem+json");
         }
     }
-    // Nothing was changed by any of them.
+    // Nothing was changed by any of them: the project's partition item for item.
     let sks = stack.sort_keys(&format!("PROJECT#{}", c.f.project)).await;
     assert!(sks.contains(&format!("TEMPLATE#{}", c.template)));
     assert!(sks.contains(&format!("MEMBER#{}", c.other_member)));
+    assert_eq!(
+        stack.snapshot(&watched).await,
+        before,
+        "a 401 changed the table"
+    );
     let _ = std::fs::remove_dir_all(other_issuer_dir);
 }
 

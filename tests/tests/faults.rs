@@ -19,7 +19,7 @@ use keygate::config::{AwsCallConfig, sdk_config};
 use keygate::domain::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
 use keygate_e2e::{
-    Fixture, Stack, client_project, import, lambda_invoke, mail_to, secrets_namespace,
+    Changes, Fixture, Stack, client_project, import, lambda_invoke, mail_to, secrets_namespace,
     stored_secrets, unique,
 };
 use serde_json::{Value, json};
@@ -185,7 +185,10 @@ async fn throttled_writes_are_retried_and_outlasting_the_retries_is_a_503_with_n
     let create = |name: &str| json!({"name": name, "role": "reader", "fields": []});
     let pk = format!("PROJECT#{}", f.project);
 
-    // Throttled on all but the last attempt: the SDK's retries get it through.
+    // Throttled on all but the last attempt: the SDK's retries get it through, and write it
+    // once: the partition, read before the first attempt, gains exactly the template, its name
+    // guard and one audit entry, and nothing else in it changes.
+    let first = stack.snapshot(std::slice::from_ref(&pk)).await;
     let fault = Fault::arm(&main_emulator(), throttle(attempts - 1)).await;
     let created = post(&stack, &f.path("/templates"), &f.owner, create("Retried")).await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -194,17 +197,28 @@ async fn throttled_writes_are_retried_and_outlasting_the_retries_is_a_503_with_n
         attempts - 1,
         "each throttled attempt was retried"
     );
+    let changes = Changes::between(&first, &stack.snapshot(std::slice::from_ref(&pk)).await);
+    assert_eq!(
+        changes.added_kinds(),
+        ["AUDIT", "TEMPLATE", "TEMPLATENAME"],
+        "{changes:?}"
+    );
+    assert!(
+        changes.changed.is_empty() && changes.removed.is_empty(),
+        "{changes:?}"
+    );
 
     // Throttled on every attempt: a 503 that says when to retry, and nothing of it written.
-    let fault = Fault::arm(&main_emulator(), throttle(attempts + 5)).await;
     let before = sort_keys_with(&stack, &pk, &["TEMPLATE"]).await;
+    let whole = stack.snapshot(std::slice::from_ref(&pk)).await;
+    let fault = Fault::arm(&main_emulator(), throttle(attempts + 5)).await;
     let refused = post(&stack, &f.path("/templates"), &f.owner, create("Outlasted")).await;
     refused.assert_unavailable();
     assert_eq!(fault.disarm().await, attempts, "every attempt was made");
     assert_eq!(
-        sort_keys_with(&stack, &pk, &["TEMPLATE"]).await,
-        before,
-        "no template and no name guard written"
+        stack.snapshot(std::slice::from_ref(&pk)).await,
+        whole,
+        "nothing of it written: no template, no name guard, no audit entry"
     );
 
     // The throttling over, the client's retry succeeds.
@@ -238,8 +252,12 @@ async fn a_transaction_conflict_is_retried_and_outlasting_the_retries_is_a_503_w
     };
     let approve = |r: &str| f.path(&format!("/requests/{r}/approve"));
 
-    // Conflicts on all but the last attempt: the store's retries get the approval through.
+    // Conflicts on all but the last attempt: the store's retries get the approval through, and
+    // write it once: read before the first attempt, the project's partition gains one audit
+    // entry and changes only the request and its ask; one key is issued.
     let r1 = f.request(&stack, &f.member, t).await;
+    let pk = format!("PROJECT#{}", f.project);
+    let first = stack.snapshot(std::slice::from_ref(&pk)).await;
     let fault = Fault::arm(&main_emulator(), conflict(&r1, TRANSACTION_ATTEMPTS - 1)).await;
     let approved = post(&stack, &approve(&r1), &f.owner, json!({})).await;
     assert_eq!(approved.status, 200, "{}", approved.body);
@@ -248,15 +266,31 @@ async fn a_transaction_conflict_is_retried_and_outlasting_the_retries_is_a_503_w
         u64::from(TRANSACTION_ATTEMPTS - 1),
         "each conflict was retried"
     );
+    let changes = Changes::between(&first, &stack.snapshot(std::slice::from_ref(&pk)).await);
+    assert_eq!(changes.added_kinds(), ["AUDIT"], "{changes:?}");
+    let mut changed: Vec<String> = changes
+        .changed
+        .iter()
+        .map(|(_, sk)| sk.split('#').next().unwrap_or_default().to_string())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, ["ASK", "REQUEST"], "{changes:?}");
+    assert!(changes.removed.is_empty(), "{changes:?}");
 
     // Conflicts on every attempt: a 503 with Retry-After; the request is still pending and no
     // key was issued.
     let other = f.add_member(&stack, "member-").await;
     let r2 = f.request(&stack, &other, t).await;
+    let whole = stack.snapshot(std::slice::from_ref(&pk)).await;
     let fault = Fault::arm(&main_emulator(), conflict(&r2, TRANSACTION_ATTEMPTS + 5)).await;
     let refused = post(&stack, &approve(&r2), &f.owner, json!({})).await;
     refused.assert_unavailable();
     assert_eq!(fault.disarm().await, u64::from(TRANSACTION_ATTEMPTS));
+    assert_eq!(
+        stack.snapshot(std::slice::from_ref(&pk)).await,
+        whole,
+        "nothing of the refused approval written"
+    );
     let request = stack
         .items(&format!("PROJECT#{}", f.project))
         .await

@@ -352,13 +352,32 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
         "{listing:?}"
     );
     let sm = keygate_e2e::secrets_client().await;
-    let gone = sm
-        .get_secret_value()
-        .secret_id(format!(
-            "{}/{client}/wx_token",
-            keygate_e2e::secrets_namespace()
-        ))
-        .send()
-        .await;
-    assert!(gone.is_err(), "the token's value is no longer readable");
+    let id = format!("{}/{client}/wx_token", keygate_e2e::secrets_namespace());
+    let gone = sm.get_secret_value().secret_id(&id).send().await;
+    // Secrets Manager's own answer for a deleted secret (scheduled for deletion, or deleted at
+    // once), not just any failure: a connection error must not pass for "gone".
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    let code = match &gone {
+        Err(aws_sdk_secretsmanager::error::SdkError::ServiceError(e)) => {
+            e.err().code().unwrap_or_default().to_string()
+        }
+        other => panic!("the token's value is still readable, or no answer: {other:?}"),
+    };
+    match code.as_str() {
+        // Scheduled for deletion (the stack's recovery window): it must say so.
+        "InvalidRequestException" => {
+            let described = sm
+                .describe_secret()
+                .secret_id(&id)
+                .send()
+                .await
+                .expect("a secret scheduled for deletion is still described");
+            assert!(
+                described.deleted_date().is_some(),
+                "scheduled for deletion: {described:?}"
+            );
+        }
+        "ResourceNotFoundException" => {}
+        other => panic!("expected the secret to be deleted, got {other}"),
+    }
 }

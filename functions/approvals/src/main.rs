@@ -1,12 +1,13 @@
 //! The `approvals` function: the owner approves or rejects requests; holders and owners list,
-//! read, revoke and roll keys; the holder alone reveals a key's token (API.md "Requests and
-//! approvals"). A route table: parse -> one call into `keygate::domain` -> respond.
+//! read, revoke and roll keys; the holder alone reveals a key's token (`Cache-Control:
+//! no-store`, audited as `key.revealed`) (API.md "Requests and approvals"). A route table:
+//! parse -> one call into `keygate::domain` -> respond.
 
 use keygate::domain::ids::{KeyId, ProjectId, RequestId};
 use keygate::domain::{key, request};
 use keygate::http::{Matched, PageRequest, Router, json};
 use keygate::{App, Error, Result};
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
 const ROUTES: Router = Router::new(&[
@@ -81,10 +82,14 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
         )),
         "GET /v1/keys/{k}/token" => {
             let token = key::token(store, &app.secrets()?.signer, &caller, &key_id(&m)?).await?;
-            Ok(json(
+            let mut res = json(
                 StatusCode::OK,
                 &serde_json::json!({ "token": token.expose() }),
-            ))
+            );
+            // A credential: no cache on the way (browser, proxy) may keep a copy.
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(res)
         }
         "POST /v1/keys/{k}/revoke" => Ok(json(
             StatusCode::OK,

@@ -43,12 +43,7 @@ fn token(event: &AuthorizerRequest) -> Option<String> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         })?;
-    let t = raw
-        .strip_prefix("Bearer ")
-        .or_else(|| raw.strip_prefix("bearer "))
-        .unwrap_or(&raw)
-        .trim();
-    (!t.is_empty()).then(|| t.to_string())
+    keygate::bearer::parse(&raw).ok().map(str::to_string)
 }
 
 async fn authorize(decider: &Decider, event: AuthorizerRequest) -> Result<SimpleResponse, Error> {

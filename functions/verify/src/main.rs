@@ -68,22 +68,6 @@ fn check(input: &VerifyInput) -> Result<()> {
     }
 }
 
-/// The bearer token of a request (401 without one).
-fn bearer(req: &Request) -> Result<&str> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Error::Unauthenticated("an API key is required as Authorization: Bearer".into())
-        })
-}
-
 /// The decision as the answer: 200 with it, or 429 (a problem with `Retry-After`) when the key
 /// is over its template's calls per minute.
 fn answer(decision: keygate::decision::Decision) -> Result<Response<Body>> {
@@ -115,7 +99,10 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
         "GET /v1/token" => {
             let decision = state
                 .decider
-                .decide(bearer(&req)?, Target::Introspection)
+                .decide(
+                    keygate::identity::bearer(req.headers())?,
+                    Target::Introspection,
+                )
                 .await?;
             answer(decision)
         }

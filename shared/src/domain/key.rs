@@ -321,7 +321,9 @@ async fn still_member(store: &Store, key: &ApiKey) -> Result<()> {
     }
 }
 
-/// The key's token, re-minted from its stored claims; the holder's alone.
+/// The key's token, re-minted from its stored claims; the holder's alone. Every reveal is in
+/// the key's project's audit trail (`key.revealed`): the entry is written before the token is
+/// handed out, and when it cannot be written there is no token (503).
 pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -> Result<Token> {
     let (key, is_holder) = load_visible(store, caller, k).await?;
     if !is_holder {
@@ -342,7 +344,17 @@ pub async fn token(store: &Store, signer: &Signer, caller: &Caller, k: &KeyId) -
             )));
         }
     }
-    mint(signer, &key).await
+    let token = mint(signer, &key).await?;
+    let entry = audit(&key.project_id, caller, "key.revealed", &key.request_id, k);
+    store.append_audit(&entry).await.map_err(|e| match e {
+        Error::Unavailable(_) => e,
+        other => {
+            tracing::error!(key_id = %k, error = %other, "the reveal's audit entry was not written");
+            Error::Unavailable(format!("the audit entry of a reveal of key {k}: {other}"))
+        }
+    })?;
+    tracing::info!(project = %key.project_id, key_id = %k, "token revealed");
+    Ok(token)
 }
 
 /// A key's token, re-minted from its stored claims with the signing key that first signed it

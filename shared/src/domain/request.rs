@@ -184,7 +184,7 @@ pub async fn create(
     };
     let epoch = super::epoch_seconds()?;
     let window = Window::at(
-        &format!("USER#{}#requests", caller.id),
+        &crate::store::keys::user_requests_subject(&caller.id),
         3600,
         per_hour,
         epoch,

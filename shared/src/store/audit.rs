@@ -1,10 +1,12 @@
 //! Audit entries (`PROJECT#p` / `AUDIT#at#id`): appended inside the transaction of the change
-//! they record, read back newest first.
+//! they record (or, for an event that changes nothing, such as a token revealed, on their own
+//! before the event's answer goes out), read back newest first.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::requests::Write;
-use super::{Scope, Store, keys, to_attrs};
+use super::{Scope, Store, keys, sdk_error, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
@@ -33,6 +35,32 @@ impl Store {
         items.push(audit_write(audit)?.build(&self.table)?);
         on_failed.push(Error::internal("audit id collision"));
         self.transact(op, items, on_failed).await
+    }
+
+    /// Appends an entry that records no change (a key's token revealed): a put of its own,
+    /// append-only like every entry. Its caller goes on only once it is written.
+    pub async fn append_audit(&self, a: &AuditEntry) -> Result<()> {
+        let item = to_attrs(keys::audit(&a.project_id, &a.at, &a.id), &[], "audit", a)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(Error::internal("audit id collision"))
+            }
+            Err(e) => Err(sdk_error("PutItem audit", e)),
+        }
     }
 
     /// A project's audit trail, newest first.

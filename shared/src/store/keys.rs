@@ -170,6 +170,16 @@ pub fn usage(k: &KeyId, day: &str, shard: u32) -> Key {
     }
 }
 
+/// The rate-limit subject of a key's calls (its template's calls per minute).
+pub fn key_calls_subject(k: &KeyId) -> String {
+    key_partition(k)
+}
+
+/// The rate-limit subject of a user's key requests (per hour, across projects).
+pub fn user_requests_subject(u: &UserId) -> String {
+    format!("{}#requests", user_partition(u))
+}
+
 /// A rate limit's counter for one window: `RATE#<subject>` / `<window>` (a partition of its own,
 /// so hot counters stay off the key's and the user's items).
 pub fn rate_window(subject: &str, window: &str) -> Key {
