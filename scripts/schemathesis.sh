@@ -117,7 +117,7 @@ for who in outsider member owner; do
   esac
   log "schemathesis as the $who (at most $MAX_EXAMPLES examples per operation; phases $PHASES)"
   # One worker: hypothesis's source inspection is not thread-safe on this Python (a run with two
-  # met "AST constructor recursion depth mismatch"), and the emulator takes writes one at a time.
+  # met "AST constructor recursion depth mismatch").
   if ! schemathesis --config-file "$DIR/schemathesis.toml" run infra/openapi.json \
     --url "$KEYGATE_URL" -H "Authorization: Bearer $tok" \
     --checks "$CHECKS" --phases "$PHASES" --max-examples "$MAX_EXAMPLES" --seed "$SEED" \

@@ -220,7 +220,7 @@ async fn a_revealed_token_is_never_cached_and_every_reveal_is_audited() {
     assert_eq!(reveals(&stack, &f, &key.id).await.len(), 2);
 }
 
-/// A fault armed in the main emulator (scripts/moto_server.py, `/_keygate/faults`) until
+/// A fault armed in the stack's AWS front (scripts/aws_front.py, `/_keygate/faults`) until
 /// `disarm` or drop.
 struct Fault {
     emulator: String,
