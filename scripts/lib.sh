@@ -155,7 +155,11 @@ start_test_stack() {
   start_mail_moto "$(free_port)"
   devtool setup
   log "starting cargo lambda watch on 127.0.0.1:$port"
-  start_watch "$port" --ignore-changes
+  # The functions at the template's most verbose LogLevel, as Lambda passes it (both variables;
+  # AWS_LAMBDA_LOG_LEVEL wins): keygate's own lines at trace, every other crate at info at most
+  # (shared/src/logging.rs), so that check-logs.sh and tests/tests/observability.rs check the
+  # logs of a trace run for tokens.
+  start_watch "$port" --ignore-changes --env-var AWS_LAMBDA_LOG_LEVEL=TRACE --env-var RUST_LOG=trace
   # The first request to each function starts it; do it here rather than in a test's timeout.
   for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets \
     /v1/verify /v1/keys/warm-up/usage /console /dev/token /v1/me/requests /v1/me/keys; do

@@ -26,7 +26,7 @@ log "running the console's browser tests"
 run_console_tests
 log "running schemathesis against infra/openapi.json (owner, member, outsider)"
 bash scripts/schemathesis.sh
-log "checking the run's logs for tokens"
+log "checking the run's logs for tokens (its functions logged at trace)"
 bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
 log "linting infra/template.yaml"
 cfn-lint infra/template.yaml
