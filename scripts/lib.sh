@@ -54,7 +54,8 @@ stack_env() {
   # Locally one attempt of up to 8 s, still inside the functions' 10 s.
   export AWS_ATTEMPT_TIMEOUT_MS=${AWS_ATTEMPT_TIMEOUT_MS:-8000}
   export AWS_CALL_TIMEOUT_MS=${AWS_CALL_TIMEOUT_MS:-8000}
-  # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
+  # The lifecycle events' bus, which the notifier publishes to (`keygate-dev setup` creates it in
+  # the emulator).
   export EVENT_BUS_NAME=keygate-local
   # Any signed-in user may create projects on the local stack, so demos and scripts make their
   # own (deployed, the default is `nobody`; see PROJECT_CREATION in the README).
@@ -94,7 +95,8 @@ start_watch() {
 
 # start_pump PORT [FUNCTION]: the local stand-in for one of Lambda's stream triggers: follows the
 # table's stream and invokes FUNCTION (default notifier) through the `cargo lambda watch` on PORT,
-# until stopped. The notifier and imports-sync each get their own, as each has its own mapping.
+# until stopped. The notifier (mails and lifecycle events) and imports-sync each get their own, as
+# each has its own mapping: the table's stream has these two readers (tests/tests/stream.rs).
 start_pump() {
   local fn=${2:-notifier}
   setsid "$TARGET/debug/keygate-dev" pump --port "$1" --function "$fn" \
@@ -110,7 +112,7 @@ start_pump() {
 # start_pumps PORT: the stream consumers (warmed up first: the first invocation starts them).
 start_pumps() {
   local fn
-  for fn in notifier imports-sync lifecycle; do
+  for fn in notifier imports-sync; do
     curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
       "http://127.0.0.1:$1/2015-03-31/functions/$fn/invocations" || true
     start_pump "$1" "$fn"
@@ -167,7 +169,7 @@ start_test_stack() {
   done
   curl -s -o /dev/null -m 300 -X POST -d '{}' \
     "http://127.0.0.1:$port/2015-03-31/functions/authorizer/invocations" || true
-  log "starting the stream pumps (table stream -> notifier, imports-sync, lifecycle)"
+  log "starting the stream pumps (table stream -> notifier, imports-sync)"
   start_pumps "$port"
   export KEYGATE_URL="http://127.0.0.1:$port" KEYGATE_INVOKE_PORT="$port"
 }
