@@ -2,7 +2,8 @@
 # check-logs.sh DIR: fails when any log of a local stack run (DIR/*.log: the functions' output
 # through cargo lambda watch, the pumps, the emulators) holds something shaped like a JWT (an API
 # key or a console token), naming the file and line but not the token. Run by `make test` after
-# every test, so the whole run's logs are checked.
+# every test, so the whole run's logs are checked; its functions log at trace (scripts/lib.sh), the
+# most verbose level the template allows.
 set -euo pipefail
 dir=${1:?usage: check-logs.sh DIR}
 shopt -s nullglob

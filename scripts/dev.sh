@@ -35,7 +35,7 @@ TABLE_NAME=$TABLE_NAME
 ENV
 log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT"
-log "starting the stream pumps (table stream -> notifier -> mail in moto; -> imports-sync; -> lifecycle -> events)"
+log "starting the stream pumps (table stream -> notifier -> mail in moto and events on the bus; -> imports-sync)"
 start_pumps "$PORT"
 ALICE=$(devtool token alice alice@example.com)
 BOB=$(devtool token bob bob@example.com)

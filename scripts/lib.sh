@@ -50,7 +50,8 @@ stack_env() {
   # AWS call deadlines: the deployed ones (shared/src/config.rs: 2 s per attempt, 5 s per call),
   # which DynamoDB Local meets under a full `make test` (the front's `/_keygate/latency`,
   # printed at the end of the run). A caller's AWS_ATTEMPT_TIMEOUT_MS / AWS_CALL_TIMEOUT_MS win.
-  # The lifecycle events' bus (`keygate-dev setup` creates it in the emulator).
+  # The lifecycle events' bus, which the notifier publishes to (`keygate-dev setup` creates it in
+  # the emulator).
   export EVENT_BUS_NAME=keygate-local
   # Any signed-in user may create projects on the local stack, so demos and scripts make their
   # own (deployed, the default is `nobody`; see PROJECT_CREATION in the README).
@@ -132,7 +133,8 @@ start_watch() {
 
 # start_pump PORT [FUNCTION]: the local stand-in for one of Lambda's stream triggers: follows the
 # table's stream and invokes FUNCTION (default notifier) through the `cargo lambda watch` on PORT,
-# until stopped. The notifier and imports-sync each get their own, as each has its own mapping.
+# until stopped. The notifier (mails and lifecycle events) and imports-sync each get their own, as
+# each has its own mapping: the table's stream has these two readers (tests/tests/stream.rs).
 start_pump() {
   local fn=${2:-notifier}
   setsid "$TARGET/debug/keygate-dev" pump --port "$1" --function "$fn" \
@@ -148,7 +150,7 @@ start_pump() {
 # start_pumps PORT: the stream consumers (warmed up first: the first invocation starts them).
 start_pumps() {
   local fn
-  for fn in notifier imports-sync lifecycle; do
+  for fn in notifier imports-sync; do
     curl -s -o /dev/null -m 300 -X POST -d '{"Records":[]}' \
       "http://127.0.0.1:$1/2015-03-31/functions/$fn/invocations" || true
     start_pump "$1" "$fn"
@@ -192,7 +194,11 @@ start_test_stack() {
   start_emulators "$moto_port" "$(free_port)"
   devtool setup
   log "starting cargo lambda watch on 127.0.0.1:$port"
-  start_watch "$port" --ignore-changes
+  # The functions at the template's most verbose LogLevel, as Lambda passes it (both variables;
+  # AWS_LAMBDA_LOG_LEVEL wins): keygate's own lines at trace, every other crate at info at most
+  # (shared/src/logging.rs), so that check-logs.sh and tests/tests/observability.rs check the
+  # logs of a trace run for tokens.
+  start_watch "$port" --ignore-changes --env-var AWS_LAMBDA_LOG_LEVEL=TRACE --env-var RUST_LOG=trace
   # The first request to each function starts it; do it here rather than in a test's timeout.
   for path in /v1/projects/warm-up /v1/projects/warm-up/templates /v1/projects/warm-up/secrets \
     /v1/verify /v1/keys/warm-up/usage /console /dev/token /v1/me/requests /v1/me/keys; do
@@ -200,7 +206,7 @@ start_test_stack() {
   done
   curl -s -o /dev/null -m 300 -X POST -d '{}' \
     "http://127.0.0.1:$port/2015-03-31/functions/authorizer/invocations" || true
-  log "starting the stream pumps (table stream -> notifier, imports-sync, lifecycle)"
+  log "starting the stream pumps (table stream -> notifier, imports-sync)"
   start_pumps "$port"
   export KEYGATE_URL="http://127.0.0.1:$port" KEYGATE_INVOKE_PORT="$port"
 }

@@ -29,7 +29,7 @@ log "running schemathesis against infra/openapi.json (owner, member, outsider)"
 bash scripts/schemathesis.sh
 log "the AWS calls of the run, as the front saw them (DynamoDB Local's answers set the local deadlines)"
 bash scripts/front-report.sh "$AWS_ENDPOINT_URL"
-log "checking the run's logs for tokens"
+log "checking the run's logs for tokens (its functions logged at trace)"
 bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
 log "linting infra/template.yaml"
 cfn-lint infra/template.yaml

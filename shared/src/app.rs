@@ -143,7 +143,7 @@ where
     F: Fn(&'static App, Request) -> Fut,
     Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
 {
-    lambda_http::tracing::init_default_subscriber();
+    crate::logging::init()?;
     run(app.await?, handle).await
 }
 

@@ -1069,3 +1069,152 @@ mod aws_call_tests {
         }
     }
 }
+
+/// How the functions log (`crate::logging`), read before any other variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON` (Lambda sets it for the template's
+    /// `LogFormat: JSON`; the workspace's `cargo lambda` metadata too); else plain text.
+    pub json: bool,
+    /// The requested level, per target: `AWS_LAMBDA_LOG_LEVEL` when set (a level, which Lambda
+    /// sets from the template's `LogLevel`; `FATAL` reads as `error`), else `RUST_LOG` (a level, or
+    /// `target=level` directives, without span or field filters; a target no directive names
+    /// logs at `info`), else `info`. `crate::logging` lets only keygate's own code log below
+    /// `info`, whatever is asked here.
+    pub requested: tracing_subscriber::filter::Targets,
+}
+
+impl LogConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use tracing_subscriber::filter::{LevelFilter, Targets};
+        let set = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let json = set("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
+        let requested = if let Some(level) = set("AWS_LAMBDA_LOG_LEVEL") {
+            // Lambda's levels: TRACE, DEBUG, INFO, WARN, ERROR and FATAL (tracing has no fatal).
+            let name = if level.eq_ignore_ascii_case("fatal") {
+                "error"
+            } else {
+                &level
+            };
+            let level = name
+                .parse::<LevelFilter>()
+                .map_err(|_| ConfigError::Invalid {
+                    name: "AWS_LAMBDA_LOG_LEVEL",
+                    why: format!("{level:?} is not TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
+                })?;
+            Targets::new().with_default(level)
+        } else if let Some(directives) = set("RUST_LOG") {
+            log_directives(&directives)?
+        } else {
+            Targets::new().with_default(LevelFilter::INFO)
+        };
+        Ok(LogConfig { json, requested })
+    }
+}
+
+/// `RUST_LOG`'s `level` and `target=level` directives, comma-separated.
+fn log_directives(text: &str) -> Result<tracing_subscriber::filter::Targets, ConfigError> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let invalid = |why: String| ConfigError::Invalid {
+        name: "RUST_LOG",
+        why,
+    };
+    let directives: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if let Some(d) = directives.iter().find(|d| d.contains(['[', ']', '{', '}'])) {
+        return Err(invalid(format!(
+            "{d:?}: span and field filters are not supported, only `level` and `target=level`"
+        )));
+    }
+    let targets: Targets = directives
+        .join(",")
+        .parse()
+        .map_err(|e| invalid(format!("{text:?}: {e}")))?;
+    Ok(match targets.default_level() {
+        Some(_) => targets,
+        None => targets.with_default(LevelFilter::INFO),
+    })
+}
+
+#[cfg(test)]
+mod log_config_tests {
+    use super::*;
+    use tracing::Level;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<LogConfig, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LogConfig::from_lookup(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn the_level_is_lambdas_else_rust_log_else_info() {
+        let info = read(&[]).expect("defaults");
+        assert!(!info.json);
+        assert!(info.requested.would_enable("keygate", &Level::INFO));
+        assert!(!info.requested.would_enable("keygate", &Level::DEBUG));
+
+        // Lambda's variable wins over RUST_LOG (the template sets both from `LogLevel`).
+        let c = read(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+            ("RUST_LOG", "warn"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ])
+        .expect("lambda");
+        assert!(c.json);
+        assert!(c.requested.would_enable("keygate", &Level::TRACE));
+        // As the functions' start-up line names it (tests/tests/observability.rs reads it).
+        assert_eq!(c.requested.to_string(), "trace");
+        let fatal = read(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).expect("fatal");
+        assert!(fatal.requested.would_enable("keygate", &Level::ERROR));
+        assert!(!fatal.requested.would_enable("keygate", &Level::WARN));
+
+        let c = read(&[("RUST_LOG", "debug"), ("AWS_LAMBDA_LOG_LEVEL", " ")]).expect("rust_log");
+        assert!(c.requested.would_enable("keygate", &Level::DEBUG));
+        assert!(!c.requested.would_enable("keygate", &Level::TRACE));
+    }
+
+    #[test]
+    fn rust_log_takes_target_directives_and_the_rest_stays_at_info() {
+        let c = read(&[("RUST_LOG", "keygate::store=trace,")]).expect("directives");
+        assert!(c.requested.would_enable("keygate::store", &Level::TRACE));
+        assert!(c.requested.would_enable("lambda_runtime", &Level::INFO));
+        assert!(!c.requested.would_enable("lambda_runtime", &Level::DEBUG));
+        let c = read(&[("RUST_LOG", "warn,keygate=debug")]).expect("directives");
+        assert!(!c.requested.would_enable("lambda_runtime", &Level::INFO));
+        assert!(c.requested.would_enable("keygate::app", &Level::DEBUG));
+    }
+
+    #[test]
+    fn a_bad_level_is_refused_with_the_variables_name() {
+        for (name, value) in [
+            ("AWS_LAMBDA_LOG_LEVEL", "verbose"),
+            ("RUST_LOG", "keygate=loud"),
+            ("RUST_LOG", "info,[request]=trace"),
+            ("RUST_LOG", "keygate[{caller}]=debug"),
+        ] {
+            match read(&[(name, value)]) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
+    }
+}

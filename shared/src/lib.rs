@@ -12,6 +12,7 @@ pub mod http;
 pub mod identity;
 pub mod keycache;
 pub mod lifecycle;
+pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

@@ -1,6 +1,6 @@
 //! Lifecycle events: every change of state of a request, a key or an import, read from the
-//! table's stream and published to an EventBridge bus (function `lifecycle`), so that other
-//! systems react without polling. Source `keygate`, detail-type the event's `type`, `detail` the
+//! table's stream and published to an EventBridge bus (by the `notifier` function, beside its
+//! mails: `notify::Announcer`), so that other systems react without polling. Source `keygate`, detail-type the event's `type`, `detail` the
 //! versioned [`Detail`] (ids, project, actor, time; never a token or a secret's value).
 //! At-least-once: a failed publish fails its record, which the stream delivers again; `detail.id`
 //! is the stream record's id, the same on every delivery, for consumers to de-duplicate on.
@@ -209,7 +209,17 @@ fn record_time(record: &StreamRecord) -> String {
     }
 }
 
-/// The lifecycle function's state, built once per container.
+/// The bus the events go to: `EVENT_BUS_NAME`, else `default`.
+pub fn bus_from_env() -> String {
+    std::env::var("EVENT_BUS_NAME")
+        .ok()
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// The lifecycle events' publisher, built once per container (the notifier function's second
+/// half: `notify::Announcer`).
 pub struct Publisher {
     client: aws_sdk_eventbridge::Client,
     bus: String,
@@ -226,12 +236,7 @@ impl Publisher {
     /// `EVENT_BUS_NAME` (default `default`) and the clients from one AWS config; fails on bad
     /// AWS settings (retries, deadlines, `TLS_ROOTS`).
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
-        let bus = std::env::var("EVENT_BUS_NAME")
-            .ok()
-            .map(|b| b.trim().to_string())
-            .filter(|b| !b.is_empty())
-            .unwrap_or_else(|| "default".into());
-        Ok(Publisher::new(&try_aws_config().await?, bus))
+        Ok(Publisher::new(&try_aws_config().await?, bus_from_env()))
     }
 
     /// Publishes one record's event, if it is one.

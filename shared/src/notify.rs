@@ -2,11 +2,16 @@
 //! of a batch of stream records (`Notifier::handle`): each mail goes out once although records may
 //! be delivered again (a conditional `NOTIFIED#<event id>` marker), and a failed send fails only its
 //! own record (partial batch response) so that Lambda retries it and nothing is lost.
+//!
+//! The `notifier` function is one of the table stream's two readers (DynamoDB Streams serves at
+//! most two per shard; `imports-sync` is the other): it also publishes the lifecycle events
+//! (`crate::lifecycle`). [`Announcer`] does both for each record.
 
 use crate::config::{ConfigError, NotifierConfig, try_aws_config};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, Publisher};
 use crate::mail::{self, Mail, Mailer};
 use crate::store::{Image, Store};
 
@@ -225,6 +230,67 @@ impl Notifier {
         Box::pin(for_each_record(&event, |r| async move {
             self.process(r).await.map(|_| ())
         }))
+        .await
+    }
+}
+
+/// The `notifier` function's work on each record: its mail (`Notifier`) and its lifecycle event
+/// (`lifecycle::Publisher`), side by side. A record fails when either fails, and is delivered
+/// again whole; both halves are idempotent under redelivery: a mail that went out is not sent
+/// again (its marker), and an event published again carries the same `detail.id` (at least once,
+/// as docs/events.md says).
+pub struct Announcer {
+    notifier: Notifier,
+    publisher: Publisher,
+}
+
+impl Announcer {
+    pub fn new(notifier: Notifier, publisher: Publisher) -> Self {
+        Announcer {
+            notifier,
+            publisher,
+        }
+    }
+
+    /// `NotifierConfig` and `EVENT_BUS_NAME` from the environment, every client from one AWS
+    /// config.
+    pub async fn from_env() -> std::result::Result<Self, ConfigError> {
+        let config = NotifierConfig::from_env()?;
+        let sdk = try_aws_config().await?;
+        Ok(Announcer::new(
+            Notifier::new(
+                Store::new(&sdk, config.table_name),
+                Mailer::new(&sdk, config.mail_from),
+                config.console_url,
+            ),
+            Publisher::new(&sdk, lifecycle::bus_from_env()),
+        ))
+    }
+
+    /// One record: its mail and its event, concurrently; an error of either fails the record.
+    pub async fn process(&self, record: &StreamRecord) -> Result<()> {
+        let (mailed, published) = tokio::join!(
+            self.notifier.process(record),
+            self.publisher.process(record)
+        );
+        match (mailed, published) {
+            (Ok(_), Ok(_)) => Ok(()),
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+            (Err(mail), Err(event)) => {
+                tracing::error!(event_id = %record.event_id, error = %event, "lifecycle event not published");
+                Err(mail)
+            }
+        }
+    }
+
+    /// Handles a batch (see `for_each_record`): a record whose mail or event failed is reported
+    /// for retry.
+    pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
+        // Boxed: a batch's nested futures are deep enough to strain the compiler's layout queries.
+        Box::pin(for_each_record(
+            &event,
+            |r| async move { self.process(r).await },
+        ))
         .await
     }
 }

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 pub use reqwest::Method;
 
+pub mod template;
+
 /// The stack under test. Panics with a clear message when run outside `make test`.
 pub struct Stack {
     pub url: String,

@@ -2,6 +2,7 @@
 //! (scripts/aws_front.py, `/_keygate/faults`, before DynamoDB Local and moto alike): DynamoDB throttling and transaction conflicts are retried with backoff and
 //! end as a 503 problem with `Retry-After` when they outlast the retries, with nothing
 //! half-written; a send SES refuses or throttles is retried and the mail goes out exactly once;
+//! a lifecycle event EventBridge refuses fails its record, whose redelivery mails nothing twice;
 //! Secrets Manager failing in the middle of an import leaves no half import and the retry writes
 //! exactly the import's secrets; a redelivered revocation changes no import again; and a call
 //! that hangs is given up within its deadline (a 503, not a Lambda timeout).
@@ -401,6 +402,52 @@ async fn a_send_ses_refuses_or_throttles_is_retried_and_the_mail_goes_out_once()
     // Delivered once more: nothing more is sent.
     assert_eq!(invoke("notifier", &event), json!({"batchItemFailures": []}));
     assert_eq!(mail_to(&address).await.len(), 1, "not duplicated");
+}
+
+/// The notifier's two halves, side by side on one record: a lifecycle event EventBridge refuses
+/// fails the record although its mail went out; the redelivery publishes the event and mails
+/// nothing twice.
+#[tokio::test]
+async fn a_refused_lifecycle_event_fails_its_record_and_its_redelivery_mails_nothing_twice() {
+    let stack = Stack::new().await;
+    let (owner, requester) = (unique("owner-"), unique("req-"));
+    let event = approved_event(&stack, &owner, &requester).await;
+    let id = event["Records"][0]["eventID"]
+        .as_str()
+        .expect("eventID")
+        .to_string();
+    let address = format!("{requester}@example.com");
+    let sequence = event["Records"][0]["dynamodb"]["SequenceNumber"].clone();
+    let publish = json!({"target": "AWSEvents.PutEvents", "body_contains": id});
+
+    // Refused outright (as IAM refuses what it does not allow): not retried by the SDK.
+    let fault = Fault::arm(
+        &main_emulator(),
+        json!({"match": publish, "times": 1, "status": 400, "code": "AccessDeniedException",
+               "message": "injected AccessDeniedException"}),
+    )
+    .await;
+    assert_eq!(
+        invoke("notifier", &event),
+        json!({"batchItemFailures": [{"itemIdentifier": sequence}]})
+    );
+    assert_eq!(fault.disarm().await, 1, "one publish, refused");
+    assert_eq!(
+        mail_to(&address).await.len(),
+        1,
+        "the mail went out beside it"
+    );
+
+    // Delivered again: the event goes out (its publish reaches the emulator unharmed), the mail
+    // does not go out twice.
+    let seen = Fault::arm(
+        &main_emulator(),
+        json!({"match": publish, "times": 5, "delay_ms": 1}),
+    )
+    .await;
+    assert_eq!(invoke("notifier", &event), json!({"batchItemFailures": []}));
+    assert_eq!(seen.disarm().await, 1, "published once, on the redelivery");
+    assert_eq!(mail_to(&address).await.len(), 1, "not mailed twice");
 }
 
 const FIELDS: &[(&str, &str)] = &[

@@ -1,6 +1,6 @@
 //! Lifecycle events end to end: changes made over HTTP (and by the scheduler's expiry job) reach
-//! the table's stream, the pump hands them to the `lifecycle` function, which publishes them to
-//! the emulator's EventBridge bus; a rule per test routes its project's events to an SQS queue,
+//! the table's stream, the pump hands them to the `notifier` function, which publishes them to
+//! the emulator's EventBridge bus (beside its mails); a rule per test routes its project's events to an SQS queue,
 //! read back here. Each change gives exactly one event of its type, with the documented detail
 //! and never a token.
 
@@ -354,12 +354,12 @@ async fn a_redelivered_record_publishes_the_same_event_id_again() {
         let answer: Value = stack
             .http
             .post(format!(
-                "http://127.0.0.1:{port}/2015-03-31/functions/lifecycle/invocations"
+                "http://127.0.0.1:{port}/2015-03-31/functions/notifier/invocations"
             ))
             .json(&event)
             .send()
             .await
-            .expect("lifecycle answers")
+            .expect("the notifier answers")
             .json()
             .await
             .expect("JSON answer");

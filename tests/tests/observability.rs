@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use keygate_e2e::{Fixture, Stack};
+use keygate_e2e::{
+    Fixture, Stack, client_project, import, lambda_invoke, live_secrets, secrets_client,
+    signing_keys_secret_id, unique,
+};
 use serde_json::{Value, json};
 
 fn log_lines() -> Vec<Value> {
@@ -122,6 +125,115 @@ async fn requests_and_decisions_are_logged_as_json_with_metrics_and_without_toke
     let signature = key.token.rsplit('.').next().unwrap_or(&key.token);
     assert!(!all.contains(signature), "the API key is in the logs");
     assert_eq!(jwt_like(&all), None, "a token is in the logs");
+}
+
+/// The test stack runs its functions at the most verbose level the template allows
+/// (`scripts/lib.sh`: `trace`), where `lambda_runtime` writes every raw event and the AWS SDK
+/// what it reads unless keygate holds them at `info` (`keygate::logging`). Calls that carry an
+/// API key in a body (`POST /v1/verify`), a header (`GET /v1/token`) and an authorizer event, its
+/// reveal, an import that writes it to Secrets Manager, and the signer's read of its private
+/// keys leave none of them in any log of the stack.
+#[tokio::test]
+async fn at_the_most_verbose_level_no_token_or_secret_reaches_a_log() {
+    let stack = Stack::new().await;
+    let dir = std::env::var("KEYGATE_STATE_DIR").expect("KEYGATE_STATE_DIR of the stack");
+
+    // Every function started so far says at what level it logs: the stack's must be trace.
+    wait_for_line("a function's logging line", |l| {
+        l["fields"]["message"] == "logging"
+    })
+    .await;
+    let levels: Vec<Value> = log_lines()
+        .into_iter()
+        .filter(|l| l["fields"]["message"] == "logging")
+        .map(|l| l["fields"]["requested"].clone())
+        .collect();
+    assert!(
+        levels.iter().all(|l| l == "trace"),
+        "the test stack's functions log at trace (scripts/lib.sh): {levels:?}"
+    );
+
+    let f = Fixture::new(&stack).await;
+    // Approved (the signer reads its private keys) and revealed (the token in an answer).
+    let key = f.issue_key(&stack, &[("Project", "server")]).await;
+    let verified = stack
+        .post(
+            "/v1/verify",
+            "unused",
+            json!({
+                "token": key.token,
+                "method": "GET",
+                "path": format!("/projects/{}/nodes/in/packages/1/files", f.project),
+            }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(verified.body["allowed"], true, "{:?}", verified.body);
+    stack.get("/v1/token", &key.token).await.expect(200);
+
+    let event =
+        std::fs::read_to_string(keygate_e2e::events_dir().join("authorizer/read-files.allow.json"))
+            .expect("the authorizer's event")
+            .replace("{{project}}", &f.project)
+            .replace("{{api_key}}", &key.token);
+    let path = std::env::temp_dir().join(format!("{}.json", unique("authorizer-logs-")));
+    std::fs::write(&path, event).expect("write the event");
+    let (answer, output) = lambda_invoke("authorizer", &path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(answer["isAuthorized"], true, "{output}");
+
+    let c = client_project(&stack, &f.member, &["worker"]).await;
+    import(&stack, &f.member, &c, &key.id, "lg")
+        .await
+        .expect(201);
+    let written = live_secrets(&c).await;
+    assert!(
+        written.values().any(|s| s.value == key.token),
+        "the import wrote the token: {:?}",
+        written.keys().collect::<Vec<_>>()
+    );
+    // The import's request line: everything above has been logged.
+    wait_for_line("the import's request line", |l| {
+        l["fields"]["message"] == "request done"
+            && l["span"]["path"] == format!("/v1/projects/{c}/imports").as_str()
+    })
+    .await;
+
+    // What must not be in any log: the token, its signature and the private signing keys.
+    let doc = secrets_client()
+        .await
+        .get_secret_value()
+        .secret_id(signing_keys_secret_id())
+        .send()
+        .await
+        .expect("the signing keys");
+    let keys: Value =
+        serde_json::from_str(doc.secret_string().unwrap_or_default()).expect("the key set's JSON");
+    let private: Vec<&str> = keys["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["private_pkcs8"].as_str())
+        .collect();
+    assert!(!private.is_empty(), "the key set's private keys: {keys:#}");
+    let signature = key.token.rsplit('.').next().unwrap_or(&key.token);
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(&dir).expect("the stack's state dir") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("a log");
+        let text = String::from_utf8_lossy(&bytes);
+        let name = path.display();
+        assert!(!text.contains(signature), "{name}: the API key");
+        for p in &private {
+            assert!(!text.contains(p), "{name}: a private signing key");
+        }
+        assert_eq!(jwt_like(&text), None, "{name}: a token");
+        scanned += 1;
+    }
+    assert!(scanned >= 3, "the stack's logs: {scanned}");
 }
 
 /// The first JWT-shaped run (`eyJ…` `.` `eyJ…` `.`) in `text`, if any.

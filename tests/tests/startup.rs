@@ -21,7 +21,6 @@ const FUNCTIONS: &[&str] = &[
     "stats",
     "authorizer",
     "notifier",
-    "lifecycle",
     "scheduler",
 ];
 
@@ -138,4 +137,18 @@ fn a_bad_project_creation_setting_stops_the_projects_function_at_init() {
         output.contains("PROJECT_CREATION") && output.contains("nobody"),
         "names the variable and its values:\n{output}"
     );
+}
+
+#[test]
+fn a_bad_log_level_stops_every_function_at_init() {
+    // Read first (keygate::logging), before any other setting: the console builds no AWS client
+    // and stops too.
+    for function in FUNCTIONS.iter().chain(&["console"]) {
+        let (ok, output, connected) = start(function, "AWS_LAMBDA_LOG_LEVEL", "verbose");
+        assert!(!ok && !connected, "{function}:\n{output}");
+        assert!(
+            output.contains("AWS_LAMBDA_LOG_LEVEL") && output.contains("FATAL"),
+            "{function} names the variable and its values:\n{output}"
+        );
+    }
 }

@@ -79,7 +79,7 @@ async fn authorize(decider: &Decider, event: AuthorizerRequest) -> Result<Simple
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    keygate::logging::init()?;
     let config = AuthorizerConfig::from_env()?;
     let sdk = try_aws_config().await?;
     let store = Store::new(&sdk, config.table_name);

@@ -18,7 +18,7 @@ const ROUTES: Router = Router::new(&["GET /v1/openapi.json"]);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    keygate::logging::init()?;
     keygate::app::run((), handle).await
 }
 

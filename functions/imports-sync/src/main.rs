@@ -4,11 +4,11 @@
 
 use keygate::notify::{BatchResponse, StreamEvent};
 use keygate::sync::ImportSync;
-use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    keygate::logging::init()?;
     // Built once per container; leaked so the handler borrows it for the process's lifetime.
     let sync: &'static ImportSync = Box::leak(Box::new(ImportSync::from_env().await?));
     lambda_runtime::run(service_fn(

@@ -3,11 +3,11 @@
 //! The rules live in `keygate::schedule`; this is the runtime's entry point and nothing more.
 
 use keygate::schedule::{JobEvent, Scheduler};
-use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    keygate::logging::init()?;
     // Built once per container; leaked so the handler borrows it for the process's lifetime.
     let scheduler: &'static Scheduler = Box::leak(Box::new(Scheduler::from_env().await?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<JobEvent>| async move {

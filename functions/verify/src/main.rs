@@ -35,7 +35,7 @@ struct VerifyInput {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    keygate::logging::init()?;
     let app = App::from_env().await?;
     // The decider reads the published public keys through the app's store: this function
     // never reads the private signing keys (no Secrets Manager client, no grant).

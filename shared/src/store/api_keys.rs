@@ -12,6 +12,35 @@ use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::{KEYS, PROJECTS};
+
+/// What each method touches (`store::grants`): keys are `KEY#k` items, written with the request,
+/// ask and audit items of their project; every list but the key's usage goes through an index.
+pub(super) const OPERATIONS: &[Operation] = &[
+    op(
+        "remove_member",
+        &[
+            T::put(PROJECTS),
+            T::put(KEYS),
+            T::check(PROJECTS),
+            T::delete(PROJECTS),
+        ],
+    ),
+    op(
+        "approve",
+        &[T::put(PROJECTS), T::put(KEYS), T::check(PROJECTS)],
+    ),
+    op("keys_expiring_on", &[T::index(super::GSI3)]),
+    op("mark_key_expired", &[T::update(KEYS), T::put(PROJECTS)]),
+    op("get_key", &[T::get(KEYS)]),
+    op("revoke_key", &[T::put(KEYS), T::put(PROJECTS)]),
+    op("roll_key", &[T::put(KEYS), T::put(PROJECTS)]),
+    op("list_holder_keys", &[T::index(super::GSI1)]),
+    op("all_project_keys", &[T::index(super::GSI2)]),
+    op("list_project_keys", &[T::index(super::GSI2)]),
+];
+
 fn key_attrs(k: &ApiKey) -> Result<Attrs> {
     let mut indexes = vec![
         keys::key_holder_index(&k.holder.id, &k.id),

@@ -5,12 +5,20 @@
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::PROJECTS;
 use super::requests::Write;
 use super::{Scope, Store, keys, sdk_error, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
+
+/// What each method touches (`store::grants`): entries live in their project's partition.
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("append_audit", &[T::put(PROJECTS)]),
+    op("list_audit", &[T::query(PROJECTS)]),
+];
 
 pub(super) fn audit_write(a: &AuditEntry) -> Result<Write> {
     Ok(Write::put(to_attrs(

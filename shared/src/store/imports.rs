@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
@@ -13,6 +15,34 @@ use crate::domain::import::{Import, ImportedSecret};
 use crate::domain::project::Node;
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
+
+/// What each method touches (`store::grants`): records and secrets live in the client
+/// project's partition; a key's imports are found through gsi1; an import's writes check that
+/// its key (`KEY#k`) is still active.
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("get_import", &[T::get(PROJECTS)]),
+    op("get_secrets", &[T::batch_get(PROJECTS)]),
+    op("existing_nodes", &[T::batch_get(PROJECTS)]),
+    op("list_secrets", &[T::query(PROJECTS)]),
+    op("imports_of_key", &[T::index(super::GSI1)]),
+    op(
+        "begin_import",
+        &[T::put(PROJECTS), T::update(PROJECTS), T::check(KEYS)],
+    ),
+    op(
+        "finish_import",
+        &[T::put(PROJECTS), T::update(PROJECTS), T::check(KEYS)],
+    ),
+    op("abort_import", &[T::put(PROJECTS), T::delete(PROJECTS)]),
+    op("put_import", &[T::put(PROJECTS)]),
+    op("delete_import", &[T::delete(PROJECTS), T::put(PROJECTS)]),
+    op("set_secret_nodes", &[T::update(PROJECTS), T::put(PROJECTS)]),
+    op(
+        "revoke_import",
+        &[T::put(PROJECTS), T::delete(PROJECTS), T::update(PROJECTS)],
+    ),
+    op("move_import", &[T::put(PROJECTS), T::update(PROJECTS)]),
+];
 
 fn import_attrs(i: &Import) -> Result<Attrs> {
     to_attrs(

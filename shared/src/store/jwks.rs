@@ -5,11 +5,23 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::{ALL_JWKS, API_KEYS_JWKS, USERS_JWKS};
 use super::{Store, keys, sdk_error, to_attrs};
 use crate::error::{Error, Result};
 
 /// The API-key signing keys' public half.
 pub const API_KEYS: &str = "api-keys";
+
+/// What each method touches (`store::grants`), by the key set it is called with: the verifiers
+/// read `api-keys` (`required_jwks`), the signers check it (`published_jwks`), the console
+/// authenticator reads `users`. Only the operator publishes (no function lists `publish_jwks`).
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("published_jwks(api-keys)", &[T::get(API_KEYS_JWKS)]),
+    op("required_jwks(api-keys)", &[T::get(API_KEYS_JWKS)]),
+    op("required_jwks(users)", &[T::get(USERS_JWKS)]),
+    op("publish_jwks", &[T::put(ALL_JWKS)]),
+];
 /// The console users' identity provider's keys.
 pub const USERS: &str = "users";
 

@@ -40,6 +40,42 @@ pub const SCHEDULE: &str = "SCHEDULE#";
 pub const RATE: &str = "RATE#";
 pub const JWKS: &str = "JWKS#";
 
+/// The table's partitions by family, as IAM's `dynamodb:LeadingKeys` condition sees them
+/// (patterns for `StringLike`: `*` is any run of characters). Every partition key made here
+/// falls in exactly one family (`store::grants`' tests check each constructor), and
+/// `store::grants` says which function may do what in which family.
+pub mod partitions {
+    /// A project's items (`PROJECT#p`): the project, members, roles, nodes, templates and their
+    /// name guards, requests, asks, audit entries, imports, imported secrets, digest markers.
+    pub const PROJECTS: &str = "PROJECT#*";
+    /// A key's items (`KEY#k`): its record, its usage counters, its reminders' markers.
+    pub const KEYS: &str = "KEY#*";
+    /// A key's rate-limit windows (`RATE#KEY#k`).
+    pub const KEY_RATES: &str = "RATE#KEY#*";
+    /// A user's request-limit windows (`RATE#USER#u#requests`).
+    pub const USER_RATES: &str = "RATE#USER#*";
+    /// The notifier's once-only markers (`NOTIFIED#<stream event id>`).
+    pub const NOTIFIED: &str = "NOTIFIED#*";
+    /// The signing keys' published public half (`JWKS#api-keys`).
+    pub const API_KEYS_JWKS: &str = "JWKS#api-keys";
+    /// The console users' identity provider's published keys (`JWKS#users`).
+    pub const USERS_JWKS: &str = "JWKS#users";
+    /// Every published key set: written by the operator's `keygate-dev` only, never by a
+    /// function (the template denies every function role writes here).
+    pub const ALL_JWKS: &str = "JWKS#*";
+
+    /// Every family but [`ALL_JWKS`], which covers the two key sets.
+    pub const FAMILIES: &[&str] = &[
+        PROJECTS,
+        KEYS,
+        KEY_RATES,
+        USER_RATES,
+        NOTIFIED,
+        API_KEYS_JWKS,
+        USERS_JWKS,
+    ];
+}
+
 pub fn project_partition(p: &ProjectId) -> String {
     format!("{PROJECT}{p}")
 }

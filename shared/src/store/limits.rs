@@ -5,7 +5,9 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
+use super::grants::{Attributes, Operation, Touch as T, op};
 use super::keys::Key;
+use super::keys::partitions::KEY_RATES;
 use super::{Store, key_attrs, s, sdk_error};
 use crate::error::{Error, Result};
 
@@ -38,6 +40,20 @@ impl Window {
 const TAKE: &str = "SET entity_type = :et, expires_at = :ttl ADD calls :one";
 /// Below the limit (or the window's first call).
 const UNDER: &str = "attribute_not_exists(calls) OR calls < :limit";
+
+/// Every attribute a slot's update names, its keys included (`dynamodb:Attributes`: the only
+/// ones the functions that take slots may update there).
+pub const RATE_ATTRIBUTES: Attributes = Attributes {
+    what: "the window's counter",
+    names: &["pk", "sk", "entity_type", "expires_at", "calls"],
+};
+
+/// What each method touches (`store::grants`): only decisions call `take_slot`, on a key's
+/// window (`RATE#KEY#k`); a request's slot is an item of `create_request`'s transaction.
+pub(super) const OPERATIONS: &[Operation] = &[op(
+    "take_slot",
+    &[T::update(KEY_RATES).only(RATE_ATTRIBUTES)],
+)];
 
 fn values(w: &Window) -> [(&'static str, AttributeValue); 4] {
     [
@@ -107,5 +123,35 @@ mod tests {
         let same = Window::at("KEY#k", 60, 5, 1_000_000_079);
         assert_eq!(same.key, w.key, "one window for its whole minute");
         assert_ne!(Window::at("KEY#k", 60, 5, 1_000_000_080).key, w.key);
+    }
+
+    /// The attributes the expressions name, besides placeholders, functions and keywords.
+    fn named(expression: &str) -> Vec<String> {
+        expression
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter(|w| !w.is_empty() && !w.starts_with(':'))
+            .filter(|w| !["SET", "ADD", "OR", "AND", "attribute_not_exists"].contains(w))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_slot_names_only_the_attributes_its_grant_allows() {
+        let mut names = named(TAKE);
+        names.extend(named(UNDER));
+        names.extend(["pk".to_string(), "sk".to_string()]);
+        names.sort();
+        names.dedup();
+        let mut allowed: Vec<String> = RATE_ATTRIBUTES
+            .names
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        allowed.sort();
+        assert_eq!(names, allowed);
+        let w = Window::at("KEY#k", 60, 5, 1_000_000_030);
+        for (placeholder, _) in values(&w) {
+            assert!(placeholder.starts_with(':'), "{placeholder}");
+        }
     }
 }

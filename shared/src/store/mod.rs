@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+pub mod grants;
 mod imports;
 pub mod jwks;
 pub mod keys;

@@ -7,13 +7,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use serde::Serialize;
 
+use super::grants::{Operation, Touch as T, op};
 use super::keys::Key;
+use super::keys::partitions::{KEYS, NOTIFIED, PROJECTS};
 use super::{Store, key_attrs, keys, sdk_error, to_attrs};
 use crate::domain::import::Import;
 use crate::domain::key::ApiKey;
 use crate::domain::now;
 use crate::domain::request::KeyRequest;
 use crate::error::{Error, Result};
+
+/// What each method touches (`store::grants`): the notifier's markers have partitions of their
+/// own; the scheduler's markers (`claim_marker`) sit in the project's (`SCHEDULE#digest#day`)
+/// or the key's (`SCHEDULE#reminded#n`) partition.
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("claim_notification", &[T::put(NOTIFIED)]),
+    op("release_notification", &[T::delete(NOTIFIED)]),
+    op("claim_marker", &[T::put(PROJECTS), T::put(KEYS)]),
+    op("release_marker", &[T::delete(PROJECTS), T::delete(KEYS)]),
+];
 
 /// How long a marker is kept. Lambda redelivers a stream record at most for the stream's 24-hour
 /// retention, so a week covers every retry; TTL (`expires_at`) then removes the marker.

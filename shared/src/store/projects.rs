@@ -2,6 +2,8 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::PROJECTS;
 use super::requests::Write;
 use super::{Scope, Store, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
@@ -9,6 +11,29 @@ use crate::domain::ids::{ProjectId, UserId};
 use crate::domain::project::{Digest, Member, Node, Project, Role};
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
+
+/// What each method touches (`store::grants`): all in the project's partition, but the lists
+/// by user (gsi1) and of the projects with the digest on (gsi3). Every change carries its
+/// audit entry (a put in the same partition).
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("create_project", &[T::put(PROJECTS)]),
+    op(
+        "update_project_settings",
+        &[T::update(PROJECTS), T::put(PROJECTS)],
+    ),
+    op("list_digest_projects", &[T::index(super::GSI3)]),
+    op("get_project", &[T::get(PROJECTS)]),
+    op("get_member", &[T::get(PROJECTS)]),
+    op("put_member", &[T::put(PROJECTS)]),
+    op("delete_member", &[T::delete(PROJECTS), T::put(PROJECTS)]),
+    op("list_members", &[T::query(PROJECTS)]),
+    op("list_user_projects", &[T::index(super::GSI1)]),
+    op("put_role", &[T::put(PROJECTS)]),
+    op("get_role", &[T::get(PROJECTS)]),
+    op("list_roles", &[T::query(PROJECTS)]),
+    op("put_node", &[T::put(PROJECTS)]),
+    op("list_nodes", &[T::query(PROJECTS)]),
+];
 
 impl Store {
     /// Writes the project and its owner's membership in one transaction.

@@ -3,6 +3,8 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::{PROJECTS, USER_RATES};
 use super::limits::Window;
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
@@ -11,6 +13,28 @@ use crate::domain::now;
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
 use crate::http::{Page, PageRequest};
+
+/// What each method touches (`store::grants`): requests and asks live in the project's
+/// partition (a user's requests are listed through gsi1); a new request also takes a slot of its
+/// requester's hourly window (`RATE#USER#u#requests`, the window's attributes only).
+pub(super) const OPERATIONS: &[Operation] = &[
+    op(
+        "create_request",
+        &[
+            T::put(PROJECTS),
+            T::check(PROJECTS),
+            T::update(USER_RATES).only(super::limits::RATE_ATTRIBUTES),
+        ],
+    ),
+    op("get_request", &[T::get(PROJECTS)]),
+    op("close_request", &[T::put(PROJECTS)]),
+    op("list_project_requests", &[T::query(PROJECTS)]),
+    op("pending_requests", &[T::query(PROJECTS)]),
+    op("pending_requests_of", &[T::query(PROJECTS)]),
+    op("list_user_requests", &[T::index(super::GSI1)]),
+    op("user_asks", &[T::query(PROJECTS)]),
+    op("get_ask", &[T::get(PROJECTS)]),
+];
 
 /// An item write inside a transaction, with its condition.
 pub(super) struct Write {

@@ -4,12 +4,27 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Serialize;
 
+use super::grants::{Operation, Touch as T, op};
+use super::keys::partitions::PROJECTS;
 use super::requests::{Write, ask_of_request, request_attrs};
 use super::{Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, TemplateId};
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::domain::template::Template;
+
+/// What each method touches (`store::grants`): templates, their name guards and the requests a
+/// deletion cancels all live in the project's partition; the role is checked there too.
+pub(super) const OPERATIONS: &[Operation] = &[
+    op("create_template", &[T::put(PROJECTS), T::check(PROJECTS)]),
+    op("get_template", &[T::get(PROJECTS)]),
+    op("list_templates", &[T::query(PROJECTS)]),
+    op(
+        "replace_template",
+        &[T::put(PROJECTS), T::delete(PROJECTS), T::check(PROJECTS)],
+    ),
+    op("delete_template", &[T::delete(PROJECTS), T::put(PROJECTS)]),
+];
 
 /// Pending requests a template deletion closes in its one transaction (3 + 2 per request <= 100).
 pub const MAX_REQUESTS_CLOSED_WITH_TEMPLATE: usize = 48;

@@ -120,13 +120,8 @@ pub const SPECS: &[Spec] = &[
         name: "console",
         event: EventSource::Inline(CONSOLE_EVENT),
     },
-    // Functions added after the rest: the lifecycle publisher is a stream consumer like the
-    // notifier; the scheduler runs its digest job (once per project and day, so the first run
-    // of the bench does the work and the rest find it done).
-    Spec {
-        name: "lifecycle",
-        event: EventSource::Inline(EMPTY_BATCH),
-    },
+    // Added after the rest: the scheduler runs its digest job (once per project and day, so the
+    // first run of the bench does the work and the rest find it done).
     Spec {
         name: "scheduler",
         event: EventSource::File("scheduler/digest.json"),

@@ -128,8 +128,8 @@ pub async fn create_mail_identity(sdk: &aws_config::SdkConfig) -> Result<(), Box
     }
 }
 
-/// The EventBridge bus the lifecycle function publishes to (`EVENT_BUS_NAME`), if it is not
-/// the account's `default` bus, which always exists.
+/// The EventBridge bus the notifier publishes the lifecycle events to (`EVENT_BUS_NAME`), if it is
+/// not the account's `default` bus, which always exists.
 pub async fn create_event_bus(sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
     let bus = std::env::var("EVENT_BUS_NAME").unwrap_or_default();
     if bus.is_empty() || bus == "default" {
