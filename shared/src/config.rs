@@ -711,10 +711,12 @@ pub struct NotifierConfig {
     pub table_name: String,
     /// The sender of every mail (`MAIL_FROM`, default `keygate@example.com`); SES must have
     /// this address or its domain verified.
-    pub mail_from: String,
+    pub mail_from: crate::domain::ids::Email,
     /// Base URL of the web console that mails link to (`CONSOLE_URL`, default
     /// `http://127.0.0.1:9000/console`), without a trailing slash.
     pub console_url: String,
+    /// The EventBridge bus the lifecycle events go to (`EVENT_BUS_NAME`, default `default`).
+    pub event_bus: String,
 }
 
 impl NotifierConfig {
@@ -731,12 +733,13 @@ impl NotifierConfig {
         };
         let table_name = value("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let mail_from = value("MAIL_FROM").unwrap_or_else(|| "keygate@example.com".into());
-        crate::domain::ids::Email::parse("MAIL_FROM", &mail_from).map_err(|e| {
+        let mail_from = crate::domain::ids::Email::parse("MAIL_FROM", &mail_from).map_err(|e| {
             ConfigError::Invalid {
                 name: "MAIL_FROM",
                 why: e.message,
             }
         })?;
+        let event_bus = value("EVENT_BUS_NAME").unwrap_or_else(|| "default".into());
         let console_url = value("CONSOLE_URL")
             .unwrap_or_else(|| "http://127.0.0.1:9000/console".into())
             .trim_end_matches('/')
@@ -755,6 +758,7 @@ impl NotifierConfig {
             table_name,
             mail_from,
             console_url,
+            event_bus,
         })
     }
 }
@@ -854,8 +858,10 @@ mod notifier_config_tests {
             c,
             NotifierConfig {
                 table_name: "keygate".into(),
-                mail_from: "keygate@example.com".into(),
+                mail_from: crate::domain::ids::Email::parse("f", "keygate@example.com")
+                    .expect("an address"),
                 console_url: "http://127.0.0.1:9000/console".into(),
+                event_bus: "default".into(),
             }
         );
     }
@@ -866,9 +872,11 @@ mod notifier_config_tests {
             ("TABLE_NAME", "t"),
             ("MAIL_FROM", " noreply@keys.example.org "),
             ("CONSOLE_URL", "https://console.example.org/keys/"),
+            ("EVENT_BUS_NAME", " keygate-prod "),
         ])
         .expect("valid config");
-        assert_eq!(c.mail_from, "noreply@keys.example.org");
+        assert_eq!(c.event_bus, "keygate-prod");
+        assert_eq!(c.mail_from.as_str(), "noreply@keys.example.org");
         assert_eq!(c.console_url, "https://console.example.org/keys");
     }
 
@@ -1217,4 +1225,11 @@ mod log_config_tests {
             }
         }
     }
+}
+
+/// Whether EMF metric lines are written: inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) unless
+/// `KEYGATE_METRICS=off`; never in tests or tools.
+pub fn metrics_enabled() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        && std::env::var("KEYGATE_METRICS").map_or(true, |v| v != "off")
 }

@@ -7,7 +7,6 @@
 
 use serde::Serialize;
 
-use crate::config::{ConfigError, try_aws_config};
 use crate::domain::import::{Import, ImportState};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::project::Person;
@@ -209,15 +208,6 @@ fn record_time(record: &StreamRecord) -> String {
     }
 }
 
-/// The bus the events go to: `EVENT_BUS_NAME`, else `default`.
-pub fn bus_from_env() -> String {
-    std::env::var("EVENT_BUS_NAME")
-        .ok()
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "default".into())
-}
-
 /// The lifecycle events' publisher, built once per container (the notifier function's second
 /// half: `notify::Announcer`).
 pub struct Publisher {
@@ -231,12 +221,6 @@ impl Publisher {
             client: aws_sdk_eventbridge::Client::new(sdk),
             bus,
         }
-    }
-
-    /// `EVENT_BUS_NAME` (default `default`) and the clients from one AWS config; fails on bad
-    /// AWS settings (retries, deadlines, `TLS_ROOTS`).
-    pub async fn from_env() -> std::result::Result<Self, ConfigError> {
-        Ok(Publisher::new(&try_aws_config().await?, bus_from_env()))
     }
 
     /// Publishes one record's event, if it is one.

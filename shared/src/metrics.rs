@@ -14,10 +14,7 @@ pub const NAMESPACE: &str = "keygate";
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
-            && std::env::var("KEYGATE_METRICS").map_or(true, |v| v != "off")
-    })
+    *ON.get_or_init(crate::config::metrics_enabled)
 }
 
 /// The EMF line that counts one `metric`, with its dimensions (name, value) as properties.

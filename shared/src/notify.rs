@@ -11,7 +11,7 @@ use crate::config::{ConfigError, NotifierConfig, try_aws_config};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Publisher};
+use crate::lifecycle::Publisher;
 use crate::mail::{self, Mail, Mailer};
 use crate::store::{Image, Store};
 
@@ -162,7 +162,7 @@ impl Notifier {
         let sdk = try_aws_config().await?;
         Ok(Notifier::new(
             Store::new(&sdk, config.table_name),
-            Mailer::new(&sdk, config.mail_from),
+            Mailer::new(&sdk, config.mail_from.as_str()),
             config.console_url,
         ))
     }
@@ -252,18 +252,17 @@ impl Announcer {
         }
     }
 
-    /// `NotifierConfig` and `EVENT_BUS_NAME` from the environment, every client from one AWS
-    /// config.
+    /// `NotifierConfig` from the environment, every client from one AWS config.
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = NotifierConfig::from_env()?;
         let sdk = try_aws_config().await?;
         Ok(Announcer::new(
             Notifier::new(
                 Store::new(&sdk, config.table_name),
-                Mailer::new(&sdk, config.mail_from),
+                Mailer::new(&sdk, config.mail_from.as_str()),
                 config.console_url,
             ),
-            Publisher::new(&sdk, lifecycle::bus_from_env()),
+            Publisher::new(&sdk, config.event_bus),
         ))
     }
 

@@ -83,7 +83,7 @@ impl Scheduler {
         let sdk = try_aws_config().await?;
         Ok(Scheduler::new(
             Store::new(&sdk, config.mail.table_name),
-            Mailer::new(&sdk, config.mail.mail_from),
+            Mailer::new(&sdk, config.mail.mail_from.as_str()),
             config.mail.console_url,
             config.reminder_days,
         ))
