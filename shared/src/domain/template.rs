@@ -225,16 +225,22 @@ fn check_field(c: &mut Check, at: &str, input: FieldInput, id: FieldId) -> Optio
     })
 }
 
-/// Field rules across a template: at most `FIELDS_MAX`, names distinct as identifiers (they become
-/// secret names on import).
-fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Result<()> {
-    let mut c = Check::new();
-    if fields.len() > FIELDS_MAX {
-        c.push(FieldError::new(
+/// The info-field count rule, its one home: a template has at most `FIELDS_MAX` fields.
+pub fn field_count(count: usize) -> std::result::Result<(), FieldError> {
+    if count > FIELDS_MAX {
+        return Err(FieldError::new(
             "fields",
             format!("a template has at most {FIELDS_MAX} fields"),
         ));
     }
+    Ok(())
+}
+
+/// Field rules across a template: at most `FIELDS_MAX`, names distinct as identifiers (they become
+/// secret names on import).
+fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Result<()> {
+    let mut c = Check::new();
+    c.take(field_count(fields.len()));
     for (i, f) in fields.iter().enumerate() {
         let ident = field_identifier(&f.name);
         if ident == TOKEN_IDENTIFIER {
@@ -276,12 +282,7 @@ impl NewTemplateInput {
             .rate_limit_per_minute
             .map(|r| c.take(check_rate_limit(r)));
         let inputs = self.fields.unwrap_or_default();
-        if inputs.len() > FIELDS_MAX {
-            c.push(FieldError::new(
-                "fields",
-                format!("a template has at most {FIELDS_MAX} fields"),
-            ));
-        }
+        c.take(field_count(inputs.len()));
         let fields: Vec<Option<InfoField>> = inputs
             .into_iter()
             .enumerate()
@@ -499,12 +500,9 @@ pub async fn add_field(
     let field = field.ok_or_else(|| Error::internal("checked field without value"))?;
     let audit = |f: &InfoField| AuditEntry::new(p, caller, "field.added", "field", &f.id);
     change_fields(store, p, t, audit, |fields| {
-        if fields.len() >= FIELDS_MAX {
-            return Err(Error::unprocessable(
-                "fields",
-                format!("a template has at most {FIELDS_MAX} fields"),
-            ));
-        }
+        // The field itself is fine; the template it would join is full: a rule about stored
+        // data (422), where a body with too many fields is invalid input (400).
+        field_count(fields.len() + 1).map_err(|e| Error::Unprocessable(vec![e]))?;
         fields.push(field.clone());
         Ok(field.clone())
     })
