@@ -4,69 +4,14 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation;
 use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
 use keygate::decision::{Decider, Target};
 use keygate::domain::key;
+use keygate::sdk_calls::CallLog;
 use keygate::store::Store;
 use keygate::token::{Signer, Verifier};
-
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<Mutex<Vec<&'static str>>>);
-
-impl Calls {
-    fn take(&self) -> Vec<&'static str> {
-        let mut taken = self
-            .0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default();
-        taken.sort();
-        taken
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "keygate-test-calls"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        let op = if input
-            .downcast_ref::<operation::batch_get_item::BatchGetItemInput>()
-            .is_some()
-        {
-            "BatchGetItem"
-        } else if input
-            .downcast_ref::<operation::update_item::UpdateItemInput>()
-            .is_some()
-        {
-            "UpdateItem"
-        } else if input
-            .downcast_ref::<operation::get_item::GetItemInput>()
-            .is_some()
-        {
-            "GetItem"
-        } else {
-            "other"
-        };
-        if let Ok(mut calls) = self.0.lock() {
-            calls.push(op);
-        }
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
@@ -86,7 +31,7 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
         path: &path,
     };
 
-    let calls = Calls::default();
+    let calls = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(calls.clone())
@@ -102,20 +47,24 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     let cold = decider.decide(token.expose(), target).await.expect("cold");
     assert!(cold.allowed, "{cold:?}");
     assert_eq!(
-        calls.take(),
+        calls.take_sorted(),
         vec!["BatchGetItem", "GetItem", "UpdateItem"],
         "cold: key and role in one read beside the count, then the template's rate limit"
     );
     let warm = decider.decide(token.expose(), target).await.expect("warm");
     assert!(warm.allowed);
-    assert_eq!(calls.take(), vec!["UpdateItem"], "warm: the count only");
+    assert_eq!(
+        calls.take_sorted(),
+        vec!["UpdateItem"],
+        "warm: the count only"
+    );
     let uncounted = decider
         .decide_warm(token.expose(), target)
         .await
         .expect("decides");
     assert!(uncounted.is_some_and(|d| d.allowed));
     assert!(
-        calls.take().is_empty(),
+        calls.take_sorted().is_empty(),
         "a warm decision alone makes no call"
     );
 
@@ -125,7 +74,7 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     let after = decider.decide(token.expose(), target).await.expect("after");
     assert_eq!(after.reason.as_deref(), Some("revoked"));
     assert_eq!(
-        calls.take(),
+        calls.take_sorted(),
         vec!["BatchGetItem", "UpdateItem", "UpdateItem"],
         "re-read, counted, and the denial's counters"
     );

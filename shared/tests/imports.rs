@@ -6,18 +6,20 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_secretsmanager::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_secretsmanager::config::{ConfigBag, Intercept};
 use aws_sdk_secretsmanager::error::BoxError;
-use aws_sdk_secretsmanager::operation;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use keygate::config::{DEFAULT_SECRETS_NAMESPACE, DEFAULT_SIGNING_KEYS_SECRET_ID, ImportsConfig};
 use keygate::domain::ids::{KeyId, ProjectId};
 use keygate::domain::import::{self, Deps, ImportInput, ImportView};
+use keygate::sdk_calls::CallLog;
 use keygate::secrets::Vault;
 use keygate::store::Store;
 use keygate::token::Signer;
@@ -27,15 +29,15 @@ use keygate::{Caller, Error};
 /// (CreateSecret or PutSecretValue, counted from 1) and, with `fail_deletes`, every delete.
 #[derive(Debug, Clone, Default)]
 struct Faults {
-    calls: Arc<Mutex<Vec<&'static str>>>,
+    log: CallLog,
     writes: Arc<AtomicUsize>,
     fail_write: Option<usize>,
     fail_deletes: bool,
 }
 
 impl Faults {
-    fn calls(&self) -> Vec<&'static str> {
-        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    fn calls(&self) -> Vec<String> {
+        self.log.calls()
     }
 }
 
@@ -44,43 +46,20 @@ impl Intercept for Faults {
         "keygate-test-faults"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let input = context.input();
-        let op = if input
-            .downcast_ref::<operation::create_secret::CreateSecretInput>()
-            .is_some()
-        {
-            "CreateSecret"
-        } else if input
-            .downcast_ref::<operation::put_secret_value::PutSecretValueInput>()
-            .is_some()
-        {
-            "PutSecretValue"
-        } else if input
-            .downcast_ref::<operation::delete_secret::DeleteSecretInput>()
-            .is_some()
-        {
-            "DeleteSecret"
-        } else if input
-            .downcast_ref::<operation::describe_secret::DescribeSecretInput>()
-            .is_some()
-        {
-            "DescribeSecret"
-        } else if input
-            .downcast_ref::<operation::tag_resource::TagResourceInput>()
-            .is_some()
-        {
-            "TagResource"
-        } else {
-            "other"
-        };
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(op);
-        }
+        // The operation by the SDK's own metadata, as the call log records it.
+        let op = cfg
+            .load::<Metadata>()
+            .map_or("unknown", |m| m.name())
+            .to_string();
+        self.log
+            .read_before_serialization(context, components, cfg)?;
+        let op = op.as_str();
         if matches!(op, "CreateSecret" | "PutSecretValue") {
             let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
             if Some(n) == self.fail_write {

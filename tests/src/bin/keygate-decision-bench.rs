@@ -4,70 +4,21 @@
 //! (a current-thread runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK
 //! interceptor. Bounded: `BENCH_DECISIONS` iterations (default 20000) of each timed loop.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation;
 use keygate::config::DecisionConfig;
 use keygate::decision::{Decider, Target};
+use keygate::sdk_calls::CallLog;
 use keygate::store::Store;
 use keygate::token::Verifier;
 use keygate_e2e::{Fixture, Stack};
 
-/// Every DynamoDB call, by operation.
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<Mutex<Vec<&'static str>>>);
-
-impl Calls {
-    fn take(&self) -> Vec<&'static str> {
-        self.0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "keygate-bench-calls"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        let op = if input
-            .downcast_ref::<operation::batch_get_item::BatchGetItemInput>()
-            .is_some()
-        {
-            "BatchGetItem (read)"
-        } else if input
-            .downcast_ref::<operation::get_item::GetItemInput>()
-            .is_some()
-        {
-            "GetItem (read)"
-        } else if input
-            .downcast_ref::<operation::query::QueryInput>()
-            .is_some()
-        {
-            "Query (read)"
-        } else if input
-            .downcast_ref::<operation::update_item::UpdateItemInput>()
-            .is_some()
-        {
-            "UpdateItem (count)"
-        } else {
-            "other"
-        };
-        if let Ok(mut calls) = self.0.lock() {
-            calls.push(op);
-        }
-        Ok(())
+/// A call's label in the report: what it does for the decision.
+fn label(op: String) -> String {
+    match op.as_str() {
+        "BatchGetItem" | "GetItem" | "Query" => format!("{op} (read)"),
+        "UpdateItem" => format!("{op} (count)"),
+        _ => op,
     }
 }
 
@@ -92,7 +43,7 @@ async fn main() {
     };
 
     let sdk = keygate::config::aws_config().await;
-    let calls = Calls::default();
+    let calls = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(calls.clone())
@@ -110,12 +61,12 @@ async fn main() {
         .await
         .expect("cold decision");
     assert!(first.allowed, "{first:?}");
-    let cold = calls.take();
+    let cold: Vec<String> = calls.take().into_iter().map(label).collect();
     decider
         .decide(&key.token, target)
         .await
         .expect("warm decision");
-    let warm = calls.take();
+    let warm: Vec<String> = calls.take().into_iter().map(label).collect();
 
     // (a) bare signature verification of the same token vs a warm decision.
     let keys = keygate_e2e::signing_keys().await.public();
