@@ -267,3 +267,41 @@ async fn the_stack_serves_the_committed_document() {
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET, HEAD");
 }
+
+/// The import prefix's rule has one home: the code's pattern is what the contract states for
+/// every `prefix` (the path parameter and each schema property), and the console reads it from
+/// the contract rather than keeping a copy.
+#[test]
+fn the_prefix_rule_is_the_contracts() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/openapi.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi.json")).expect("JSON");
+    let want = format!("^{}$", keygate::domain::ids::PREFIX_PATTERN);
+    assert_eq!(
+        doc["components"]["parameters"]["path_prefix"]["schema"]["pattern"], want,
+        "the path parameter"
+    );
+    let mut seen = 0;
+    let mut stack = vec![&doc["components"]["schemas"]];
+    while let Some(v) = stack.pop() {
+        if let Some(map) = v.as_object() {
+            if let Some(prefix) = map.get("properties").and_then(|p| p.get("prefix")) {
+                assert_eq!(prefix["pattern"], want, "{prefix}");
+                seen += 1;
+            }
+            stack.extend(map.values());
+        } else if let Some(items) = v.as_array() {
+            stack.extend(items);
+        }
+    }
+    assert!(seen >= 2, "the schemas with a prefix: {seen}");
+    let app = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/console/assets/app.js"),
+    )
+    .expect("app.js");
+    assert!(
+        app.contains("doc.components.parameters.path_prefix.schema.pattern")
+            && !app.contains(keygate::domain::ids::PREFIX_PATTERN),
+        "the console reads the rule from the contract and keeps no copy"
+    );
+}

@@ -2,7 +2,17 @@
 // Pages live under /console/...; the path is the state, so every screen has a link (mails use them).
 
 const TOKEN_KEY = 'keygate.console.token';
-const PREFIX_RE = /^[a-z][a-z0-9_]{0,47}$/;
+// An import prefix's rule lives in one place, the API's contract: the pattern of its `prefix`
+// parameter in /v1/openapi.json, read once when the import form first opens. Until it is here (or
+// if it cannot be read) the form accepts any prefix and the API's answer is the check.
+let prefixRule = null;
+function loadPrefixRule() {
+  prefixRule ??= fetch('/v1/openapi.json')
+    .then((r) => r.json())
+    .then((doc) => new RegExp(doc.components.parameters.path_prefix.schema.pattern))
+    .catch(() => null);
+  return prefixRule;
+}
 const $main = document.getElementById('main');
 const $nav = document.getElementById('nav');
 const $who = document.getElementById('who');
@@ -823,15 +833,17 @@ function importDialog(ctx, key) {
   const preview = h('p', { class: 'hint', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Import');
   const names = (x) => [`${x}_token`, ...key.fields.map((f) => `${x}_${f.name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`)];
+  let rule = null;
   const check = () => {
     const v = prefix.input.value;
-    const ok = PREFIX_RE.test(v);
+    const ok = rule ? rule.test(v) : v.length > 0;
     submit.disabled = !ok;
     if (!v) { prefix.set(''); preview.textContent = ''; return; }
     prefix.set(ok ? '' : 'Must start with a lower-case letter and use only a–z, 0–9 and _ (at most 48).');
     preview.textContent = ok ? `Creates ${names(v).join(', ')}` : '';
   };
   prefix.input.addEventListener('input', check);
+  loadPrefixRule().then((r) => { rule = r; check(); });
   const form = h('form', {
     class: 'stack',
     onsubmit: async (e) => {

@@ -140,6 +140,10 @@ fn identifier_char(c: char) -> bool {
     lower_alnum(c) || c == '_'
 }
 
+/// An import prefix's rule as a regular expression: the API's contract (infra/openapi.json)
+/// states exactly this, and the console reads it from there.
+pub const PREFIX_PATTERN: &str = "[a-z][a-z0-9_]{0,47}";
+
 id_type!(
     /// The prefix an import's secrets are named with: `[a-z][a-z0-9_]{0,47}`.
     Prefix
@@ -152,7 +156,7 @@ impl Prefix {
             PREFIX_MAX,
             |c| c.is_ascii_lowercase(),
             identifier_char,
-            "[a-z][a-z0-9_]{0,47}",
+            PREFIX_PATTERN,
         )
         .map(Self)
     }
