@@ -195,15 +195,9 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Paging parameters of a list request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
-    pub size: u32,
-    pub cursor: Option<String>,
-}
-
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
-pub const MAX_PAGE_SIZE: u32 = 100;
+// `Page` and `PageRequest` are the model's (`crate::page`); reading one from a request's query
+// string is this edge's part.
+pub use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 
 impl PageRequest {
     pub fn from_request(req: &Request) -> Result<Self> {
@@ -225,22 +219,6 @@ impl PageRequest {
             .filter(|c| !c.is_empty())
             .map(str::to_string);
         Ok(PageRequest { size, cursor })
-    }
-}
-
-/// A page of a list: `{"items": [...], "next": "<cursor>" | null}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
-}
-
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
     }
 }
 

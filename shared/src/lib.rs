@@ -16,6 +16,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
+pub mod page;
 pub mod schedule;
 pub mod sdk_calls;
 pub mod secrets;

@@ -16,8 +16,8 @@ use crate::domain::ids::ProjectId;
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::project::{Digest, Project};
 use crate::error::{Error, Result};
-use crate::http::PageRequest;
 use crate::mail::{self, Mailer};
+use crate::page::PageRequest;
 use crate::store::{Store, keys};
 
 /// Markers of digests and reminders are kept this long (then TTL removes them): longer than any
@@ -120,7 +120,7 @@ impl Scheduler {
             ..Report::default()
         };
         let mut page = PageRequest {
-            size: crate::http::MAX_PAGE_SIZE,
+            size: crate::page::MAX_PAGE_SIZE,
             cursor: None,
         };
         loop {

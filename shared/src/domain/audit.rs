@@ -9,8 +9,8 @@ use super::project::Person;
 use super::{new_id, now};
 use crate::access;
 use crate::error::Result;
-use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
+use crate::page::{Page, PageRequest};
 use crate::store::Store;
 
 /// What a change was made to: `{"type": "template", "id": "..."}`.

@@ -12,8 +12,8 @@ use super::{format_time, now};
 use crate::access;
 use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
+use crate::page::{Page, PageRequest};
 use crate::store::Store;
 use crate::token::{Claims, Signer, Token};
 

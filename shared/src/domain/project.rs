@@ -11,8 +11,8 @@ use super::{Check, check_name, check_text, now};
 use crate::access;
 use crate::config::ProjectCreation;
 use crate::error::{Error, FieldError, Result};
-use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
+use crate::page::{Page, PageRequest};
 use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
 
 pub const PROJECT_NAME_MAX: usize = 100;
@@ -480,7 +480,7 @@ async fn plan_removal(
     }
     // Keys no ask points at any more: the old key of a roll, still in its grace.
     let mut page = PageRequest {
-        size: crate::http::MAX_PAGE_SIZE,
+        size: crate::page::MAX_PAGE_SIZE,
         cursor: None,
     };
     loop {

@@ -12,8 +12,8 @@ use super::project::{Membership, Person};
 use super::{check_text, now};
 use crate::access;
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
+use crate::page::{Page, PageRequest};
 use crate::store::{Store, Window};
 
 pub const COMMENT_MAX: usize = 1000;

@@ -10,8 +10,8 @@ use super::request::{self, MyRequest};
 use super::{Check, check_name, check_text, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
-use crate::http::{Page, PageRequest};
 use crate::identity::Caller;
+use crate::page::{Page, PageRequest};
 use crate::store::Store;
 
 pub const TEMPLATE_NAME_MAX: usize = 100;

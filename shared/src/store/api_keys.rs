@@ -10,7 +10,7 @@ use crate::domain::ids::{KeyId, ProjectId, UserId};
 use crate::domain::key::{ApiKey, AuditEntry};
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};

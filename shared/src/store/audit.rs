@@ -12,7 +12,7 @@ use super::{Scope, Store, keys, sdk_error, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): entries live in their project's partition.
 pub(super) const OPERATIONS: &[Operation] = &[

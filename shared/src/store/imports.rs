@@ -14,7 +14,7 @@ use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::domain::import::{Import, ImportedSecret};
 use crate::domain::project::Node;
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): records and secrets live in the client
 /// project's partition; a key's imports are found through gsi1; an import's writes check that

@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use keys::{IndexKey, Key};
 
 pub const GSI1: &str = "gsi1";
@@ -356,7 +356,7 @@ impl Store {
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut page = PageRequest {
-            size: crate::http::MAX_PAGE_SIZE,
+            size: crate::page::MAX_PAGE_SIZE,
             cursor: None,
         };
         loop {

@@ -10,7 +10,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, UserId};
 use crate::domain::project::{Digest, Member, Node, Project, Role};
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): all in the project's partition, but the lists
 /// by user (gsi1) and of the projects with the digest on (gsi3). Every change carries its

@@ -12,7 +12,7 @@ use crate::domain::ids::{ProjectId, RequestId, TemplateId, UserId};
 use crate::domain::now;
 use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
-use crate::http::{Page, PageRequest};
+use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): requests and asks live in the project's
 /// partition (a user's requests are listed through gsi1); a new request also takes a slot of its
