@@ -203,7 +203,7 @@ pub struct DecisionConfig {
     pub audience: String,
     /// Which platform route needs which permission (`PLATFORM_ROUTES`: a JSON object of
     /// `"METHOD /path/{p}/…": "resource:action"`; default: API.md's platform-call table).
-    pub routes: crate::decision::RouteMap,
+    pub routes: crate::routes::RouteMap,
     /// How long key records, roles and signing keys are trusted from memory
     /// (`DECISION_CACHE_TTL_SECONDS`, default 30): revocation takes effect within it.
     pub cache_ttl: Duration,
@@ -216,9 +216,9 @@ impl DecisionConfig {
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let api = ApiKeyConfig::from_lookup(get)?;
         let routes = match get("PLATFORM_ROUTES").filter(|v| !v.trim().is_empty()) {
-            None => crate::decision::RouteMap::default_routes(),
+            None => crate::routes::RouteMap::default_routes(),
             Some(doc) => {
-                crate::decision::RouteMap::from_json(&doc).map_err(|why| ConfigError::Invalid {
+                crate::routes::RouteMap::from_json(&doc).map_err(|why| ConfigError::Invalid {
                     name: "PLATFORM_ROUTES",
                     why,
                 })?

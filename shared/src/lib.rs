@@ -17,6 +17,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod page;
+pub mod routes;
 pub mod schedule;
 pub mod sdk_calls;
 pub mod secrets;
