@@ -4,7 +4,8 @@
 
 use lambda_http::Request;
 
-use crate::config::{Config, try_aws_config};
+use crate::aws::try_aws_config;
+use crate::config::Config;
 use crate::error::Result;
 use crate::identity::{Authenticator, Caller};
 use crate::secrets::Vault;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod app;
+pub mod aws;
 pub mod bearer;
 pub mod config;
 pub mod decision;

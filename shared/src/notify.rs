@@ -7,7 +7,8 @@
 //! most two per shard; `imports-sync` is the other): it also publishes the lifecycle events
 //! (`crate::lifecycle`). [`Announcer`] does both for each record.
 
-use crate::config::{ConfigError, NotifierConfig, try_aws_config};
+use crate::aws::try_aws_config;
+use crate::config::{ConfigError, NotifierConfig};
 use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{ConfigError, SchedulerConfig, try_aws_config};
+use crate::aws::try_aws_config;
+use crate::config::{ConfigError, SchedulerConfig};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::domain::key::{ApiKey, KeyStatus};

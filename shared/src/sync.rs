@@ -8,7 +8,8 @@
 //! put the same value again, deletes of what is gone succeed, and each import's table change is
 //! conditional on the state it was read in (an import already moved or revoked is skipped).
 
-use crate::config::{ConfigError, SyncConfig, try_aws_config};
+use crate::aws::try_aws_config;
+use crate::config::{ConfigError, SyncConfig};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, SecretName};
 use crate::domain::import::{Import, ImportState};

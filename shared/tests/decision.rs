@@ -16,7 +16,7 @@ use keygate::token::{Signer, Verifier};
 #[tokio::test]
 async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
-    let sdk = keygate::config::aws_config().await;
+    let sdk = keygate::aws::aws_config().await;
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
     let store = Store::new(&sdk, table.clone());

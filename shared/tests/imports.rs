@@ -86,7 +86,7 @@ impl Env {
     async fn new() -> Env {
         let table = std::env::var("TABLE_NAME")
             .expect("TABLE_NAME is not set: run the tests with `make test`");
-        let sdk = keygate::config::aws_config().await;
+        let sdk = keygate::aws::aws_config().await;
         let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
             .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
         let store = Store::new(&sdk, table.clone());

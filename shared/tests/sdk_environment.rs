@@ -3,7 +3,8 @@
 //! read; without them, the SDK's default chains run and do read it. A test binary of its own: it
 //! sets process environment variables, before anything else runs.
 
-use keygate::config::{AwsCallConfig, sdk_config};
+use keygate::aws::sdk_config;
+use keygate::config::AwsCallConfig;
 use keygate::tls::TlsRoots;
 
 #[test]

@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate::config::{AwsCallConfig, sdk_config};
+use keygate::aws::sdk_config;
+use keygate::config::AwsCallConfig;
 use keygate::domain::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
 use keygate_e2e::{

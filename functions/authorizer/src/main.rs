@@ -4,7 +4,8 @@
 //! the reason of a refusal) to the platform's integration.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as AuthorizerRequest;
-use keygate::config::{AuthorizerConfig, try_aws_config};
+use keygate::aws::try_aws_config;
+use keygate::config::AuthorizerConfig;
 use keygate::decision::{Decider, Decision, Target};
 use keygate::store::Store;
 use keygate::token::Verifier;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use keygate::config::{AwsCallConfig, sdk_config};
+use keygate::aws::sdk_config;
+use keygate::config::AwsCallConfig;
 use keygate::tls::TlsRoots;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

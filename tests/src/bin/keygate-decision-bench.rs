@@ -42,7 +42,7 @@ async fn main() {
         path: &path,
     };
 
-    let sdk = keygate::config::aws_config().await;
+    let sdk = keygate::aws::aws_config().await;
     let calls = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
