@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod sdk_calls;
 pub mod secrets;
 pub mod store;
+pub mod stream;
 pub mod sync;
 pub mod tls;
 pub mod token;

@@ -12,8 +12,8 @@ use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::project::Person;
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
-use crate::notify::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::store::Image;
+use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 
 /// `source` of every event.
 pub const SOURCE: &str = "keygate";

@@ -16,10 +16,7 @@ use crate::lifecycle::Publisher;
 use crate::mail::{self, Mail, Mailer};
 use crate::store::{Image, Store};
 
-pub use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
-pub use aws_lambda_events::streams::{
-    DynamoDbBatchItemFailure as BatchItemFailure, DynamoDbEventResponse as BatchResponse,
-};
+use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 
 /// A change someone must hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,13 +136,6 @@ fn event_id(record: &StreamRecord) -> Result<&str> {
         )));
     }
     Ok(id)
-}
-
-/// One failed record (the event types are non-exhaustive: built from their defaults).
-fn failure(item_identifier: String) -> BatchItemFailure {
-    let mut f = BatchItemFailure::default();
-    f.item_identifier = Some(item_identifier);
-    f
 }
 
 impl Notifier {
@@ -293,29 +283,6 @@ impl Announcer {
         ))
         .await
     }
-}
-
-/// Runs `process` on every record of a batch. Each failed one is reported by its sequence number
-/// (the identifier Lambda expects for DynamoDB streams) so that only it and what follows it in
-/// the shard are delivered again; the handlers are idempotent, so redeliveries change nothing.
-pub async fn for_each_record<'a, F, Fut>(event: &'a StreamEvent, mut process: F) -> BatchResponse
-where
-    F: FnMut(&'a StreamRecord) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let mut response = BatchResponse::default();
-    for record in &event.records {
-        if let Err(e) = process(record).await {
-            let id = record
-                .change
-                .sequence_number
-                .clone()
-                .unwrap_or_else(|| record.event_id.clone());
-            tracing::error!(event_id = %record.event_id, sequence_number = %id, error = %e, "record failed; reported for retry");
-            response.batch_item_failures.push(failure(id));
-        }
-    }
-    response
 }
 
 #[cfg(test)]
@@ -587,7 +554,9 @@ mod tests {
         );
         assert_eq!(decide(&event.records[0]).expect("decides"), None);
         let mut response = BatchResponse::default();
-        response.batch_item_failures.push(failure("100".into()));
+        response
+            .batch_item_failures
+            .push(crate::stream::failure("100".into()));
         assert_eq!(
             serde_json::to_value(&response).expect("json"),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "100"}]})

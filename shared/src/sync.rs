@@ -17,9 +17,9 @@ use crate::domain::key::{self, ApiKey, KeyStatus};
 use crate::domain::now;
 use crate::domain::template::TOKEN_IDENTIFIER;
 use crate::error::{Error, Result};
-use crate::notify::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::secrets::{SecretTags, TAG_KEY, TAG_KEY_STATUS, Vault};
 use crate::store::{Image, Store};
+use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::token::Signer;
 
 /// A change of a key that its imports must follow.

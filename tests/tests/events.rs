@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
-use keygate::notify::StreamEvent;
 use keygate::store::{Image, Store};
+use keygate::stream::StreamEvent;
 use keygate::sync::{Change, decide};
 use keygate_e2e::{Fixture, Stack, unique};
 use serde_json::{Value, json};

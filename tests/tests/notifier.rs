@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use keygate::mail::Mailer;
-use keygate::notify::{Notifier, StreamEvent};
+use keygate::notify::Notifier;
 use keygate::store::Store;
+use keygate::stream::StreamEvent;
 use keygate_e2e::{Stack, lambda_invoke, mail_to, unique, wait_for_mail};
 use serde_json::{Value, json};
 

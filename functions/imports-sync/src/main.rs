@@ -2,7 +2,7 @@
 //! and rolled keys (token secret deleted, or rewritten with the new key's token). The rules live
 //! in `keygate::sync`; this is the runtime's entry point and nothing more.
 
-use keygate::notify::{BatchResponse, StreamEvent};
+use keygate::stream::{BatchResponse, StreamEvent};
 use keygate::sync::ImportSync;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 

@@ -5,7 +5,8 @@
 //! imports created/updated/deleted). The rules live in `keygate::notify` and `keygate::lifecycle`;
 //! this is the runtime's entry point and nothing more.
 
-use keygate::notify::{Announcer, BatchResponse, StreamEvent};
+use keygate::notify::Announcer;
+use keygate::stream::{BatchResponse, StreamEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
