@@ -27,21 +27,7 @@ pub struct UserTokenConfig {
     pub projects_claim: Option<String>,
 }
 
-/// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
-/// project of the same id, and its owner can mint keys the platform's gateway honours for every
-/// `/projects/<id>/...` call: creating one is claiming that platform project.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProjectCreation {
-    /// `nobody` (the default): no project can be created through the API.
-    Nobody,
-    /// `claim`: a user may create a project only with an id their console token's `PROJECT_CLAIM`
-    /// claim (default `keygate_projects`) lists: the platform's identity provider says which
-    /// platform projects the user owns.
-    Claim(String),
-    /// `anyone`: every signed-in user may create a project with any unused id. For the local
-    /// stack (demos, scripts); never for a deployment in front of a real platform.
-    Anyone,
-}
+pub use crate::domain::project::ProjectCreation;
 
 /// The claim read under `PROJECT_CREATION=claim` when `PROJECT_CLAIM` is not set.
 pub const DEFAULT_PROJECT_CLAIM: &str = "keygate_projects";

@@ -17,10 +17,7 @@ use crate::domain::project::Person;
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
 use crate::store::{Store, jwks};
-use crate::token::LEEWAY_SECONDS;
-
-/// The `typ` header of API keys keygate signs; console routes refuse tokens of this type.
-pub const API_KEY_TOKEN_TYPE: &str = "keygate-api-key+jwt";
+use crate::token::{API_KEY_TOKEN_TYPE, LEEWAY_SECONDS};
 
 /// The verified console user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

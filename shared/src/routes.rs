@@ -1,7 +1,7 @@
 //! The platform's routes and the permission each needs (`RouteMap`, API.md's platform-call table
 //! by default, `PLATFORM_ROUTES` when configured), and how a call's method and path are matched
 //! to one: a parameter must name exactly one path segment however often it is decoded. Pure: no
-//! I/O; the decision (`crate::decision`) and the configuration read it.
+//! I/O; the decision and the configuration read it.
 
 /// One platform route and the permission it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

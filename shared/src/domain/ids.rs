@@ -134,7 +134,8 @@ impl NodeId {
 
 pub const PREFIX_MAX: usize = 48;
 /// A secret's name within its project: a prefix, `_`, and a field identifier.
-pub const SECRET_NAME_MAX: usize = PREFIX_MAX + 1 + super::template::FIELD_NAME_MAX;
+pub const FIELD_NAME_MAX: usize = 64;
+pub const SECRET_NAME_MAX: usize = PREFIX_MAX + 1 + FIELD_NAME_MAX;
 
 fn identifier_char(c: char) -> bool {
     lower_alnum(c) || c == '_'

@@ -9,11 +9,26 @@ use super::key::{ApiKey, KeyStatus};
 use super::request::{Ask, KeyRequest, RequestStatus};
 use super::{Check, check_name, check_text, now};
 use crate::access;
-use crate::config::ProjectCreation;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::Caller;
 use crate::page::{Page, PageRequest};
 use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
+
+/// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
+/// project of the same id, and its owner can mint keys the platform's gateway honours for every
+/// `/projects/<id>/...` call: creating one is claiming that platform project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectCreation {
+    /// `nobody` (the default): no project can be created through the API.
+    Nobody,
+    /// `claim`: a user may create a project only with an id their console token's `PROJECT_CLAIM`
+    /// claim (default `keygate_projects`) lists: the platform's identity provider says which
+    /// platform projects the user owns.
+    Claim(String),
+    /// `anyone`: every signed-in user may create a project with any unused id. For the local
+    /// stack (demos, scripts); never for a deployment in front of a real platform.
+    Anyone,
+}
 
 pub const PROJECT_NAME_MAX: usize = 100;
 pub const NODE_NAME_MAX: usize = 100;

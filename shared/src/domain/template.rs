@@ -20,7 +20,7 @@ pub const TTL_DAYS_MAX: u32 = 3650;
 /// The highest per-key rate limit a template may set (calls per minute).
 pub const RATE_LIMIT_MAX: u32 = 100_000;
 pub const FIELDS_MAX: usize = 20;
-pub const FIELD_NAME_MAX: usize = 64;
+pub use super::ids::FIELD_NAME_MAX;
 pub const FIELD_DESCRIPTION_MAX: usize = 500;
 pub const FIELD_VALUE_MAX: usize = 2048;
 /// How often a field change re-reads the template after a concurrent change before giving up.
