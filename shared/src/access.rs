@@ -2,9 +2,9 @@
 //! gets 404, the same answer as for a project that does not exist, so ids do not leak.
 
 use crate::domain::ids::ProjectId;
-use crate::domain::project::{Member, Membership};
 use crate::error::{Error, Result};
 use crate::identity::Caller;
+use crate::model::project::{Member, Membership};
 use crate::store::Store;
 
 /// The caller's membership record of `p`; `NotFound` when there is none. One read.

@@ -27,7 +27,7 @@ pub struct UserTokenConfig {
     pub projects_claim: Option<String>,
 }
 
-pub use crate::domain::project::ProjectCreation;
+pub use crate::model::project::ProjectCreation;
 
 /// The claim read under `PROJECT_CREATION=claim` when `PROJECT_CLAIM` is not set.
 pub const DEFAULT_PROJECT_CLAIM: &str = "keygate_projects";

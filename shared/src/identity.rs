@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use crate::config::{JwksSource, UserTokenConfig};
 use crate::domain::ids::{Email, UserId};
-use crate::domain::project::Person;
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
+use crate::model::project::Person;
 use crate::store::{Store, jwks};
 use crate::token::{API_KEY_TOKEN_TYPE, LEEWAY_SECONDS};
 

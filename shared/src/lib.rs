@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod page;
 pub mod routes;

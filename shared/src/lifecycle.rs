@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::domain::import::{Import, ImportState};
 use crate::domain::key::{ApiKey, KeyStatus};
-use crate::domain::project::Person;
 use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
+use crate::model::project::Person;
 use crate::store::Image;
 use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 

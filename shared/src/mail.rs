@@ -6,9 +6,9 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::domain::key::ApiKey;
-use crate::domain::project::{Person, Project};
 use crate::domain::request::KeyRequest;
 use crate::error::{Error, Result};
+use crate::model::project::{Person, Project};
 
 /// One mail, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -158,7 +158,7 @@ impl Notifier {
         ))
     }
 
-    fn compose(&self, notice: &Notice, project: &crate::domain::project::Project) -> Mail {
+    fn compose(&self, notice: &Notice, project: &crate::model::project::Project) -> Mail {
         let console = self.console_url.as_str();
         match notice {
             Notice::RequestCreated(r) => mail::request_created(console, project, r),
@@ -289,7 +289,7 @@ impl Announcer {
 mod tests {
     use super::*;
     use crate::domain::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
-    use crate::domain::project::Person;
+    use crate::model::project::Person;
     use serde::Serialize;
     use serde_dynamo::{AttributeValue, Item};
 

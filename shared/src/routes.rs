@@ -66,7 +66,7 @@ impl RouteMap {
             if !path.starts_with('/') || method.is_empty() {
                 return Err(format!("{template:?}: expected \"METHOD /path\""));
             }
-            crate::domain::project::check_permission("permission", permission)
+            crate::model::project::check_permission("permission", permission)
                 .map_err(|e| format!("{template:?}: permission {permission:?} {}", e.message))?;
             let segments: Vec<Segment> = path
                 .trim_start_matches('/')

@@ -15,9 +15,9 @@ use crate::config::{ConfigError, SchedulerConfig};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
 use crate::domain::key::{ApiKey, KeyStatus};
-use crate::domain::project::{Digest, Project};
 use crate::error::{Error, Result};
 use crate::mail::{self, Mailer};
+use crate::model::project::{Digest, Project};
 use crate::page::PageRequest;
 use crate::store::{Store, keys};
 

@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{KeyId, ProjectId, RequestId};
-use super::project::Person;
 use super::{new_id, now};
 use crate::access;
 use crate::error::Result;
 use crate::identity::Caller;
+use crate::model::project::Person;
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 

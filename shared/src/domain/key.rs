@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
-use super::project::{Membership, Person};
 use super::request::{Ask, KeyRequest, MyRequest, RequestStatus};
 use super::{format_time, now};
 use crate::access;
 use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
+use crate::model::project::{Membership, Person};
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 use crate::token::{Claims, Signer, Token};

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEntry;
 use super::ids::{KeyId, ProjectId, RequestId, TemplateId, UserId};
-use super::project::{Membership, Person};
 use super::{check_text, now};
 use crate::access;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
+use crate::model::project::{Membership, Person};
 use crate::page::{Page, PageRequest};
 use crate::store::{Store, Window};
 

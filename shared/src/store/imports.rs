@@ -12,8 +12,8 @@ use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::domain::import::{Import, ImportedSecret};
-use crate::domain::project::Node;
 use crate::error::{Error, Result};
+use crate::model::project::Node;
 use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): records and secrets live in the client

@@ -530,8 +530,8 @@ mod tests {
     #[test]
     fn each_entity_round_trips_through_its_item() {
         use crate::domain::ids::*;
-        use crate::domain::project::{Member, Membership, Node, Person, Project, Role};
         use crate::domain::template::{InfoField, Template};
+        use crate::model::project::{Member, Membership, Node, Person, Project, Role};
 
         fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
             entity_type: &str,
@@ -567,8 +567,8 @@ mod tests {
                 name: "Server".into(),
                 owner: person.clone(),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
-                digest: crate::domain::project::Digest::Daily,
-                notify: crate::domain::project::Notify::Both,
+                digest: crate::model::project::Digest::Daily,
+                notify: crate::model::project::Notify::Both,
             },
             &[keys::digest_index(&p)],
         );

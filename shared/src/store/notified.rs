@@ -142,8 +142,8 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::ids::{Email, ProjectId, RequestId, TemplateId, UserId};
-    use crate::domain::project::Person;
     use crate::domain::request::RequestStatus;
+    use crate::model::project::Person;
     use crate::store::keys::Key;
 
     fn request() -> KeyRequest {

@@ -8,8 +8,8 @@ use super::requests::Write;
 use super::{Scope, Store, keys, s, to_attrs};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, UserId};
-use crate::domain::project::{Digest, Member, Node, Project, Role};
 use crate::error::{Error, Result};
+use crate::model::project::{Digest, Member, Node, Project, Role};
 use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): all in the project's partition, but the lists

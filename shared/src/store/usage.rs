@@ -10,8 +10,8 @@ use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error};
 use crate::domain::ids::{KeyId, ProjectId, RoleName};
 use crate::domain::key::ApiKey;
-use crate::domain::project::Role;
 use crate::error::Result;
+use crate::model::project::Role;
 
 /// Every attribute a count's update names, its keys included (`dynamodb:Attributes` patterns,
 /// IAM `StringLike`: `?` one character, `*` any run): the only ones the decisions may update in

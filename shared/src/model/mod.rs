@@ -1,0 +1,6 @@
+//! The model: types, limits and rules that need no I/O. It imports nothing of keygate's I/O or
+//! services (the store, the AWS adapters, access, identity), so whatever depends on it cannot
+//! close a cycle through it. Moving here from `domain/*` one concept at a time (`domain::ids`
+//! and the checks of `domain` are model too, not yet moved).
+
+pub mod project;

@@ -1,0 +1,220 @@
+//! A project and what belongs to it, as data: the project, its people (members, the owner one of
+//! them), roles (name -> permissions), nodes, the inputs that change them with their limits, and
+//! who may create one. Pure: no I/O, nothing above the model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use crate::domain::{Check, check_text};
+use crate::error::{FieldError, Result};
+
+/// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
+/// project of the same id, and its owner can mint keys the platform's gateway honours for every
+/// `/projects/<id>/...` call: creating one is claiming that platform project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectCreation {
+    /// `nobody` (the default): no project can be created through the API.
+    Nobody,
+    /// `claim`: a user may create a project only with an id their console token's `PROJECT_CLAIM`
+    /// claim (default `keygate_projects`) lists: the platform's identity provider says which
+    /// platform projects the user owns.
+    Claim(String),
+    /// `anyone`: every signed-in user may create a project with any unused id. For the local
+    /// stack (demos, scripts); never for a deployment in front of a real platform.
+    Anyone,
+}
+
+pub const PROJECT_NAME_MAX: usize = 100;
+pub const NODE_NAME_MAX: usize = 100;
+pub const ROLE_DESCRIPTION_MAX: usize = 500;
+pub const PERMISSIONS_MAX: usize = 100;
+pub const PERMISSION_PART_MAX: usize = 64;
+
+/// A user as shown beside a resource (owner, requester, holder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: UserId,
+    pub email: Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub owner: Person,
+    pub created_at: String,
+    /// Whether the owner gets a daily summary of the pending requests.
+    #[serde(default)]
+    pub digest: Digest,
+    /// Which mail tells the owner about a new request.
+    #[serde(default)]
+    pub notify: Notify,
+}
+
+/// The owner's digest of pending requests (`digest` in the projects routes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Digest {
+    #[default]
+    Off,
+    Daily,
+}
+
+/// How the owner hears of a new request: a mail `each` time, only in the `digest`, or `both`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    #[default]
+    Each,
+    Digest,
+    Both,
+}
+
+impl Digest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Digest::Off => "off",
+            Digest::Daily => "daily",
+        }
+    }
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::Each => "each",
+            Notify::Digest => "digest",
+            Notify::Both => "both",
+        }
+    }
+}
+
+impl Project {
+    /// Whether a new request gets its own mail to the owner now.
+    pub fn mails_each_request(&self) -> bool {
+        self.notify != Notify::Digest
+    }
+}
+
+/// `PATCH /v1/projects/{p}`: the owner's mail settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    pub digest: Option<Digest>,
+    pub notify: Option<Notify>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Membership {
+    Owner,
+    Member,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub project_id: ProjectId,
+    /// Project names do not change, so memberships carry it for "my projects" listings.
+    pub project_name: String,
+    pub user: Person,
+    pub membership: Membership,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub project_id: ProjectId,
+    pub name: RoleName,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub project_id: ProjectId,
+    pub id: NodeId,
+    pub name: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProjectInput {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeInput {
+    pub name: String,
+}
+
+/// A permission is `*` or `resource:action`, each part `[a-z][a-z0-9_]{0,63}`.
+pub fn check_permission(field: &str, p: &str) -> std::result::Result<String, FieldError> {
+    if p == "*" {
+        return Ok(p.to_string());
+    }
+    let part_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= PERMISSION_PART_MAX
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    match p.split_once(':') {
+        Some((resource, action)) if part_ok(resource) && part_ok(action) => Ok(p.to_string()),
+        _ => Err(FieldError::new(
+            field,
+            "must be `*` or `resource:action` like `packages:read`",
+        )),
+    }
+}
+
+impl RoleInput {
+    /// Checks the role; permissions come back sorted and without duplicates.
+    pub fn check(self) -> Result<(String, Vec<String>)> {
+        let mut c = Check::new();
+        let description = c.take(check_text(
+            "description",
+            self.description.as_deref().unwrap_or(""),
+            ROLE_DESCRIPTION_MAX,
+        ));
+        if self.permissions.is_empty() {
+            c.push(FieldError::new(
+                "permissions",
+                "must list at least one permission",
+            ));
+        }
+        if self.permissions.len() > PERMISSIONS_MAX {
+            c.push(FieldError::new(
+                "permissions",
+                format!("must list at most {PERMISSIONS_MAX} permissions"),
+            ));
+        }
+        let mut permissions = Vec::new();
+        for (i, p) in self.permissions.iter().enumerate() {
+            if let Some(p) = c.take(check_permission(&format!("permissions[{i}]"), p)) {
+                permissions.push(p);
+            }
+        }
+        c.finish()?;
+        permissions.sort();
+        permissions.dedup();
+        Ok((description.unwrap_or_default(), permissions))
+    }
+}
