@@ -29,8 +29,10 @@ log "running schemathesis against infra/openapi.json (owner, member, outsider)"
 bash scripts/schemathesis.sh
 log "the AWS calls of the run, as the front saw them (DynamoDB Local's answers set the local deadlines)"
 bash scripts/front-report.sh "$AWS_ENDPOINT_URL"
-log "checking the run's logs for tokens (its functions logged at trace)"
-bash scripts/check-logs.sh "$KEYGATE_STATE_DIR"
+log "checking that the log scan fails on a planted token or signature (scripts/check-logs.sh --self-test)"
+bash scripts/check-logs.sh --self-test
+log "checking every file the run wrote for its tokens and their signatures (its functions logged at trace)"
+bash scripts/check-logs.sh "$KEYGATE_STATE_DIR" "$ROOT/tests/e2e/output"
 log "linting infra/template.yaml"
 cfn-lint infra/template.yaml
 log "all tests passed"

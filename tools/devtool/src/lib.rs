@@ -23,10 +23,18 @@ pub const MAIL_DOMAIN: &str = "example.com";
 
 const KEY_FILE: &str = "dev-issuer.pk8";
 
+/// Beside the key in the state folder: every token the key signed, one a line, appended as it
+/// is signed (by `keygate-dev token`, dev-signin's `/dev/token` and the tests alike), so that
+/// `scripts/check-logs.sh` knows every console token of a run and looks for each one, and its
+/// signature alone, in the run's logs. No more secret than the key file beside it.
+pub const MINTED_FILE: &str = "dev-issuer.minted";
+
 /// The dev identity provider's signing key.
 pub struct DevIssuer {
     pkcs8: Vec<u8>,
     public: Vec<u8>,
+    /// Where the tokens it signs are recorded (`MINTED_FILE` in its state folder).
+    minted: PathBuf,
 }
 
 impl DevIssuer {
@@ -51,7 +59,11 @@ impl DevIssuer {
         let pair =
             Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("{}: {e}", path.display()))?;
         let public = pair.public_key().as_ref().to_vec();
-        Ok(DevIssuer { pkcs8, public })
+        Ok(DevIssuer {
+            pkcs8,
+            public,
+            minted: dir.join(MINTED_FILE),
+        })
     }
 
     /// A key id derived from the public key, so a new key gets a new `kid`.
@@ -69,16 +81,32 @@ impl DevIssuer {
         .to_string()
     }
 
-    /// Signs a console user token with any claims (tests use this for wrong or expired ones).
+    /// Signs a console user token with any claims (tests use this for wrong or expired ones),
+    /// and records it in `MINTED_FILE`: a token that cannot be recorded is not handed out, as the
+    /// log scan would not know to look for it.
     pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> Result<String, BoxError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid());
         header.typ = Some(typ.into());
-        Ok(encode(
-            &header,
-            claims,
-            &EncodingKey::from_ed_der(&self.pkcs8),
-        )?)
+        let token = encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8))?;
+        self.record(&token)
+            .map_err(|e| format!("{}: {e}", self.minted.display()))?;
+        Ok(token)
+    }
+
+    /// Appends `token` and a newline in one write (`O_APPEND`), so that concurrent test
+    /// processes and dev-signin never interleave their lines.
+    fn record(&self, token: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        options
+            .open(&self.minted)?
+            .write_all(format!("{token}\n").as_bytes())
     }
 
     /// A valid console user token for `user`, good for `ttl_seconds`.
