@@ -3,7 +3,7 @@
 
 use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::model::project::{Member, Membership};
 use crate::store::Store;
 

@@ -15,37 +15,10 @@ use crate::config::{JwksSource, UserTokenConfig};
 use crate::domain::ids::{Email, UserId};
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
-use crate::model::project::Person;
 use crate::store::{Store, jwks};
 use crate::token::{API_KEY_TOKEN_TYPE, LEEWAY_SECONDS};
 
-/// The verified console user behind a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub id: UserId,
-    pub email: Email,
-    /// The platform projects the identity provider says this user owns (the `PROJECT_CLAIM`
-    /// claim, read only under `PROJECT_CREATION=claim`; empty otherwise).
-    pub claimed_projects: Vec<String>,
-}
-
-impl Caller {
-    /// A caller with no claimed projects.
-    pub fn new(id: UserId, email: Email) -> Self {
-        Caller {
-            id,
-            email,
-            claimed_projects: Vec::new(),
-        }
-    }
-
-    pub fn person(&self) -> Person {
-        Person {
-            id: self.id.clone(),
-            email: self.email.clone(),
-        }
-    }
-}
+pub use crate::model::caller::Caller;
 
 struct VerifyingKey {
     kid: Option<String>,

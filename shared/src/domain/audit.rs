@@ -2,92 +2,15 @@
 //! transaction as the change itself (so there is no change without its entry, and no entry for
 //! a change that did not happen). Its owner reads it newest first (`GET /v1/projects/{p}/audit`).
 
-use serde::{Deserialize, Serialize};
-
-use super::ids::{KeyId, ProjectId, RequestId};
-use super::{new_id, now};
+use super::ids::ProjectId;
 use crate::access;
 use crate::error::Result;
-use crate::identity::Caller;
-use crate::model::project::Person;
+use crate::model::caller::Caller;
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 
-/// What a change was made to: `{"type": "template", "id": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub id: String,
-}
-
-/// One line of a project's audit trail (`PROJECT#p` / `AUDIT#at#id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub project_id: ProjectId,
-    pub id: String,
-    pub at: String,
-    /// Who made the change; `null` for keygate itself (a key seen past its expiry, an import
-    /// following its key's revocation or roll).
-    #[serde(default)]
-    pub actor: Option<Person>,
-    /// `<thing>.<what happened>`: `template.created`, `key.revoked`, `import.deleted`, ...
-    pub action: String,
-    #[serde(default)]
-    pub target: Option<Target>,
-    #[serde(default)]
-    pub request_id: Option<RequestId>,
-    #[serde(default)]
-    pub key_id: Option<KeyId>,
-}
-
-impl AuditEntry {
-    /// An entry for `action` on the thing `kind` `id`, by the caller, now.
-    pub fn new(
-        project: &ProjectId,
-        actor: &Caller,
-        action: &str,
-        kind: &str,
-        id: impl std::fmt::Display,
-    ) -> Self {
-        AuditEntry {
-            actor: Some(actor.person()),
-            ..Self::by_keygate(project, action, kind, id)
-        }
-    }
-
-    /// An entry for a change keygate made itself, following one a user made or time.
-    pub fn by_keygate(
-        project: &ProjectId,
-        action: &str,
-        kind: &str,
-        id: impl std::fmt::Display,
-    ) -> Self {
-        AuditEntry {
-            project_id: project.clone(),
-            id: new_id(),
-            at: now(),
-            actor: None,
-            action: action.to_string(),
-            target: Some(Target {
-                kind: kind.to_string(),
-                id: id.to_string(),
-            }),
-            request_id: None,
-            key_id: None,
-        }
-    }
-
-    pub fn request(mut self, r: &RequestId) -> Self {
-        self.request_id = Some(r.clone());
-        self
-    }
-
-    pub fn key(mut self, k: &KeyId) -> Self {
-        self.key_id = Some(k.clone());
-        self
-    }
-}
+// The types, limits and pure rules are the model's.
+pub use crate::model::audit::*;
 
 /// The project's audit trail, newest first; the owner's only (members 403, others 404).
 pub async fn list(

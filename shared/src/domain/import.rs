@@ -18,7 +18,7 @@ use super::key::{self, ApiKey, KeyField, KeyStatus};
 use super::{Check, format_time, new_id, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::model::project::{Membership, Person};
 use crate::page::{Page, PageRequest};
 use crate::secrets::{SecretTags, Vault, Written};

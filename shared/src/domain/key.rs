@@ -11,7 +11,7 @@ use super::{format_time, now};
 use crate::access;
 use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::model::project::{Membership, Person};
 use crate::page::{Page, PageRequest};
 use crate::store::Store;

@@ -9,7 +9,7 @@ use super::request::{Ask, KeyRequest, RequestStatus};
 use super::{Check, check_name, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::page::{Page, PageRequest};
 use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
 

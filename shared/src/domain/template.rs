@@ -10,7 +10,7 @@ use super::request::{self, MyRequest};
 use super::{Check, check_name, check_text, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 

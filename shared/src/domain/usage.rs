@@ -11,7 +11,7 @@ use super::ids::{KeyId, ProjectId, UserId};
 use super::key::{self, ApiKey};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::Caller;
+use crate::model::caller::Caller;
 use crate::store::{Store, UsageShard};
 
 /// Longest range, in days (inclusive of both ends).

@@ -3,4 +3,6 @@
 //! close a cycle through it. Moving here from `domain/*` one concept at a time (`domain::ids`
 //! and the checks of `domain` are model too, not yet moved).
 
+pub mod audit;
+pub mod caller;
 pub mod project;
