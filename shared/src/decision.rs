@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use crate::config::DecisionConfig;
 use crate::domain::ids::{KeyId, ProjectId, RoleName, UserId};
-use crate::domain::key::{ApiKey, KeyStatus};
 use crate::domain::now;
 use crate::error::Result;
+use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Role;
 pub use crate::routes::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use crate::store::{Store, UsageCount, Window};

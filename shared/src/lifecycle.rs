@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
-use crate::domain::import::{Import, ImportState};
-use crate::domain::key::{ApiKey, KeyStatus};
-use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
+use crate::model::import::{Import, ImportState};
+use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Person;
+use crate::model::request::{KeyRequest, RequestStatus};
 use crate::store::Image;
 use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 

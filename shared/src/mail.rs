@@ -5,10 +5,10 @@
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::domain::key::ApiKey;
-use crate::domain::request::KeyRequest;
 use crate::error::{Error, Result};
+use crate::model::key::ApiKey;
 use crate::model::project::{Person, Project};
+use crate::model::request::KeyRequest;
 
 /// One mail, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -471,8 +471,8 @@ where
 mod tests {
     use super::*;
     use crate::domain::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
-    use crate::domain::key::KeyStatus;
-    use crate::domain::request::RequestStatus;
+    use crate::model::key::KeyStatus;
+    use crate::model::request::RequestStatus;
 
     const CONSOLE: &str = "http://127.0.0.1:9000/console";
 

@@ -9,11 +9,11 @@
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, NotifierConfig};
-use crate::domain::key::{ApiKey, KeyStatus};
-use crate::domain::request::{KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
 use crate::lifecycle::Publisher;
 use crate::mail::{self, Mail, Mailer};
+use crate::model::key::{ApiKey, KeyStatus};
+use crate::model::request::{KeyRequest, RequestStatus};
 use crate::store::{Image, Store};
 
 use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
@@ -504,13 +504,13 @@ mod tests {
     #[test]
     fn a_revealed_key_audit_entry_is_no_mail_and_no_event() {
         let k = KeyId::generate();
-        let entry = crate::domain::audit::AuditEntry {
+        let entry = crate::model::audit::AuditEntry {
             project_id: ProjectId::parse("p", "server").expect("id"),
             id: "a1".into(),
             at: "2026-01-01T00:00:00Z".into(),
             actor: Some(someone("bob")),
             action: "key.revealed".into(),
-            target: Some(crate::domain::audit::Target {
+            target: Some(crate::model::audit::Target {
                 kind: "key".into(),
                 id: k.to_string(),
             }),

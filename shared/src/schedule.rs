@@ -12,11 +12,11 @@ use time::{Duration, OffsetDateTime};
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, SchedulerConfig};
-use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ProjectId;
-use crate::domain::key::{ApiKey, KeyStatus};
 use crate::error::{Error, Result};
 use crate::mail::{self, Mailer};
+use crate::model::audit::AuditEntry;
+use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::{Digest, Project};
 use crate::page::PageRequest;
 use crate::store::{Store, keys};

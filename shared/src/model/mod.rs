@@ -5,4 +5,8 @@
 
 pub mod audit;
 pub mod caller;
+pub mod import;
+pub mod key;
 pub mod project;
+pub mod request;
+pub mod template;

@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use super::{Attrs, Scope, Store, keys, s, to_attrs};
 use crate::domain::ids::{KeyId, ProjectId, UserId};
-use crate::domain::key::{ApiKey, AuditEntry};
-use crate::domain::request::{Ask, KeyRequest, RequestStatus};
 use crate::error::{Error, Result};
+use crate::model::key::{ApiKey, AuditEntry};
+use crate::model::request::{Ask, KeyRequest, RequestStatus};
 use crate::page::{Page, PageRequest};
 
 use super::grants::{Operation, Touch as T, op};

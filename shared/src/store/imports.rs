@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::{
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
-use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
-use crate::domain::import::{Import, ImportedSecret};
 use crate::error::{Error, Result};
+use crate::model::audit::AuditEntry;
+use crate::model::import::{Import, ImportedSecret};
 use crate::model::project::Node;
 use crate::page::{Page, PageRequest};
 

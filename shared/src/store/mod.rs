@@ -530,8 +530,8 @@ mod tests {
     #[test]
     fn each_entity_round_trips_through_its_item() {
         use crate::domain::ids::*;
-        use crate::domain::template::{InfoField, Template};
         use crate::model::project::{Member, Membership, Node, Person, Project, Role};
+        use crate::model::template::{InfoField, Template};
 
         fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
             entity_type: &str,

@@ -11,11 +11,11 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::Key;
 use super::keys::partitions::{KEYS, NOTIFIED, PROJECTS};
 use super::{Store, key_attrs, keys, sdk_error, to_attrs};
-use crate::domain::import::Import;
-use crate::domain::key::ApiKey;
 use crate::domain::now;
-use crate::domain::request::KeyRequest;
 use crate::error::{Error, Result};
+use crate::model::import::Import;
+use crate::model::key::ApiKey;
+use crate::model::request::KeyRequest;
 
 /// What each method touches (`store::grants`): the notifier's markers have partitions of their
 /// own; the scheduler's markers (`claim_marker`) sit in the project's (`SCHEDULE#digest#day`)
@@ -142,8 +142,8 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::ids::{Email, ProjectId, RequestId, TemplateId, UserId};
-    use crate::domain::request::RequestStatus;
     use crate::model::project::Person;
+    use crate::model::request::RequestStatus;
     use crate::store::keys::Key;
 
     fn request() -> KeyRequest {

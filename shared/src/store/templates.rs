@@ -8,10 +8,10 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::PROJECTS;
 use super::requests::{Write, ask_of_request, request_attrs};
 use super::{Scope, Store, key_attrs, keys, s, to_attrs};
-use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{ProjectId, TemplateId};
-use crate::domain::request::{Ask, KeyRequest, RequestStatus};
-use crate::domain::template::Template;
+use crate::model::audit::AuditEntry;
+use crate::model::request::{Ask, KeyRequest, RequestStatus};
+use crate::model::template::Template;
 
 /// What each method touches (`store::grants`): templates, their name guards and the requests a
 /// deletion cancels all live in the project's partition; the role is checked there too.

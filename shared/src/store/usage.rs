@@ -9,8 +9,8 @@ use super::grants::{Attributes, Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error};
 use crate::domain::ids::{KeyId, ProjectId, RoleName};
-use crate::domain::key::ApiKey;
 use crate::error::Result;
+use crate::model::key::ApiKey;
 use crate::model::project::Role;
 
 /// Every attribute a count's update names, its keys included (`dynamodb:Attributes` patterns,

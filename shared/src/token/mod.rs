@@ -27,24 +27,7 @@ pub use verifier::Verifier;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;
 
-/// The claims of an API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    /// The platform API of the key's project.
-    pub aud: String,
-    /// The holder's user id.
-    pub sub: String,
-    /// The key id.
-    pub jti: String,
-    /// The project role whose permissions the key carries.
-    pub role: String,
-    pub iat: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exp: Option<u64>,
-}
+pub use crate::model::key::Claims;
 
 /// A signed API key. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,0 +1,360 @@
+//! Template data: the types, limits and pure rules of `domain::template` (no I/O; the
+//! operations that check access and call the store stay in `domain::template`).
+
+pub use crate::domain::ids::FIELD_NAME_MAX;
+use crate::domain::ids::{FieldId, ProjectId, RoleName, TemplateId};
+use crate::domain::{Check, check_name, check_text, now};
+use crate::error::{Error, FieldError, Result};
+use crate::model::request::MyRequest;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub const TEMPLATE_NAME_MAX: usize = 100;
+pub const TEMPLATE_DESCRIPTION_MAX: usize = 1000;
+pub const TTL_DAYS_MAX: u32 = 3650;
+/// The highest per-key rate limit a template may set (calls per minute).
+pub const RATE_LIMIT_MAX: u32 = 100_000;
+pub const FIELDS_MAX: usize = 20;
+pub const FIELD_DESCRIPTION_MAX: usize = 500;
+pub const FIELD_VALUE_MAX: usize = 2048;
+/// How often a field change re-reads the template after a concurrent change before giving up.
+pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoField {
+    pub id: FieldId,
+    pub name: String,
+    pub description: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: String,
+    pub role: RoleName,
+    pub ttl_days: Option<u32>,
+    /// Calls per minute each of the template's keys may make (`null`: no limit); beyond it a
+    /// call is refused with 429 and counted as denied (`rate_limited`).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+    pub fields: Vec<InfoField>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Template {
+    /// The name as compared for uniqueness.
+    pub fn folded_name(&self) -> String {
+        fold(&self.name)
+    }
+}
+
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// A template as a member sees it: with the caller's latest request for it (`null` if none).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateView {
+    #[serde(flatten)]
+    pub template: Template,
+    pub my_request: Option<MyRequest>,
+}
+
+impl From<Template> for TemplateView {
+    fn from(template: Template) -> Self {
+        TemplateView {
+            template,
+            my_request: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTemplateInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub role: String,
+    pub ttl_days: Option<u32>,
+    pub rate_limit_per_minute: Option<u32>,
+    pub fields: Option<Vec<FieldInput>>,
+}
+
+/// `ttl_days` distinguishes absent (keep) from `null` (clear).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub ttl_days: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit_per_minute: Option<Option<u32>>,
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub value: Option<String>,
+}
+
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A field's name as an identifier, as imports name its secret: lower case, each run of
+/// characters other than `[a-z0-9]` one `_` (`"Input node-1"` -> `input_node_1`).
+pub fn field_identifier(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// The identifier of an import's token secret (`<prefix>_token`): no field may take it.
+pub const TOKEN_IDENTIFIER: &str = "token";
+
+/// A field name: `[A-Za-z][A-Za-z0-9 _-]{0,63}`.
+pub fn check_field_name(field: &str, v: &str) -> std::result::Result<String, FieldError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if v.len() > FIELD_NAME_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {FIELD_NAME_MAX} characters"),
+        ));
+    }
+    let ok = v.starts_with(|c: char| c.is_ascii_alphabetic())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '_' || c == '-');
+    if !ok {
+        return Err(FieldError::new(
+            field,
+            "must start with a letter and hold only letters, digits, spaces, `_` and `-`",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+pub fn check_field_value(field: &str, v: &str) -> std::result::Result<String, FieldError> {
+    if v.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if v.chars().count() > FIELD_VALUE_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {FIELD_VALUE_MAX} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(v.trim().to_string())
+}
+
+pub fn check_ttl(v: u32) -> std::result::Result<u32, FieldError> {
+    if (1..=TTL_DAYS_MAX).contains(&v) {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            "ttl_days",
+            format!("must be from 1 to {TTL_DAYS_MAX}"),
+        ))
+    }
+}
+
+pub fn check_rate_limit(v: u32) -> std::result::Result<u32, FieldError> {
+    if (1..=RATE_LIMIT_MAX).contains(&v) {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            "rate_limit_per_minute",
+            format!("must be from 1 to {RATE_LIMIT_MAX} calls per minute, or null for no limit"),
+        ))
+    }
+}
+
+pub fn check_field(c: &mut Check, at: &str, input: FieldInput, id: FieldId) -> Option<InfoField> {
+    let name = c.take(check_field_name(&format!("{at}name"), &input.name));
+    let description = c.take(check_text(
+        &format!("{at}description"),
+        input.description.as_deref().unwrap_or(""),
+        FIELD_DESCRIPTION_MAX,
+    ));
+    let value = c.take(check_field_value(&format!("{at}value"), &input.value));
+    Some(InfoField {
+        id,
+        name: name?,
+        description: description?,
+        value: value?,
+    })
+}
+
+/// The info-field count rule, its one home: a template has at most `FIELDS_MAX` fields.
+pub fn field_count(count: usize) -> std::result::Result<(), FieldError> {
+    if count > FIELDS_MAX {
+        return Err(FieldError::new(
+            "fields",
+            format!("a template has at most {FIELDS_MAX} fields"),
+        ));
+    }
+    Ok(())
+}
+
+/// Field rules across a template: at most `FIELDS_MAX`, names distinct as identifiers (they become
+/// secret names on import).
+pub fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Result<()> {
+    let mut c = Check::new();
+    c.take(field_count(fields.len()));
+    for (i, f) in fields.iter().enumerate() {
+        let ident = field_identifier(&f.name);
+        if ident == TOKEN_IDENTIFIER {
+            c.push(FieldError::new(
+                at(i),
+                format!(
+                    "{:?} is reserved: an import names the key's token secret `<prefix>_{ident}`",
+                    f.name
+                ),
+            ));
+        } else if fields[..i]
+            .iter()
+            .any(|g| field_identifier(&g.name) == ident)
+        {
+            c.push(FieldError::new(
+                at(i),
+                format!(
+                    "another field already has the name {:?} (names are compared as `{ident}`)",
+                    f.name
+                ),
+            ));
+        }
+    }
+    c.finish()
+}
+
+impl NewTemplateInput {
+    pub fn check(self, project_id: &ProjectId) -> Result<Template> {
+        let mut c = Check::new();
+        let name = c.take(check_name("name", &self.name, TEMPLATE_NAME_MAX));
+        let description = c.take(check_text(
+            "description",
+            self.description.as_deref().unwrap_or(""),
+            TEMPLATE_DESCRIPTION_MAX,
+        ));
+        let role = c.take(RoleName::parse("role", &self.role));
+        let ttl_days = self.ttl_days.map(|t| c.take(check_ttl(t)));
+        let rate_limit = self
+            .rate_limit_per_minute
+            .map(|r| c.take(check_rate_limit(r)));
+        let inputs = self.fields.unwrap_or_default();
+        c.take(field_count(inputs.len()));
+        let fields: Vec<Option<InfoField>> = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| check_field(&mut c, &format!("fields[{i}]."), f, FieldId::generate()))
+            .collect();
+        c.finish()?;
+        let fields: Vec<InfoField> = fields.into_iter().flatten().collect();
+        check_fields(&fields, |i| format!("fields[{i}].name"))?;
+        let (Some(name), Some(description), Some(role)) = (name, description, role) else {
+            return Err(Error::internal("checked template input without values"));
+        };
+        let at = now();
+        Ok(Template {
+            id: TemplateId::generate(),
+            project_id: project_id.clone(),
+            name,
+            description,
+            role,
+            ttl_days: ttl_days.flatten(),
+            rate_limit_per_minute: rate_limit.flatten(),
+            fields,
+            version: 1,
+            created_at: at.clone(),
+            updated_at: at,
+        })
+    }
+}
+
+impl TemplatePatch {
+    /// The template with this patch applied (version not yet bumped).
+    pub fn apply(self, mut t: Template) -> Result<Template> {
+        if self.name.is_none()
+            && self.description.is_none()
+            && self.role.is_none()
+            && self.ttl_days.is_none()
+            && self.rate_limit_per_minute.is_none()
+        {
+            return Err(Error::invalid(
+                "body",
+                "name, description, role, ttl_days or rate_limit_per_minute: at least one must be given",
+            ));
+        }
+        let mut c = Check::new();
+        if let Some(name) = self
+            .name
+            .as_deref()
+            .and_then(|n| c.take(check_name("name", n, TEMPLATE_NAME_MAX)))
+        {
+            t.name = name;
+        }
+        if let Some(d) = self
+            .description
+            .as_deref()
+            .and_then(|d| c.take(check_text("description", d, TEMPLATE_DESCRIPTION_MAX)))
+        {
+            t.description = d;
+        }
+        if let Some(role) = self
+            .role
+            .as_deref()
+            .and_then(|r| c.take(RoleName::parse("role", r)))
+        {
+            t.role = role;
+        }
+        match self.ttl_days {
+            Some(Some(ttl)) => t.ttl_days = c.take(check_ttl(ttl)),
+            Some(None) => t.ttl_days = None,
+            None => {}
+        }
+        match self.rate_limit_per_minute {
+            Some(Some(r)) => t.rate_limit_per_minute = c.take(check_rate_limit(r)),
+            Some(None) => t.rate_limit_per_minute = None,
+            None => {}
+        }
+        c.finish()?;
+        Ok(t)
+    }
+}
+
+pub fn not_found(p: &ProjectId, t: &TemplateId) -> Error {
+    Error::NotFound(format!("template {t} in project {p}"))
+}
