@@ -758,3 +758,68 @@ impl Changes {
         kinds
     }
 }
+
+/// The stack's AWS front (`AWS_ENDPOINT_URL`), where faults are armed for every service.
+pub fn main_emulator() -> String {
+    env("AWS_ENDPOINT_URL")
+}
+
+/// A fault armed in the stack's AWS front (scripts/aws_front.py, `/_keygate/faults`) until
+/// `disarm` or drop (a failing test removes its fault too).
+pub struct Fault {
+    emulator: String,
+    id: String,
+    armed: bool,
+}
+
+impl Fault {
+    pub async fn arm(emulator: &str, spec: Value) -> Fault {
+        let res = reqwest::Client::new()
+            .post(format!("{emulator}/_keygate/faults"))
+            .json(&spec)
+            .send()
+            .await
+            .expect("the emulator answers");
+        let status = res.status();
+        let body: Value = res.json().await.expect("JSON");
+        assert_eq!(status, 201, "fault armed: {body}");
+        Fault {
+            emulator: emulator.to_string(),
+            id: body["id"].as_str().expect("fault id").to_string(),
+            armed: true,
+        }
+    }
+
+    /// Removes it; how many requests it failed (or held).
+    pub async fn disarm(mut self) -> u64 {
+        let res = reqwest::Client::new()
+            .delete(format!("{}/_keygate/faults/{}", self.emulator, self.id))
+            .send()
+            .await
+            .expect("the emulator answers");
+        self.armed = false;
+        let body: Value = res.json().await.expect("JSON");
+        body["injected"].as_u64().expect("injected count")
+    }
+}
+
+impl Drop for Fault {
+    /// A plain blocking DELETE over loopback: no runtime is needed in a drop.
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let host = self.emulator.trim_start_matches("http://").to_string();
+        if let Ok(mut s) = std::net::TcpStream::connect(&host) {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = std::io::Write::write_fmt(
+                &mut s,
+                format_args!(
+                    "DELETE /_keygate/faults/{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.id
+                ),
+            );
+            let _ = std::io::Read::read_to_end(&mut s, &mut Vec::new());
+        }
+    }
+}

@@ -11,7 +11,6 @@
 //! on the same stack are not hit, and each is removed again when its guard is dropped.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,16 +20,12 @@ use keygate::config::AwsCallConfig;
 use keygate::domain::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
 use keygate_e2e::{
-    Changes, Fixture, Stack, client_project, import, lambda_invoke, mail_to, secrets_namespace,
-    stored_secrets, unique,
+    Changes, Fault, Fixture, Stack, client_project, import, lambda_invoke, mail_to, main_emulator,
+    secrets_namespace, stored_secrets, unique,
 };
 use serde_json::{Value, json};
 
 /// The AWS front (DynamoDB Local and its stream; moto's Secrets Manager).
-fn main_emulator() -> String {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run the tests with `make test`")
-}
-
 /// The front's listener SES v2 calls go to (before the stack's SES-only moto).
 fn mail_emulator() -> String {
     std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| main_emulator())
@@ -39,63 +34,6 @@ fn mail_emulator() -> String {
 /// The retries and deadlines the stack's functions run with (the same environment).
 fn calls() -> AwsCallConfig {
     AwsCallConfig::from_env().expect("valid AWS call settings in the stack's environment")
-}
-
-/// A fault armed in an emulator until `disarm` or drop (a failing test removes its fault too).
-struct Fault {
-    emulator: String,
-    id: String,
-    armed: bool,
-}
-
-impl Fault {
-    async fn arm(emulator: &str, spec: Value) -> Fault {
-        let res = reqwest::Client::new()
-            .post(format!("{emulator}/_keygate/faults"))
-            .json(&spec)
-            .send()
-            .await
-            .expect("the emulator answers");
-        let status = res.status();
-        let body: Value = res.json().await.expect("JSON");
-        assert_eq!(status, 201, "fault armed: {body}");
-        Fault {
-            emulator: emulator.to_string(),
-            id: body["id"].as_str().expect("fault id").to_string(),
-            armed: true,
-        }
-    }
-
-    /// Removes it; how many requests it failed (or held).
-    async fn disarm(mut self) -> u64 {
-        let res = reqwest::Client::new()
-            .delete(format!("{}/_keygate/faults/{}", self.emulator, self.id))
-            .send()
-            .await
-            .expect("the emulator answers");
-        self.armed = false;
-        let body: Value = res.json().await.expect("JSON");
-        body["injected"].as_u64().expect("injected count")
-    }
-}
-
-impl Drop for Fault {
-    /// A plain blocking DELETE over loopback: no runtime is needed in a drop.
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let host = self.emulator.trim_start_matches("http://").to_string();
-        if let Ok(mut s) = std::net::TcpStream::connect(&host) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = write!(
-                s,
-                "DELETE /_keygate/faults/{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                self.id
-            );
-            let _ = s.read_to_end(&mut Vec::new());
-        }
-    }
 }
 
 /// An answer with the header a 503 must carry.

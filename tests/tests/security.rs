@@ -3,10 +3,8 @@
 //! carry no token; a revealed token is never cached and every reveal is in the project's audit
 //! trail (no token without its entry); every response says `X-Content-Type-Options: nosniff`.
 
-use std::io::{Read, Write};
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate_e2e::{Fixture, Stack, client_project, import, wait_for_mail};
+use keygate_e2e::{Fault, Fixture, Stack, client_project, import, wait_for_mail};
 use serde_json::{Value, json};
 
 /// Every string inside an attribute value, nested ones included.
@@ -220,65 +218,6 @@ async fn a_revealed_token_is_never_cached_and_every_reveal_is_audited() {
     assert_eq!(reveals(&stack, &f, &key.id).await.len(), 2);
 }
 
-/// A fault armed in the stack's AWS front (scripts/aws_front.py, `/_keygate/faults`) until
-/// `disarm` or drop.
-struct Fault {
-    emulator: String,
-    id: String,
-    armed: bool,
-}
-
-impl Fault {
-    async fn arm(spec: Value) -> Fault {
-        let emulator = std::env::var("AWS_ENDPOINT_URL")
-            .expect("AWS_ENDPOINT_URL: run the tests with `make test`");
-        let res = reqwest::Client::new()
-            .post(format!("{emulator}/_keygate/faults"))
-            .json(&spec)
-            .send()
-            .await
-            .expect("the emulator answers");
-        assert_eq!(res.status(), 201, "fault armed");
-        let body: Value = res.json().await.expect("JSON");
-        Fault {
-            emulator,
-            id: body["id"].as_str().expect("fault id").to_string(),
-            armed: true,
-        }
-    }
-
-    /// Removes it; how many requests it failed.
-    async fn disarm(mut self) -> u64 {
-        let res = reqwest::Client::new()
-            .delete(format!("{}/_keygate/faults/{}", self.emulator, self.id))
-            .send()
-            .await
-            .expect("the emulator answers");
-        self.armed = false;
-        let body: Value = res.json().await.expect("JSON");
-        body["injected"].as_u64().expect("injected count")
-    }
-}
-
-impl Drop for Fault {
-    /// A plain blocking DELETE over loopback (a failing test removes its fault too).
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let host = self.emulator.trim_start_matches("http://").to_string();
-        if let Ok(mut s) = std::net::TcpStream::connect(&host) {
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-            let _ = write!(
-                s,
-                "DELETE /_keygate/faults/{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                self.id
-            );
-            let _ = s.read_to_end(&mut Vec::new());
-        }
-    }
-}
-
 #[tokio::test]
 async fn no_token_is_revealed_without_its_audit_entry() {
     let stack = Stack::new().await;
@@ -288,11 +227,14 @@ async fn no_token_is_revealed_without_its_audit_entry() {
 
     // The table refuses the reveal's audit entry (the only PutItem naming this key), on every
     // attempt the SDK makes.
-    let fault = Fault::arm(json!({
-        "match": {"target": "DynamoDB_20120810.PutItem", "body_contains": key.id},
-        "times": 1000, "status": 400, "code": "ProvisionedThroughputExceededException",
-        "message": "The level of configured provisioned throughput for the table was exceeded."
-    }))
+    let fault = Fault::arm(
+        &keygate_e2e::main_emulator(),
+        json!({
+            "match": {"target": "DynamoDB_20120810.PutItem", "body_contains": key.id},
+            "times": 1000, "status": 400, "code": "ProvisionedThroughputExceededException",
+            "message": "The level of configured provisioned throughput for the table was exceeded."
+        }),
+    )
     .await;
     let refused = reveal(&stack, &key.id, &f.member).await;
     assert!(fault.disarm().await >= 1, "the audit write was attempted");
