@@ -98,7 +98,8 @@ pub const SPECS: &[Spec] = &[
         name: "imports-sync",
         event: EventSource::Inline(EMPTY_BATCH),
     },
-    // The JWKS read needs no token: it reads the signing key set from Secrets Manager.
+    // The JWKS read needs no token: it reads the published public keys from the table (verify
+    // builds no Secrets Manager client).
     Spec {
         name: "verify",
         event: EventSource::File("verify/jwks.200.json"),
