@@ -150,10 +150,7 @@ impl Scheduler {
         if pending.is_empty() {
             return Ok(());
         }
-        let marker = keys::schedule_marker(
-            &keys::project_partition(&project.id),
-            &format!("digest#{day}"),
-        );
+        let marker = keys::digest_marker(&project.id, day);
         let mail = mail::digest(&self.console_url, project, &pending, day);
         self.send_once(marker, "digest", &mail, report).await
     }
@@ -264,7 +261,7 @@ impl Scheduler {
         let Some(project) = project else {
             return Ok(());
         };
-        let marker = keys::schedule_marker(&keys::api_key(&key.id).pk, &format!("reminded#{days}"));
+        let marker = keys::reminder_marker(&key.id, days);
         let mail = mail::key_expiring(&self.console_url, &project, key, days);
         self.send_once(marker, "expiry_reminder", &mail, report)
             .await

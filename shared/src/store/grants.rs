@@ -680,16 +680,10 @@ mod tests {
             (keys::audit(&p, "2026", "a1"), partitions::PROJECTS),
             (keys::import(&p, &prefix), partitions::PROJECTS),
             (keys::secret(&p, &name), partitions::PROJECTS),
-            (
-                keys::schedule_marker(&keys::project_partition(&p), "digest#2026-01-01"),
-                partitions::PROJECTS,
-            ),
+            (keys::digest_marker(&p, "2026-01-01"), partitions::PROJECTS),
             (keys::api_key(&k), partitions::KEYS),
             (keys::usage(&k, "2026-01-01", 3), partitions::KEYS),
-            (
-                keys::schedule_marker(&keys::api_key(&k).pk, "reminded#7"),
-                partitions::KEYS,
-            ),
+            (keys::reminder_marker(&k, 7), partitions::KEYS),
             (
                 super::super::Window::at(&keys::key_calls_subject(&k), 60, 5, 1_000).key,
                 partitions::KEY_RATES,

@@ -273,6 +273,16 @@ pub fn schedule_marker(pk: &str, what: &str) -> Key {
     }
 }
 
+/// The marker of a project's digest for one day: `PROJECT#p` / `SCHEDULE#digest#<day>`.
+pub fn digest_marker(p: &ProjectId, day: &str) -> Key {
+    schedule_marker(&project_partition(p), &format!("digest#{day}"))
+}
+
+/// The marker of a key's expiry reminder `days` ahead: `KEY#k` / `SCHEDULE#reminded#<days>`.
+pub fn reminder_marker(k: &KeyId, days: u32) -> Key {
+    schedule_marker(&key_partition(k), &format!("reminded#{days}"))
+}
+
 /// A published set of public keys (a JWKS document): `JWKS#<name>` / `META`.
 pub fn jwks(name: &str) -> Key {
     Key {
