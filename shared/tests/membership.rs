@@ -5,16 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{caller, project_of, unique};
+use common::{project_with_member, template_of};
 use keygate::Error;
 use keygate::config::{ApiKeyConfig, DEFAULT_SIGNING_KEYS_SECRET_ID};
 use keygate::domain::audit::AuditEntry;
 use keygate::domain::ids::RequestId;
-use keygate::domain::ids::{RoleName, TemplateId};
 use keygate::domain::key;
-use keygate::domain::project::{self, MemberInput, RoleInput};
 use keygate::domain::request::{self, Ask, KeyRequest, NewRequestInput, RequestStatus};
-use keygate::domain::template::{self, NewTemplateInput};
 use keygate::store::{Store, Window};
 use keygate::token::Signer;
 
@@ -28,40 +25,8 @@ async fn an_approval_for_someone_no_longer_a_member_is_refused_and_writes_nothin
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
     let signer = Signer::new(&sdk, store.clone(), secret_id, Duration::from_secs(300));
 
-    let alice = caller(&unique("alice-"));
-    let bob = caller(&unique("bob-"));
-    let p = project_of(&store, &alice).await;
-    project::put_role(
-        &store,
-        &alice,
-        &p,
-        RoleName::parse("r", "reader").expect("role"),
-        RoleInput {
-            description: None,
-            permissions: vec!["packages:read".into()],
-        },
-    )
-    .await
-    .expect("role");
-    project::put_member(
-        &store,
-        &alice,
-        &p,
-        &bob.id,
-        MemberInput {
-            email: bob.email.to_string(),
-        },
-    )
-    .await
-    .expect("member");
-    let input: NewTemplateInput = serde_json::from_value(serde_json::json!({
-        "name": unique("T"), "role": "reader", "fields": [],
-    }))
-    .expect("template input");
-    let t: TemplateId = template::create(&store, &alice, &p, input)
-        .await
-        .expect("template")
-        .id;
+    let (alice, bob, p) = project_with_member(&store).await;
+    let t = template_of(&store, &alice, &p, 0).await;
     let r = request::create(
         &store,
         &bob,
@@ -103,14 +68,7 @@ async fn an_approval_for_someone_no_longer_a_member_is_refused_and_writes_nothin
     // Nor does a request of theirs land: its transaction checks the membership itself, not
     // only the read before it (which `request::create` does first), so one racing a removal
     // is refused too. Written through the store, past that read.
-    let input: NewTemplateInput = serde_json::from_value(serde_json::json!({
-        "name": unique("T"), "role": "reader", "fields": [],
-    }))
-    .expect("template input");
-    let t2 = template::create(&store, &alice, &p, input)
-        .await
-        .expect("second template")
-        .id;
+    let t2 = template_of(&store, &alice, &p, 0).await;
     // A template bob never asked for: only the membership can refuse this request.
     let late = KeyRequest {
         id: RequestId::generate(),

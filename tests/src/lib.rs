@@ -505,69 +505,81 @@ pub async fn stored_secrets(c: &str) -> BTreeMap<String, StoredSecret> {
     let sm = secrets_client().await;
     let base = format!("{}/{c}/", secrets_namespace());
     let mut out = BTreeMap::new();
+    for s in &listed_secrets(&sm, &base, true).await.expect("ListSecrets") {
+        let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
+            continue;
+        };
+        let mut deleted = s.deleted_date().is_some();
+        let value = if deleted {
+            String::new()
+        } else {
+            match sm
+                .get_secret_value()
+                .secret_id(s.name().unwrap_or_default())
+                .send()
+                .await
+            {
+                Ok(v) => v.secret_string().unwrap_or_default().to_string(),
+                // Deleted between the listing and the read (imports-sync runs concurrently).
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_invalid_request_exception()) =>
+                {
+                    deleted = true;
+                    String::new()
+                }
+                Err(e) => panic!("GetSecretValue: {e:?}"),
+            }
+        };
+        let tags = s
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        out.insert(
+            name.to_string(),
+            StoredSecret {
+                value,
+                tags,
+                deleted,
+            },
+        );
+    }
+    out
+}
+
+/// Every secret whose name starts with `prefix`, paged to the end; with `planned_deletion`,
+/// those scheduled for deletion too.
+pub async fn listed_secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    planned_deletion: bool,
+) -> Result<Vec<aws_sdk_secretsmanager::types::SecretListEntry>, String> {
+    let mut out = Vec::new();
     let mut next = None;
     loop {
         let page = sm
             .list_secrets()
-            .include_planned_deletion(true)
+            .include_planned_deletion(planned_deletion)
             .filters(
                 aws_sdk_secretsmanager::types::Filter::builder()
                     .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
-                    .values(&base)
+                    .values(prefix)
                     .build(),
             )
             .set_next_token(next)
             .send()
             .await
-            .expect("ListSecrets");
-        for s in page.secret_list() {
-            let Some(name) = s.name().and_then(|n| n.strip_prefix(&base)) else {
-                continue;
-            };
-            let mut deleted = s.deleted_date().is_some();
-            let value = if deleted {
-                String::new()
-            } else {
-                match sm
-                    .get_secret_value()
-                    .secret_id(s.name().unwrap_or_default())
-                    .send()
-                    .await
-                {
-                    Ok(v) => v.secret_string().unwrap_or_default().to_string(),
-                    // Deleted between the listing and the read (imports-sync runs concurrently).
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_invalid_request_exception()) =>
-                    {
-                        deleted = true;
-                        String::new()
-                    }
-                    Err(e) => panic!("GetSecretValue: {e:?}"),
-                }
-            };
-            let tags = s
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            out.insert(
-                name.to_string(),
-                StoredSecret {
-                    value,
-                    tags,
-                    deleted,
-                },
-            );
-        }
+            .map_err(|e| format!("ListSecrets: {e:?}"))?;
+        out.extend(page.secret_list().iter().cloned());
         next = page.next_token().map(str::to_string);
         if next.is_none() {
-            return out;
+            return Ok(out);
         }
     }
 }

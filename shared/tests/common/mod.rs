@@ -43,22 +43,16 @@ pub async fn project_of(store: &Store, owner: &Caller) -> ProjectId {
     ProjectId::parse("p", &id).expect("id")
 }
 
-/// bob holds a key of alice's project whose template has `fields` info fields; bob's client
-/// project has node `worker`. Returns (bob, key id, client project).
-pub async fn holder_with_key(
-    store: &Store,
-    signer: &Signer,
-    fields: usize,
-) -> (Caller, KeyId, ProjectId) {
+/// alice's new project with role `reader` (packages:read) and bob as a member: (alice, bob, p).
+pub async fn project_with_member(store: &Store) -> (Caller, Caller, ProjectId) {
     let alice = caller(&unique("alice-"));
     let bob = caller(&unique("bob-"));
     let p = project_of(store, &alice).await;
-    let reader = RoleName::parse("r", "reader").expect("role");
     project::put_role(
         store,
         &alice,
         &p,
-        reader,
+        RoleName::parse("r", "reader").expect("role"),
         RoleInput {
             description: None,
             permissions: vec!["packages:read".into()],
@@ -77,6 +71,16 @@ pub async fn holder_with_key(
     )
     .await
     .expect("member");
+    (alice, bob, p)
+}
+
+/// A new template of role `reader` in `p` with `fields` info fields; its id.
+pub async fn template_of(
+    store: &Store,
+    owner: &Caller,
+    p: &ProjectId,
+    fields: usize,
+) -> TemplateId {
     let input: NewTemplateInput = serde_json::from_value(serde_json::json!({
         "name": unique("T"),
         "role": "reader",
@@ -85,10 +89,21 @@ pub async fn holder_with_key(
             .collect::<Vec<_>>(),
     }))
     .expect("template input");
-    let t = template::create(store, &alice, &p, input)
+    template::create(store, owner, p, input)
         .await
-        .expect("template");
-    let t: TemplateId = t.id;
+        .expect("template")
+        .id
+}
+
+/// bob holds a key of alice's project whose template has `fields` info fields; bob's client
+/// project has node `worker`. Returns (bob, key id, client project).
+pub async fn holder_with_key(
+    store: &Store,
+    signer: &Signer,
+    fields: usize,
+) -> (Caller, KeyId, ProjectId) {
+    let (alice, bob, p) = project_with_member(store).await;
+    let t = template_of(store, &alice, &p, fields).await;
     let r = request::create(
         store,
         &bob,

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use keygate::domain::ids::KeyId;
 use keygate::store::Store;
-use keygate_e2e::{secrets_client, secrets_namespace, signing_keys};
+use keygate_e2e::{listed_secrets, secrets_client, secrets_namespace, signing_keys};
 
 /// Key records read at the same time.
 const READ_CONCURRENCY: usize = 16;
@@ -169,33 +169,14 @@ async fn imported_tokens() -> Result<Vec<(String, String)>, String> {
     let sm = secrets_client().await;
     let base = format!("{}/", secrets_namespace());
     let mut names = Vec::new();
-    let mut next = None;
-    loop {
-        let page = sm
-            .list_secrets()
-            .filters(
-                aws_sdk_secretsmanager::types::Filter::builder()
-                    .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
-                    .values(&base)
-                    .build(),
-            )
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| format!("ListSecrets: {e:?}"))?;
-        for s in page.secret_list() {
-            let name = s.name().unwrap_or_default();
-            let token = s
-                .tags()
-                .iter()
-                .any(|t| t.key() == Some("keygate:field") && t.value() == Some("token"));
-            if name.starts_with(&base) && token && s.deleted_date().is_none() {
-                names.push(name.to_string());
-            }
-        }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            break;
+    for s in listed_secrets(&sm, &base, false).await? {
+        let name = s.name().unwrap_or_default();
+        let token = s
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("keygate:field") && t.value() == Some("token"));
+        if name.starts_with(&base) && token && s.deleted_date().is_none() {
+            names.push(name.to_string());
         }
     }
     let mut out = Vec::new();
