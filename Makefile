@@ -1,5 +1,5 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token tools build release validate deploy lint fmt bench fuzz screenshots digest reminders
+.PHONY: dev test token node-secrets tools build release validate deploy lint fmt bench fuzz screenshots digest reminders
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
@@ -24,6 +24,9 @@ reminders:    ## on the `make dev` stack: run the expiry reminders now (NOW=<RFC
 
 token:        ## make token USER=<id> EMAIL=<email>: a dev console-user token (last line)
 	@bash scripts/token.sh "$(USER)" "$(EMAIL)"
+
+node-secrets: ## make node-secrets PROJECT=<client project> NODE=<node>: `export` lines of the secrets granted to the node
+	@bash scripts/node-secrets.sh "$(PROJECT)" "$(NODE)"
 
 tools:        ## install the pinned local tools into .keygate/venv
 	bash scripts/install-tools.sh

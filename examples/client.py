@@ -4,13 +4,15 @@
 A holder imports a key into their client project under a prefix; the nodes granted access then
 hold the secrets `<prefix>_token` (the API key), `<prefix>_project`, `<prefix>_input_node` and
 `<prefix>_output_node` (the template's info fields). This script makes the platform calls a
-client makes, in order:
+client makes, in order — the client script of the platform manual's page on API keys
+("Использование ключа"), with the platform SDK's calls spelled out:
 
-  GET  /projects/{p}/data_layers/last
-  POST /projects/{p}/nodes/{input}/packages                   -> the new package's `id`
-  POST /projects/{p}/nodes/{output}/packages/search
-  GET  /projects/{p}/nodes/{input}/packages/{id}/files
-  GET  /projects/{p}/nodes/{input}/packages/{id}/files/{f}    (download of the first file)
+  GET  /projects/{p}/data_layers/last                          -> the latest layer's `id`
+  POST /projects/{p}/nodes/{input}/packages                    -> the workload package's `id`
+  POST /projects/{p}/nodes/{output}/packages/search?page_size=1   (`master_id`: that id), polled
+       every --poll seconds until the graph's result package appears or --timeout passes
+  GET  /projects/{p}/nodes/{output}/packages/{result}/files
+  GET  /projects/{p}/nodes/{output}/packages/{result}/files/{f}   (each file; --out DIR saves them)
 
 It prints one line per call (method, path, status). Exit codes: 0 done, 1 the API answered an
 error or could not be reached, 2 usage or a missing secret. Python 3 standard library only.
@@ -25,6 +27,7 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -132,7 +135,7 @@ def problem(payload: bytes) -> str:
         return ""
     if not isinstance(doc, dict):
         return ""
-    for key in ("detail", "title"):
+    for key in ("detail", "title", "message"):
         value = doc.get(key)
         if isinstance(value, str) and value:
             return value
@@ -162,6 +165,8 @@ def run(args: argparse.Namespace) -> None:
     output_node = secret(f"{prefix}_output_node")
     if any(c.isspace() or not c.isprintable() for c in token):
         raise Failure(f"secret {prefix}_token is not a token (contains blanks)", code=2)
+    if args.timeout <= 0 or args.poll <= 0:
+        raise Failure("--timeout and --poll must be positive numbers of seconds", code=2)
 
     api = args.api or os.environ.get("PLATFORM_API_URL", "")
     if not api:
@@ -174,40 +179,74 @@ def run(args: argparse.Namespace) -> None:
     inp = f"{p}/nodes/{seg(input_node)}"
     out = f"{p}/nodes/{seg(output_node)}"
 
-    client.call("GET", f"{p}/data_layers/last")
+    # The latest data layer of the server project.
+    layer = client.json("GET", f"{p}/data_layers/last")
+    if not isinstance(layer, dict) or layer.get("id") in (None, ""):
+        raise Failure(f"GET {p}/data_layers/last: the answer has no layer id")
 
-    created = client.json(
+    # A new package on the input node: the workload.
+    posted = client.json(
         "POST",
         f"{inp}/packages",
         {
-            "name": args.name,
-            "data": {
-                "source": "keygate client example",
-                "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"
-                ),
-            },
+            "data_layer_id": layer["id"],
+            "label": args.label,
+            "fields": {"size": args.size, "span": args.span},
         },
     )
-    if not isinstance(created, dict) or created.get("id") in (None, ""):
+    if not isinstance(posted, dict) or posted.get("id") in (None, ""):
         raise Failure(f"POST {inp}/packages: the answer has no package id")
-    package = f"{inp}/packages/{seg(created['id'])}"
+    print("Sent workload to the server", file=sys.stderr)
 
-    client.call("POST", f"{out}/packages/search", {"query": args.name})
+    # Poll the output node for the package the graph made from it (its `master_id`).
+    print("Waiting for the results...", file=sys.stderr)
+    deadline = time.monotonic() + args.timeout
+    result = None
+    while True:
+        page = client.json(
+            "POST",
+            f"{out}/packages/search?page_size=1",
+            {"data_layer_id": layer["id"], "master_id": posted["id"]},
+        )
+        items = page.get("items") if isinstance(page, dict) else None
+        if not isinstance(items, list):
+            raise Failure(f"POST {out}/packages/search: expected {{\"items\": [...]}}")
+        if items:
+            result = items[0]
+            break
+        if time.monotonic() + args.poll > deadline:
+            raise Failure(f"no result for package {posted['id']} within {args.timeout:g} s")
+        time.sleep(args.poll)
+    if not isinstance(result, dict) or result.get("id") in (None, ""):
+        raise Failure(f"POST {out}/packages/search: the result has no id")
+    print("Done", file=sys.stderr)
 
+    # The result's files, each downloaded.
+    package = f"{out}/packages/{seg(result['id'])}"
     files = client.json("GET", f"{package}/files")
-    file_id = first_id(files, f"GET {package}/files")
-    if file_id is None:
-        print(f"package {created['id']} has no files: nothing to download", file=sys.stderr)
-        return
+    if isinstance(files, dict):
+        files = files.get("items")
+    if not isinstance(files, list):
+        raise Failure(f"GET {package}/files: expected a list of files")
+    for f in files:
+        if not isinstance(f, dict) or f.get("id") in (None, ""):
+            raise Failure(f"GET {package}/files: a file has no id")
+        content = client.call("GET", f"{package}/files/{seg(f['id'])}")
+        if args.out:
+            save(args.out, str(f.get("name") or f["id"]), content)
 
-    content = client.call("GET", f"{package}/files/{seg(file_id)}")
-    if args.out:
-        try:
-            with open(args.out, "wb") as f:
-                f.write(content)
-        except OSError as err:
-            raise Failure(f"cannot write {args.out}: {err.strerror or err}") from None
+
+def save(directory: str, name: str, content: bytes) -> None:
+    """Writes one downloaded file into `directory` under its own name (never outside it)."""
+    base = os.path.basename(name.replace("\\", "/")) or "file"
+    if base in (".", ".."):
+        base = "file"
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, base), "wb") as out:
+            out.write(content)
+    except OSError as err:
+        raise Failure(f"cannot write {directory}/{base}: {err.strerror or err}") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -227,12 +266,19 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="platform API base URL (default: $PLATFORM_API_URL; required)",
     )
+    ap.add_argument("--label", default="from_client", help="the posted package's label")
+    ap.add_argument("--size", type=int, default=10, help="the workload's `size` field (default 10)")
+    ap.add_argument("--span", type=int, default=60, help="the workload's `span` field (default 60)")
     ap.add_argument(
-        "--name",
-        default="keygate-example",
-        help="name of the package to create and search for (default: keygate-example)",
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the result package (default 300, the manual's 5 minutes)",
     )
-    ap.add_argument("--out", default=None, help="save the downloaded file here")
+    ap.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between searches (default 5)"
+    )
+    ap.add_argument("--out", default=None, help="save the result's files into this directory")
     return ap
 
 

@@ -10,6 +10,8 @@ cd "$ROOT"
 MOTO_PORT=${MOTO_PORT:-4566}
 PORT=${PORT:-9000}
 MAIL_MOTO_PORT=${MAIL_MOTO_PORT:-4567}
+GATEWAY_PORT=${GATEWAY_PORT:-9100}
+DEMO_PORT=${DEMO_PORT:-9101}
 STATE="$ROOT/.keygate/dev"
 
 bash scripts/install-tools.sh
@@ -37,6 +39,9 @@ log "starting cargo lambda watch on 127.0.0.1:$PORT"
 start_watch "$PORT"
 log "starting the stream pumps (table stream -> notifier -> mail in moto and events on the bus; -> imports-sync)"
 start_pumps "$PORT"
+log "starting the demo platform and the platform gateway before it (tools/platform)"
+start_platform "$PORT" "$DEMO_PORT" "$GATEWAY_PORT"
+echo "PLATFORM_API_URL=$PLATFORM_API_URL" >>"$ROOT/.keygate/dev.env"
 ALICE=$(devtool token alice alice@example.com)
 BOB=$(devtool token bob bob@example.com)
 cat <<TXT

@@ -157,6 +157,38 @@ start_pumps() {
   done
 }
 
+# start_platform WATCH_PORT [DEMO_PORT GATEWAY_PORT]: the platform side of a call made with an API
+# key, on loopback (tools/platform, never deployed): the demo platform (an in-memory stand-in for
+# the platform API behind the deployed PlatformApi) and the local gateway in front of it, which
+# does what PlatformApi does: asks the `authorizer` function (through `cargo lambda watch` on
+# WATCH_PORT) with API Gateway's payload 2.0 REQUEST event, answers 401/403/500 as API Gateway
+# does, forwards allowed calls with the `x-keygate-*` headers and the gateway secret. Its cache
+# is the template's AuthorizerCacheSeconds default (0); a second gateway with a 3 s cache shows
+# what a cache changes (tests/tests/platform.rs). Exports PLATFORM_API_URL (the gateway),
+# PLATFORM_API_CACHED_URL and PLATFORM_DEMO_URL (the demo platform itself, for the test that a
+# direct call with forged headers is refused).
+start_platform() {
+  local watch=$1 demo=${2:-$(free_port)} gateway=${3:-$(free_port)} cached secret
+  cached=$(free_port)
+  secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  setsid "$TARGET/debug/keygate-platform" demo --port "$demo" --secret "$secret" \
+    >"$KEYGATE_STATE_DIR/platform-demo.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$demo" "the demo platform" 30 "$!"
+  local invoke="http://127.0.0.1:$watch/2015-03-31/functions/authorizer/invocations" port ttl
+  for port in "$gateway" "$cached"; do
+    ttl=$([ "$port" = "$cached" ] && echo 3 || echo "${AUTHORIZER_CACHE_SECONDS:-0}")
+    setsid "$TARGET/debug/keygate-platform" gateway --port "$port" --authorizer-url "$invoke" \
+      --backend "http://127.0.0.1:$demo" --secret "$secret" --cache-seconds "$ttl" \
+      >"$KEYGATE_STATE_DIR/platform-gateway-$port.log" 2>&1 &
+    PIDS+=("$!")
+    wait_port "$port" "the platform gateway" 30 "$!"
+  done
+  export PLATFORM_API_URL="http://127.0.0.1:$gateway" PLATFORM_API_CACHED_URL="http://127.0.0.1:$cached"
+  export PLATFORM_DEMO_URL="http://127.0.0.1:$demo"
+  log "the platform gateway on 127.0.0.1:$gateway (cached: :$cached) before the demo platform on :$demo"
+}
+
 # stop_all: TERM to every process group started here; KILL what is still there after 5 s
 # (the emulator's server can take a while to wind down its threads).
 stop_all() {
@@ -208,6 +240,7 @@ start_test_stack() {
     "http://127.0.0.1:$port/2015-03-31/functions/authorizer/invocations" || true
   log "starting the stream pumps (table stream -> notifier, imports-sync)"
   start_pumps "$port"
+  start_platform "$port"
   export KEYGATE_URL="http://127.0.0.1:$port" KEYGATE_INVOKE_PORT="$port"
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 pub use reqwest::Method;
 
+pub mod platform;
 pub mod template;
 
 /// The stack under test. Panics with a clear message when run outside `make test`.
@@ -553,36 +554,7 @@ pub async fn stored_secrets(c: &str) -> BTreeMap<String, StoredSecret> {
     out
 }
 
-/// Every secret whose name starts with `prefix`, paged to the end; with `planned_deletion`,
-/// those scheduled for deletion too.
-pub async fn listed_secrets(
-    sm: &aws_sdk_secretsmanager::Client,
-    prefix: &str,
-    planned_deletion: bool,
-) -> Result<Vec<aws_sdk_secretsmanager::types::SecretListEntry>, String> {
-    let mut out = Vec::new();
-    let mut next = None;
-    loop {
-        let page = sm
-            .list_secrets()
-            .include_planned_deletion(planned_deletion)
-            .filters(
-                aws_sdk_secretsmanager::types::Filter::builder()
-                    .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
-                    .values(prefix)
-                    .build(),
-            )
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| format!("ListSecrets: {e:?}"))?;
-        out.extend(page.secret_list().iter().cloned());
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(out);
-        }
-    }
-}
+pub use keygate_dev::node_secrets::listed_secrets;
 
 /// The live (not deleted) secrets of `c`.
 pub async fn live_secrets(c: &str) -> BTreeMap<String, StoredSecret> {

@@ -1,450 +1,251 @@
-//! `examples/client.py` against a recording stand-in for the platform API on loopback: the five
-//! platform calls in order, each with the API key as bearer token, JSON bodies on the POSTs, clear
-//! errors for a missing secret and a refused call, and the token never in its output.
-//! Needs `python3` on PATH; no stack.
+//! The platform manual's last step on the local stack: `examples/client.py` (the manual's client
+//! script) run with the secrets an import granted to a node, against the local platform gateway
+//! (`PLATFORM_API_URL`), which asks the `authorizer` function and forwards allowed calls to the
+//! demo platform. It posts a workload, polls the search for the graph's result, downloads the
+//! result's files; the key's usage then shows exactly those calls. A call the role lacks and a
+//! revoked key get the gateway's 403; a missing secret is exit 2; the token is never printed.
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use keygate_e2e::Stack;
+use keygate_e2e::platform::{
+    ClientSetup, PREFIX, Run, gateway_url, route_totals, run_client, usage_once,
+};
+use serde_json::json;
 
-/// A JWT-shaped stand-in for an imported API key.
-const TOKEN: &str = "eyJhbGciOiJFZERTQSIsInR5cCI6ImtleWdhdGUtYXBpLWtleStqd3QifQ.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLW9mLWEtZmFrZS1rZXk";
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
-const DOWNLOAD: &[u8] = b"t,temp\n2024-01-01T00:00:00Z,3.5\n";
-
-/// The five calls the script makes with project `proj1`, input `in1`, output `out1`.
-const EXPECTED: [(&str, &str); 5] = [
-    ("GET", "/projects/proj1/data_layers/last"),
-    ("POST", "/projects/proj1/nodes/in1/packages"),
-    ("POST", "/projects/proj1/nodes/out1/packages/search"),
-    ("GET", "/projects/proj1/nodes/in1/packages/pkg1/files"),
-    ("GET", "/projects/proj1/nodes/in1/packages/pkg1/files/f1"),
+const CLIENT: [&str; 4] = [
+    "data_layers:read",
+    "packages:write",
+    "packages:read",
+    "files:read",
 ];
 
-#[derive(Debug, Clone)]
-struct Recorded {
-    method: String,
-    path: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-/// The platform API stand-in: answers the five calls, records every request.
-struct Platform {
-    port: u16,
-    calls: Arc<Mutex<Vec<Recorded>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Platform {
-    /// `refuse_package_write`: the package POST is answered 403 (problem+json).
-    async fn start(refuse_package_write: bool) -> Platform {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let port = listener.local_addr().expect("local addr").port();
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let rec = calls.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let rec = rec.clone();
-                tokio::spawn(async move {
-                    // A stuck connection must not hang the test.
-                    let _ = tokio::time::timeout(
-                        Duration::from_secs(10),
-                        serve(stream, rec, refuse_package_write),
-                    )
-                    .await;
-                });
-            }
-        });
-        Platform { port, calls, task }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn calls(&self) -> Vec<Recorded> {
-        self.calls.lock().expect("calls lock").clone()
-    }
-}
-
-impl Drop for Platform {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Reads one HTTP/1.1 request (headers and a Content-Length body), records it, answers, closes.
-async fn serve(mut stream: TcpStream, rec: Arc<Mutex<Vec<Recorded>>>, refuse: bool) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > 64 * 1024 {
-            return;
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_string();
-    let path = request_line.next().unwrap_or_default().to_string();
-    let header = |name: &str| {
-        head.split("\r\n").skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(length);
-    rec.lock().expect("calls lock").push(Recorded {
-        method: method.clone(),
-        path: path.clone(),
-        authorization: header("authorization"),
-        content_type: header("content-type"),
-        body,
-    });
-
-    let json_reply = |v: Value| ("application/json", v.to_string().into_bytes());
-    let (status, (content_type, payload)) = match (method.as_str(), path.as_str()) {
-        ("GET", "/projects/proj1/data_layers/last") => (
-            200,
-            json_reply(json!({"id": "layer7", "created_at": "2024-01-01T00:00:00Z"})),
-        ),
-        ("POST", "/projects/proj1/nodes/in1/packages") if refuse => (
-            403,
-            (
-                "application/problem+json",
-                json!({"type": "about:blank", "title": "Forbidden", "status": 403,
-                       "detail": "permission_missing:packages:write"})
-                .to_string()
-                .into_bytes(),
-            ),
-        ),
-        ("POST", "/projects/proj1/nodes/in1/packages") => (
-            201,
-            json_reply(json!({"id": "pkg1", "name": "keygate-example"})),
-        ),
-        ("POST", "/projects/proj1/nodes/out1/packages/search") => (
-            200,
-            json_reply(json!({"items": [{"id": "pkg0"}], "next": null})),
-        ),
-        ("GET", "/projects/proj1/nodes/in1/packages/pkg1/files") => (
-            200,
-            json_reply(json!({"items": [{"id": "f1", "name": "a.csv"}], "next": null})),
-        ),
-        ("GET", "/projects/proj1/nodes/in1/packages/pkg1/files/f1") => {
-            (200, ("text/csv", DOWNLOAD.to_vec()))
-        }
-        _ => (
-            404,
-            (
-                "application/problem+json",
-                json!({"title": "Not Found", "status": 404, "detail": "no such route"})
-                    .to_string()
-                    .into_bytes(),
-            ),
-        ),
-    };
-    let reason = match status {
-        200 => "OK",
-        201 => "Created",
-        403 => "Forbidden",
-        _ => "Not Found",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(&payload).await;
-    let _ = stream.shutdown().await;
-}
-
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn output(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-/// Runs `python3 examples/client.py <args>` with only `env` (plus what finding python needs),
-/// killed after `SCRIPT_TIMEOUT`.
-async fn run_client(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
-    tokio::task::spawn_blocking(move || {
-        let root = repo_root();
-        let mut cmd = Command::new("python3");
-        cmd.current_dir(&root)
-            .arg("examples/client.py")
-            .args(&args)
-            .env_clear()
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONIOENCODING", "utf-8")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // What locating python3 may need (a venv or a version manager's shim); nothing else of
-        // the caller's environment (proxies, PYTHON*, PLATFORM_API_URL, KEYGATE_PREFIX, secrets).
-        for name in ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV"] {
-            if let Some(v) = std::env::var_os(name) {
-                cmd.env(name, v);
-            }
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn python3 (is it on PATH?)");
-        let pipe = |r: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut s = Vec::new();
-                if let Some(mut r) = r {
-                    let _ = r.read_to_end(&mut s);
-                }
-                String::from_utf8_lossy(&s).into_owned()
-            })
-        };
-        let out = pipe(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let err = pipe(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let deadline = Instant::now() + SCRIPT_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for python3") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("examples/client.py did not finish within {SCRIPT_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Run {
-            status,
-            stdout: out.join().expect("stdout reader"),
-            stderr: err.join().expect("stderr reader"),
-        }
-    })
-    .await
-    .expect("client run")
-}
-
-/// The imported secrets under prefix `wx`, as env vars.
-fn secrets() -> Vec<(&'static str, String)> {
-    vec![
-        ("wx_token", TOKEN.to_string()),
-        ("wx_project", "proj1".to_string()),
-        ("wx_input_node", "in1".to_string()),
-        ("wx_output_node", "out1".to_string()),
+fn args(api: &str) -> Vec<String> {
+    [
+        "--prefix",
+        PREFIX,
+        "--api",
+        api,
+        "--poll",
+        "0.3",
+        "--timeout",
+        "30",
     ]
+    .map(String::from)
+    .to_vec()
 }
 
-fn args(platform: &Platform) -> Vec<String> {
-    vec![
-        "--prefix".into(),
-        "wx".into(),
-        "--api".into(),
-        platform.url(),
-    ]
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
-#[track_caller]
-fn assert_no_token(run: &Run) {
+fn assert_no_token(run: &Run, token: &str) {
     assert!(
-        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
-        "the token must never be printed:\n{}",
+        !run.stdout.contains(token) && !run.stderr.contains(token),
+        "the token was printed:\n{}",
         run.output()
     );
+    let signature = token.rsplit('.').next().unwrap_or(token);
     assert!(
-        !run.stderr.contains("Traceback"),
-        "no traceback:\n{}",
+        !run.stdout.contains(signature) && !run.stderr.contains(signature),
+        "{}",
         run.output()
     );
 }
 
 #[tokio::test]
-async fn makes_the_five_platform_calls_with_the_key() {
-    let platform = Platform::start(false).await;
-    let run = run_client(args(&platform), secrets()).await;
-    assert_eq!(run.status.code(), Some(0), "{}", run.output());
-    assert_no_token(&run);
+async fn the_manuals_client_script_runs_through_the_gateway_and_is_counted_exactly() {
+    let stack = Stack::new().await;
+    let s = ClientSetup::new(&stack, &CLIENT).await;
+    let names: Vec<&str> = s.secrets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["wx_input_node", "wx_output_node", "wx_project", "wx_token"],
+        "the node reads the import's four secrets"
+    );
+    let out = std::env::temp_dir().join(keygate_e2e::unique("client-out-"));
+    let mut a = args(&gateway_url());
+    a.extend(["--out".into(), out.display().to_string()]);
+    let run = run_client(&strs(&a), &s.secrets, &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert_no_token(&run, &s.key.token);
 
-    let calls = platform.calls();
-    let got: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| (c.method.as_str(), c.path.as_str()))
-        .collect();
-    assert_eq!(got, EXPECTED, "calls in order\n{}", run.output());
-    for c in &calls {
-        assert_eq!(
-            c.authorization.as_deref(),
-            Some(format!("Bearer {TOKEN}").as_str()),
-            "{} {} carries the key",
-            c.method,
-            c.path
-        );
-    }
-    for c in calls.iter().filter(|c| c.method == "POST") {
-        assert_eq!(
-            c.content_type.as_deref(),
-            Some("application/json"),
-            "{} {}",
-            c.method,
-            c.path
-        );
-        let body: Value = serde_json::from_slice(&c.body).unwrap_or_else(|e| {
-            panic!(
-                "{} {}: body is not JSON ({e}): {:?}",
-                c.method,
-                c.path,
-                String::from_utf8_lossy(&c.body)
-            )
-        });
-        assert!(body.is_object(), "{} {}: {body}", c.method, c.path);
-    }
-    assert!(calls[1].body.len() > 2 && calls[2].body.len() > 2);
-    for c in calls.iter().filter(|c| c.method == "GET") {
-        assert!(c.body.is_empty(), "{} {} has no body", c.method, c.path);
-    }
+    let p = format!("/projects/{}", s.f.project);
+    let calls = run.calls();
+    assert_eq!(
+        calls[0],
+        ("GET".into(), format!("{p}/data_layers/last"), 200),
+        "{}",
+        run.output()
+    );
+    assert_eq!(
+        calls[1],
+        ("POST".into(), format!("{p}/nodes/input/packages"), 201)
+    );
+    // The search is polled until the graph's result appears (the demo platform takes a moment).
+    let search = format!("{p}/nodes/output/packages/search?page_size=1");
+    let searches = calls[2..].iter().take_while(|c| c.1 == search).count();
+    assert!(
+        searches >= 2,
+        "the first search comes before the result: {}",
+        run.output()
+    );
+    assert!(calls[2..2 + searches].iter().all(|c| c.2 == 200));
+    let rest = &calls[2 + searches..];
+    assert_eq!(rest[0].0, "GET");
+    assert!(
+        rest[0]
+            .1
+            .starts_with(&format!("{p}/nodes/output/packages/"))
+            && rest[0].1.ends_with("/files"),
+        "{}",
+        run.output()
+    );
+    let downloads = &rest[1..];
+    assert!(
+        !downloads.is_empty(),
+        "the result has files: {}",
+        run.output()
+    );
+    assert!(
+        downloads
+            .iter()
+            .all(|c| c.0 == "GET" && c.2 == 200 && c.1.starts_with(&rest[0].1))
+    );
+    let saved = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(saved, downloads.len(), "each file saved in --out");
+    let _ = std::fs::remove_dir_all(&out);
 
-    // One line per call: method, path, status.
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    let statuses = [200, 201, 200, 200, 200];
-    assert_eq!(lines.len(), 5, "{}", run.output());
-    for (line, ((method, path), status)) in lines.iter().zip(EXPECTED.iter().zip(statuses)) {
-        assert_eq!(*line, format!("{method} {path} {status}"));
-    }
+    // The key's usage: exactly the calls the script made, by route, none denied.
+    let total = calls.len() as u64;
+    let usage = usage_once(&stack, &s.key.id, &s.f.member, total).await;
+    assert_eq!(usage["allowed"], total, "{usage}");
+    assert_eq!(usage["denied"], 0, "{usage}");
+    let mut want = vec![
+        ("GET /projects/{p}/data_layers/last".to_string(), 1),
+        (
+            "GET /projects/{p}/nodes/{n}/packages/{id}/files".to_string(),
+            1,
+        ),
+        (
+            "GET /projects/{p}/nodes/{n}/packages/{id}/files/{f}".to_string(),
+            downloads.len() as u64,
+        ),
+        ("POST /projects/{p}/nodes/{n}/packages".to_string(), 1),
+        (
+            "POST /projects/{p}/nodes/{n}/packages/search".to_string(),
+            searches as u64,
+        ),
+    ];
+    want.sort();
+    assert_eq!(route_totals(&usage), want, "{usage}");
+    // The owner sees the same figures.
+    let owners = usage_once(&stack, &s.key.id, &s.f.owner, total).await;
+    assert_eq!(owners["routes"], usage["routes"]);
 }
 
 #[tokio::test]
-async fn upper_case_env_names_and_out_file_work() {
-    let platform = Platform::start(false).await;
-    let out = std::env::temp_dir().join(format!("keygate-client-{}.csv", std::process::id()));
-    let mut a = args(&platform);
-    a.extend(["--out".to_string(), out.display().to_string()]);
-    let env = secrets()
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                match k {
-                    "wx_token" => "WX_TOKEN",
-                    "wx_project" => "WX_PROJECT",
-                    "wx_input_node" => "WX_INPUT_NODE",
-                    _ => "WX_OUTPUT_NODE",
-                },
-                v,
-            )
-        })
-        .collect();
-    let run = run_client(a, env).await;
-    let saved = std::fs::read(&out);
-    let _ = std::fs::remove_file(&out);
-    assert_eq!(run.status.code(), Some(0), "{}", run.output());
-    assert_no_token(&run);
-    assert_eq!(platform.calls().len(), 5);
-    assert_eq!(saved.expect("downloaded file"), DOWNLOAD);
+async fn a_call_the_role_lacks_is_the_gateways_403_and_ends_the_script() {
+    let stack = Stack::new().await;
+    // No packages:write: the workload post is refused.
+    let s = ClientSetup::new(&stack, &["data_layers:read", "packages:read", "files:read"]).await;
+    let run = run_client(&strs(&args(&gateway_url())), &s.secrets, &[]).await;
+    assert_eq!(run.code, Some(1), "{}", run.output());
+    let p = format!("/projects/{}", s.f.project);
+    assert_eq!(
+        run.calls(),
+        vec![
+            ("GET".to_string(), format!("{p}/data_layers/last"), 200),
+            ("POST".to_string(), format!("{p}/nodes/input/packages"), 403),
+        ],
+        "it stops at the refused call: {}",
+        run.output()
+    );
+    // API Gateway's answer to an authorizer's refusal: 403 {"message": "Forbidden"}.
+    assert!(run.stderr.contains("403 Forbidden"), "{}", run.output());
+    assert_no_token(&run, &s.key.token);
+    let usage = usage_once(&stack, &s.key.id, &s.f.member, 2).await;
+    assert_eq!(usage["allowed"], 1, "{usage}");
+    assert_eq!(usage["denied"], 1, "{usage}");
+    assert_eq!(
+        usage["denied_by_reason"],
+        json!([{"reason": "permission_missing", "total": 1}])
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_the_gateway() {
+    let stack = Stack::new().await;
+    let s = ClientSetup::new(&stack, &CLIENT).await;
+    s.f.revoke(&stack, &s.f.member, &s.key.id).await;
+    // Within the decisions' cache TTL (2 s on the local stack), the gateway refuses the key.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let run = loop {
+        let run = run_client(&strs(&args(&gateway_url())), &s.secrets, &[]).await;
+        if run.code == Some(1) || Instant::now() > deadline {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(run.code, Some(1), "{}", run.output());
+    let p = format!("/projects/{}", s.f.project);
+    assert_eq!(
+        run.calls(),
+        vec![("GET".to_string(), format!("{p}/data_layers/last"), 403)],
+        "{}",
+        run.output()
+    );
+    assert_no_token(&run, &s.key.token);
 }
 
 #[tokio::test]
 async fn a_missing_secret_is_exit_2_naming_it() {
-    let platform = Platform::start(false).await;
-    let env = secrets()
-        .into_iter()
-        .filter(|(k, _)| *k != "wx_token")
+    let stack = Stack::new().await;
+    let s = ClientSetup::new(&stack, &CLIENT).await;
+    let without: Vec<(String, String)> = s
+        .secrets
+        .iter()
+        .filter(|(n, _)| n != "wx_output_node")
+        .cloned()
         .collect();
-    let run = run_client(args(&platform), env).await;
-    assert_eq!(run.status.code(), Some(2), "{}", run.output());
-    assert!(run.stderr.contains("wx_token"), "{}", run.output());
-    assert_no_token(&run);
+    let run = run_client(&strs(&args(&gateway_url())), &without, &[]).await;
+    assert_eq!(run.code, Some(2), "{}", run.output());
     assert!(
-        platform.calls().is_empty(),
-        "no call without the secrets: {:?}",
-        platform.calls()
-    );
-}
-
-#[tokio::test]
-async fn a_refused_call_is_exit_1_with_the_problem_detail() {
-    let platform = Platform::start(true).await;
-    let run = run_client(args(&platform), secrets()).await;
-    assert_eq!(run.status.code(), Some(1), "{}", run.output());
-    assert!(
-        run.stderr.contains("permission_missing:packages:write")
-            || run.stdout.contains("permission_missing:packages:write"),
-        "the problem detail is printed:\n{}",
-        run.output()
-    );
-    assert!(
-        run.stdout
-            .contains("POST /projects/proj1/nodes/in1/packages 403"),
+        run.stderr.contains("missing secret wx_output_node"),
         "{}",
         run.output()
     );
-    assert_no_token(&run);
-    let got: Vec<(String, String)> = platform
-        .calls()
-        .into_iter()
-        .map(|c| (c.method, c.path))
-        .collect();
-    let want: Vec<(String, String)> = EXPECTED[..2]
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(got, want, "it stops at the refused call");
+    assert!(
+        run.calls().is_empty(),
+        "no call without the secrets: {}",
+        run.output()
+    );
+    // The URL from the environment, as `.keygate/dev.env` gives it; no URL at all is exit 2.
+    let gw = gateway_url();
+    let from_env = run_client(
+        &["--prefix", PREFIX, "--poll", "0.3"],
+        &s.secrets,
+        &[("PLATFORM_API_URL", gw.as_str())],
+    )
+    .await;
+    assert_eq!(from_env.code, Some(0), "{}", from_env.output());
+    let none = run_client(&["--prefix", PREFIX], &s.secrets, &[]).await;
+    assert_eq!(none.code, Some(2), "{}", none.output());
+    assert!(
+        none.stderr.contains("PLATFORM_API_URL"),
+        "{}",
+        none.output()
+    );
 }
 
 #[tokio::test]
 async fn help_works() {
-    let run = run_client(vec!["--help".into()], Vec::new()).await;
-    assert_eq!(run.status.code(), Some(0), "{}", run.output());
+    let run = run_client(&["--help"], &[], &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.output());
     assert!(
-        run.stdout.contains("--prefix") && run.stdout.contains("--api"),
+        run.stdout.contains("--prefix")
+            && run.stdout.contains("--api")
+            && run.stdout.contains("--timeout"),
         "{}",
         run.output()
     );

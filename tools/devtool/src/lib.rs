@@ -135,5 +135,6 @@ pub fn state_dir() -> PathBuf {
 }
 
 pub mod loopback;
+pub mod node_secrets;
 pub mod pump;
 pub mod setup;

@@ -4,6 +4,9 @@
 //!                                           in the table) and the signing key set
 //!   keygate-dev token <user> <email> [ttl]  prints a dev console-user token on its last line
 //!   keygate-dev seed                        the demo: alice's server project, bob's client project
+//!   keygate-dev node-secrets <project> <node>
+//!                                           `export` lines of the imported secrets granted to the
+//!                                           node: locally, what `job.secret(name)` reads on a node
 //!   keygate-dev pump [--port P]
 //!                                           the table's stream -> the notifier via cargo lambda watch
 //! Operator (also against a deployment, with the standard AWS environment):
@@ -24,7 +27,7 @@ use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, Ro
 use keygate::domain::request::{self, NewRequestInput};
 use keygate::domain::template::{self, FieldInput, NewTemplateInput};
 use keygate::store::Store;
-use keygate_dev::{BoxError, DevIssuer, loopback, pump, setup, state_dir};
+use keygate_dev::{BoxError, DevIssuer, loopback, node_secrets, pump, setup, state_dir};
 
 /// What each dev-only command would do to a deployment: why it refuses anything but loopback.
 const SETUP_WRITES: &str = "it creates the table, the SES identity and the event bus and publishes \
@@ -32,10 +35,12 @@ const SETUP_WRITES: &str = "it creates the table, the SES identity and the event
      (JWKS#users)";
 const SEED_WRITES: &str = "it writes demo data (alice's and bob's projects, a template, a request)";
 const TOKEN_MINTS: &str = "it mints console-user tokens signed with the dev issuer's key";
+const NODE_SECRETS_READS: &str =
+    "it prints secret values (imported API keys) to the terminal, as a local node would read them";
 const PUMP_FEEDS: &str =
     "it feeds the local table's stream to the functions under `cargo lambda watch`";
 
-const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>|publish | user-jwks publish <file>";
+const USAGE: &str = "usage: keygate-dev setup | token <user> <email> [ttl-seconds] | seed | node-secrets <project> <node> | pump [--port <watch port>] | signing-keys init|list|rotate|retire <kid>|publish | user-jwks publish <file>";
 
 #[tokio::main]
 async fn main() {
@@ -104,6 +109,22 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             Ok(())
         }
         ["seed"] => seed().await,
+        ["node-secrets", project, node] => {
+            let sdk = loopback::dev_sdk_config("node-secrets", NODE_SECRETS_READS).await?;
+            ProjectId::parse("project", project).map_err(|e| e.message)?;
+            NodeId::parse("node", node).map_err(|e| e.message)?;
+            let namespace = std::env::var("SECRETS_NAMESPACE")
+                .unwrap_or_else(|_| keygate::config::DEFAULT_SECRETS_NAMESPACE.into());
+            let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+            let granted = node_secrets::for_node(&sm, &namespace, project, node).await?;
+            if granted.is_empty() {
+                eprintln!("no secret of project {project} is granted to node {node}");
+            }
+            for (name, value) in granted {
+                println!("{}", node_secrets::export_line(&name, &value));
+            }
+            Ok(())
+        }
         ["pump", rest @ ..] => {
             loopback::require("pump", PUMP_FEEDS)?;
             pump::run(pump::Options::parse(rest)?).await
@@ -189,6 +210,25 @@ async fn seed() -> Result<(), BoxError> {
         writer,
     )
     .await?;
+    // The demo template's role: what the platform manual's client script does (read the latest
+    // layer, post a workload, search and download the results).
+    let client_role = RoleInput {
+        description: Some("Posts workloads to the graph and reads its results".into()),
+        permissions: vec![
+            "data_layers:read".into(),
+            "packages:write".into(),
+            "packages:read".into(),
+            "files:read".into(),
+        ],
+    };
+    project::put_role(
+        &store,
+        &alice,
+        &server,
+        id(RoleName::parse, "client")?,
+        client_role,
+    )
+    .await?;
     for (n, name) in [("input", "Input"), ("output", "Output")] {
         project::put_node(
             &store,
@@ -205,9 +245,12 @@ async fn seed() -> Result<(), BoxError> {
         value: value.into(),
     };
     let weather = NewTemplateInput {
-        name: "Weather data reader".into(),
-        description: Some("Read access to the weather server's data layers and packages".into()),
-        role: "reader".into(),
+        name: "Weather data client".into(),
+        description: Some(
+            "Post workloads to the weather graph and read its results (the platform manual's client script)"
+                .into(),
+        ),
+        role: "client".into(),
         ttl_days: Some(90),
         rate_limit_per_minute: Some(600),
         fields: Some(vec![
@@ -255,7 +298,7 @@ async fn seed() -> Result<(), BoxError> {
     )
     .await?;
     println!(
-        "seeded: project server (owner alice, member bob, roles reader/writer, nodes input/output, template \"Weather data reader\" with a pending request from bob), project bob-client (owner bob)"
+        "seeded: project server (owner alice, member bob, roles reader/writer/client, nodes input/output, template \"Weather data client\" with a pending request from bob), project bob-client (owner bob)"
     );
     Ok(())
 }
