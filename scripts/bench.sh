@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: a local stack of its own on free loopback ports, then the key-flow benchmark
 # (`tests/src/bin/keygate-bench.rs`), which prints latencies and their ratios from one run, and
+# the platform-call benchmark through the local gateway (`tests/src/bin/keygate-platform-bench.rs`),
 # the decision benchmark (`tests/src/bin/keygate-decision-bench.rs`, release build), and the
 # cold-start benchmark of every function's release binary (`tools/coldstart`), with the default
 # (compiled-in) roots of trust and with the platform's store.
@@ -28,6 +29,11 @@ devtool setup >/dev/null
 start_watch "$PORT" --ignore-changes
 export KEYGATE_URL="http://127.0.0.1:$PORT"
 "$TARGET/debug/keygate-bench"
+echo
+# The platform call through the local gateway vs straight to the demo platform, then a bounded
+# load run of client scripts (LOAD_CLIENTS, default 20, for LOAD_SECONDS, default 60).
+start_platform "$PORT"
+"$TARGET/debug/keygate-platform-bench"
 echo
 # The decision is CPU work measured against signature verification: release build.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --quiet -p keygate-e2e --bin keygate-decision-bench

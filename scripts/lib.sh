@@ -165,8 +165,8 @@ start_pumps() {
 # does, forwards allowed calls with the `x-keygate-*` headers and the gateway secret. Its cache
 # is the template's AuthorizerCacheSeconds default (0); a second gateway with a 3 s cache shows
 # what a cache changes (tests/tests/platform.rs). Exports PLATFORM_API_URL (the gateway),
-# PLATFORM_API_CACHED_URL and PLATFORM_DEMO_URL (the demo platform itself, for the test that a
-# direct call with forged headers is refused).
+# PLATFORM_API_CACHED_URL, PLATFORM_DEMO_URL (the demo platform itself) and
+# PLATFORM_BACKEND_SECRET.
 start_platform() {
   local watch=$1 demo=${2:-$(free_port)} gateway=${3:-$(free_port)} cached secret
   cached=$(free_port)
@@ -185,7 +185,9 @@ start_platform() {
     wait_port "$port" "the platform gateway" 30 "$!"
   done
   export PLATFORM_API_URL="http://127.0.0.1:$gateway" PLATFORM_API_CACHED_URL="http://127.0.0.1:$cached"
-  export PLATFORM_DEMO_URL="http://127.0.0.1:$demo"
+  # The demo platform and its secret, for the bench's direct calls (the gateway's hop measured
+  # against none) and the test that a direct call without it is refused.
+  export PLATFORM_DEMO_URL="http://127.0.0.1:$demo" PLATFORM_BACKEND_SECRET="$secret"
   log "the platform gateway on 127.0.0.1:$gateway (cached: :$cached) before the demo platform on :$demo"
 }
 
