@@ -445,6 +445,9 @@ describe('the API key flow through the console', () => {
     }
     const denied = await verify('POST', `/projects/${SERVER}/nodes/input/packages`);
     assert.equal(denied.allowed, false);
+    // Counts are written in batches (USAGE_FLUSH_SECONDS, 1 on the test stack): the charts are
+    // looked at once the four calls have been written; then they must show exactly those.
+    await until('the four calls are counted', async () => (await call('GET', `/v1/keys/${ids.key}/usage`, tokens.bob)).total >= 4);
 
     const expectUsage = async () => {
       await page.getByRole('heading', { name: `Usage of ${TEMPLATE}`, level: 1 }).waitFor();
