@@ -346,3 +346,43 @@ async fn a_large_batch_is_flushed_without_waiting_for_the_interval() {
     assert_eq!(batch.pending_items(), 0);
     task.abort();
 }
+
+#[tokio::test]
+async fn reads_sum_every_writer_and_find_the_last_use_past_a_page_of_items() {
+    let store = store().await;
+    let k = KeyId::generate();
+    // An older day, then 70 writers (containers) on the latest one: more than the 64 items the
+    // last-use query reads a page at a time. The first writer (the lowest id, read last, newest
+    // day first) has the latest use.
+    let old = UsageBatch::new(store.clone(), NEVER);
+    old.record(
+        &UsageCount::new(&k, "2026-03-01T23:59:00.000Z", "GET /a"),
+        true,
+        None,
+    );
+    old.flush().await.expect("flush");
+    for i in 0..70u32 {
+        let writer = UsageBatch::new(store.clone(), NEVER);
+        let when = if i == 0 { at(23, 0) } else { at(1, i % 60) };
+        writer.record(&UsageCount::new(&k, &when, "GET /a"), true, None);
+        writer.flush().await.expect("flush");
+        // Writer ids are ULIDs: one per millisecond keeps them in creation order.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (sum, last, items) = counted(&store, &k, DAY).await;
+    assert_eq!(
+        (items, sum["total"], sum["h01"], sum["h23"]),
+        (70, 70, 69, 1)
+    );
+    assert_eq!(last.as_deref(), Some(at(23, 0).as_str()));
+    assert_eq!(
+        store.last_used(&k).await.expect("last used").as_deref(),
+        Some(at(23, 0).as_str()),
+        "the latest use among all of the latest day's items"
+    );
+    let both = store
+        .usage_between(&k, "2026-03-01", DAY)
+        .await
+        .expect("usage");
+    assert_eq!(both.len(), 71);
+}
