@@ -193,8 +193,9 @@ async fn main() {
         warm
     );
     println!(
-        "DynamoDB calls during {} warm decisions (uncounted and served): {warm_calls}; then one flush of all their counts: {back_to_back_writes} write(s) ({} item(s))",
-        ROUNDS * per_round * 2 + per_round * 2,
+        "DynamoDB calls during the timed rounds ({} uncounted and {} served decisions): {warm_calls}; then one flush of the served ones' counts: {back_to_back_writes} write(s) ({} item(s))",
+        (ROUNDS + 1) * per_round,
+        (ROUNDS + 1) * per_round,
         counted_before.written
     );
     println!(
