@@ -1,7 +1,7 @@
-//! What a verify container's batched usage counts (`keygate::counting`) become when it stops.
-//! The function's binary (as `make test` builds it) is started as Lambda would, against a
-//! loopback Runtime API that accepts the shutdown hook's extension and hands out `POST
-//! /v1/verify` events with a real key of the stack; its counts go to the stack's table.
+//! What a container's batched usage counts (`keygate::counting`) become when it stops. The
+//! function's binary (verify, the authorizer; as `make test` builds them) is started as Lambda
+//! would, against a loopback Runtime API that accepts the shutdown hook's extension and hands
+//! out the events of events/ with a real key of the stack; its counts go to the stack's table.
 //!
 //! - SIGTERM (Lambda's shutdown, `cargo lambda watch` stopping it): the counts are flushed before
 //!   the process exits, complete, with a flush interval far longer than the test.
@@ -134,14 +134,19 @@ fn serve(mut stream: TcpStream, queue: &Mutex<Receiver<String>>, answered: &Send
     }
 }
 
-/// verify, started as Lambda would against `api`, with the stack's settings (inherited from the
-/// test's environment) and this flush interval.
-fn start_verify(api: &RuntimeApi, flush_seconds: u64, log: &std::path::Path) -> Child {
+/// `function` (verify or the authorizer), started as Lambda would against `api`, with the
+/// stack's settings (inherited from the test's environment) and this flush interval.
+fn start_function(
+    function: &str,
+    api: &RuntimeApi,
+    flush_seconds: u64,
+    log: &std::path::Path,
+) -> Child {
     let out = std::fs::File::create(log).expect("log file");
     let err = out.try_clone().expect("log file");
-    Command::new(binary("verify"))
+    Command::new(binary(function))
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "verify")
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("KEYGATE_METRICS", "off")
@@ -149,23 +154,24 @@ fn start_verify(api: &RuntimeApi, flush_seconds: u64, log: &std::path::Path) -> 
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()
-        .expect("verify (built by `cargo build --workspace`)")
+        .unwrap_or_else(|e| panic!("{function} (built by `cargo build --workspace`?): {e}"))
 }
 
-/// The `POST /v1/verify` event of events/ with this key's token and project.
-fn verify_event(f: &Fixture, token: &str) -> String {
-    std::fs::read_to_string(keygate_e2e::events_dir().join("verify/verify-allowed.200.json"))
-        .expect("events/verify/verify-allowed.200.json")
+/// The event `file` of events/ with this key's token and project.
+fn event(file: &str, f: &Fixture, token: &str) -> String {
+    std::fs::read_to_string(keygate_e2e::events_dir().join(file))
+        .unwrap_or_else(|e| panic!("events/{file}: {e}"))
         .replace("{{project}}", &f.project)
         .replace("{{api_key}}", token)
 }
 
-/// `n` allowed decisions through `api`.
+/// `n` allowed decisions through `api` (verify's answer or the authorizer's).
 fn decide(api: &RuntimeApi, event: &str, n: usize) {
     for i in 0..n {
         let answer = api.invoke(event);
         assert!(
-            answer.contains(r#""statusCode":200"#) && answer.contains(r#"\"allowed\":true"#),
+            (answer.contains(r#""statusCode":200"#) && answer.contains(r#"\"allowed\":true"#))
+                || answer.contains(r#""isAuthorized":true"#),
             "call {i}: {answer}"
         );
     }
@@ -211,12 +217,17 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
     let stack = Stack::new().await;
     let f = Fixture::new(&stack).await;
     let key = f.issue_key(&stack, &[("Project", "p")]).await;
-    let event = verify_event(&f, &key.token);
+    let event = event("verify/verify-allowed.200.json", &f, &key.token);
     let logs = std::env::var("KEYGATE_STATE_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
 
     // SIGTERM with a 300 s interval: only the shutdown flush can write the 12 counts.
     let api = RuntimeApi::start();
-    let mut child = start_verify(&api, 300, &logs.join("usage-shutdown-sigterm.log"));
+    let mut child = start_function(
+        "verify",
+        &api,
+        300,
+        &logs.join("usage-shutdown-sigterm.log"),
+    );
     decide(&api, &event, 12);
     assert_eq!(counted(&stack, &key.id).await, 0, "nothing flushed yet");
     signal(&child, "TERM");
@@ -231,7 +242,7 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
     // kill -9 with a 1 s interval: 8 calls, flushed by the timer; then 5 more and the kill
     // before the next flush. The 8 are there, the 5 (its unflushed batch) are lost.
     let api = RuntimeApi::start();
-    let mut child = start_verify(&api, 1, &logs.join("usage-shutdown-kill.log"));
+    let mut child = start_function("verify", &api, 1, &logs.join("usage-shutdown-kill.log"));
     decide(&api, &event, 8);
     let deadline = Instant::now() + Duration::from_secs(15);
     while counted(&stack, &key.id).await < 12 + 8 {
@@ -250,4 +261,29 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
         "kill -9 loses at most the unflushed batch (5): counted {after}, lost {lost}"
     );
     eprintln!("kill -9 lost {lost} of the 5 counts made after the last flush");
+}
+
+#[tokio::test]
+async fn the_authorizer_flushes_its_batch_at_sigterm_too() {
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let key = f.issue_key(&stack, &[("Project", "p")]).await;
+    let event = event("authorizer/read-files.allow.json", &f, &key.token);
+    let logs = std::env::var("KEYGATE_STATE_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
+    let api = RuntimeApi::start();
+    let mut child = start_function(
+        "authorizer",
+        &api,
+        300,
+        &logs.join("usage-shutdown-authorizer.log"),
+    );
+    decide(&api, &event, 7);
+    assert_eq!(counted(&stack, &key.id).await, 0, "nothing flushed yet");
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+    assert_eq!(
+        counted(&stack, &key.id).await,
+        7,
+        "every count written at SIGTERM"
+    );
 }
