@@ -208,7 +208,11 @@ impl UsageBatch {
                     "usage flushed"
                 )
             }
-            Err(e) => tracing::warn!(why, error = %e, "usage flush incomplete"),
+            Err(e) => {
+                // Alarmable: counts kept in memory are what a killed container would lose.
+                crate::metrics::count("usage_flush_failures", &[]);
+                tracing::warn!(why, error = %e, "usage flush incomplete")
+            }
         }
     }
 }
