@@ -17,7 +17,9 @@ fail as the service would: awsJson targets (DynamoDB, Secrets Manager) get
 `{"__type": code, "message": ...}`, REST-JSON calls (SES v2) `{"message": ...}`, both with
 `x-amzn-ErrorType: code`; `fields` adds body members (a transaction's `CancellationReasons`).
 `delay_ms` holds the request first (a call that hangs); without a `code` it then goes on to the
-service unharmed. The answer is the fault with its `id`; `GET /_keygate/faults[/id]` shows
+service unharmed. `"after": true` (with a `code`) lets the request reach the service and then
+replaces the service's answer with the fault: the write landed, its answer was lost (what a
+retry must not count twice). The answer is the fault with its `id`; `GET /_keygate/faults[/id]` shows
 `remaining` and `injected` counts, `DELETE /_keygate/faults/id` removes one (answering its final
 counts), `DELETE /_keygate/faults` all (of that listener). Tests match narrowly (their own ids in `body_contains`),
 so tests running beside them are not hit.
@@ -74,6 +76,9 @@ def _new_fault(spec, ids, listener):
     delay = spec.get("delay_ms", 0)
     fields = spec.get("fields", {})
     code = spec.get("code")
+    after = spec.get("after", False)
+    if not isinstance(after, bool) or (after and code is None):
+        raise ValueError("`after` is true or false, and an `after` fault needs a `code`")
     if not (isinstance(times, int) and times >= 1 and isinstance(status, int)):
         raise ValueError("`times` is a whole number >= 1, `status` a number")
     if not (isinstance(delay, int) and delay >= 0 and isinstance(fields, dict)):
@@ -90,6 +95,7 @@ def _new_fault(spec, ids, listener):
         "message": spec.get("message", f"injected fault: {code}"),
         "fields": fields,
         "delay_ms": delay,
+        "after": after,
         "listener": listener,
     }
 
@@ -184,6 +190,10 @@ class Front:
         return out
 
     def response(self, flow):
+        after = flow.metadata.pop("keygate_after", None)
+        if after is not None:
+            # The service has answered (and done what was asked): the caller gets the fault.
+            flow.response = _failing(after, flow.request)
         started = flow.metadata.get("keygate_started")
         if started is not None:
             request = flow.request
@@ -214,7 +224,10 @@ class Front:
             return
         if fault["delay_ms"]:
             await asyncio.sleep(fault["delay_ms"] / 1000)
-        if fault["code"] is not None:
+        if fault["after"]:
+            flow.metadata["keygate_after"] = fault
+            flow.metadata["keygate_started"] = time.monotonic()
+        elif fault["code"] is not None:
             flow.response = _failing(fault, flow.request)
 
 

@@ -47,6 +47,9 @@ stack_env() {
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.
   export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
+  # Decisions' usage counts are written in batches (keygate::counting): every second locally, so
+  # the tests that read usage after calls wait about that long for them.
+  export USAGE_FLUSH_SECONDS=${USAGE_FLUSH_SECONDS:-1}
   # AWS call deadlines: the deployed ones (shared/src/config.rs: 2 s per attempt, 5 s per call),
   # which DynamoDB Local meets under a full `make test` (the front's `/_keygate/latency`,
   # printed at the end of the run). A caller's AWS_ATTEMPT_TIMEOUT_MS / AWS_CALL_TIMEOUT_MS win.

@@ -191,10 +191,17 @@ pub struct DecisionConfig {
     /// How long key records, roles and signing keys are trusted from memory
     /// (`DECISION_CACHE_TTL_SECONDS`, default 30): revocation takes effect within it.
     pub cache_ttl: Duration,
-    /// Usage counters per key and day are spread over this many items (`USAGE_SHARDS`, default
-    /// 8, 1 to 64) so that one busy key cannot saturate a partition.
-    pub usage_shards: u32,
+    /// How often a container writes the usage counts it has gathered (`USAGE_FLUSH_SECONDS`,
+    /// default 10, 1 to 300; also sooner when its batch is large, and at shutdown): decisions wait
+    /// on no write (`keygate::counting`). 10 s keeps a steadily used key at one write per 10 s
+    /// per container (at 20 calls a second or more, at most 5 writes per 1,000 decisions) while
+    /// the statistics lag a busy container by seconds, and a container killed without its
+    /// shutdown (`kill -9`) loses at most that long of its counts.
+    pub usage_flush: Duration,
 }
+
+/// `USAGE_FLUSH_SECONDS` when unset.
+pub const DEFAULT_USAGE_FLUSH_SECONDS: u64 = 10;
 
 impl DecisionConfig {
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -208,11 +215,11 @@ impl DecisionConfig {
                 })?
             }
         };
-        let usage_shards = number_or(get, "USAGE_SHARDS", 8)?;
-        if !(1..=64).contains(&usage_shards) {
+        let usage_flush = number_or(get, "USAGE_FLUSH_SECONDS", DEFAULT_USAGE_FLUSH_SECONDS)?;
+        if !(1..=300).contains(&usage_flush) {
             return Err(ConfigError::Invalid {
-                name: "USAGE_SHARDS",
-                why: format!("{usage_shards} must be 1 to 64"),
+                name: "USAGE_FLUSH_SECONDS",
+                why: format!("{usage_flush} must be 1 to 300"),
             });
         }
         Ok(DecisionConfig {
@@ -220,7 +227,7 @@ impl DecisionConfig {
             audience: api.audience,
             routes,
             cache_ttl: Duration::from_secs(number_or(get, "DECISION_CACHE_TTL_SECONDS", 30)?),
-            usage_shards: usage_shards as u32,
+            usage_flush: Duration::from_secs(usage_flush),
         })
     }
 }
@@ -481,6 +488,23 @@ mod tests {
         assert_eq!(c.api_keys.issuer, "keygate");
         assert_eq!(c.api_keys.audience_for("server"), "platform-api:server");
         assert_eq!(c.api_keys.signing_keys_secret_id, "keygate/signing-keys");
+    }
+
+    #[test]
+    fn the_usage_flush_interval_has_a_default_and_is_checked() {
+        let d = DecisionConfig::from_lookup(&lookup(&[])).expect("defaults");
+        assert_eq!(
+            d.usage_flush,
+            Duration::from_secs(DEFAULT_USAGE_FLUSH_SECONDS)
+        );
+        let one = DecisionConfig::from_lookup(&lookup(&[("USAGE_FLUSH_SECONDS", "1")]));
+        assert_eq!(one.expect("1 s").usage_flush, Duration::from_secs(1));
+        for bad in ["0", "301", "soon", "-1"] {
+            match DecisionConfig::from_lookup(&lookup(&[("USAGE_FLUSH_SECONDS", bad)])) {
+                Err(ConfigError::Invalid { name, .. }) => assert_eq!(name, "USAGE_FLUSH_SECONDS"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

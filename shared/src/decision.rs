@@ -1,15 +1,15 @@
 //! The decision on a platform call made with an API key, on the hot path of the whole platform:
 //! the token (signature and claims), then the key's record (revoked? expired?), then the route
 //! (known? the key's project?), then the role's permission for it. Every decision on a token we
-//! signed is counted in the key's usage.
+//! signed is counted in the key's usage: in memory, written in batches off the request path
+//! (`keygate::counting`), so a decision waits on no write.
 //!
 //! A warm container decides from memory: the signing keys, key records and roles are cached for
-//! a configured time (revocation takes effect within it), so a warm decision reads nothing and
-//! its count is its one DynamoDB call. A cold one reads the key and the role in one
-//! `BatchGetItem` while its count is written at the same time, then (when allowed) its
-//! template's rate limit, cached per template like keys and roles: two round trips (a denial adds
-//! the denied counters in a second write). A key whose template sets calls per minute takes one
-//! slot of the minute's window per allowed call (a conditional `ADD`, beside the count).
+//! a configured time (revocation takes effect within it), so a warm decision makes no DynamoDB
+//! call at all. A cold one reads the key and the role in one `BatchGetItem`, then (when allowed)
+//! its template's rate limit, cached per template like keys and roles. A key whose template sets
+//! calls per minute takes one slot of the minute's window per allowed call (a conditional `ADD`,
+//! awaited: the limit holds across containers); its denials are counted like any other.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::DecisionConfig;
+use crate::counting::UsageBatch;
 use crate::domain::ids::{KeyId, ProjectId, RoleName, UserId};
 use crate::domain::now;
 use crate::error::Result;
@@ -158,7 +159,8 @@ pub struct Decider {
     routes: RouteMap,
     issuer: String,
     audience: String,
-    shards: u32,
+    /// This container's uncounted decisions (flushed by its own task: `counting`).
+    usage: Arc<UsageBatch>,
     keys: Cache<String, Option<Arc<ApiKey>>>,
     roles: Cache<(String, String), Option<Arc<Role>>>,
     /// Templates' calls per minute by (project, template).
@@ -175,12 +177,12 @@ struct Verified {
 impl Decider {
     pub fn new(store: Store, verifier: Verifier, config: &DecisionConfig) -> Self {
         Decider {
+            usage: Arc::new(UsageBatch::new(store.clone(), config.usage_flush)),
             store,
             verifier,
             routes: config.routes.clone(),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
-            shards: config.usage_shards,
             keys: Cache::new(config.cache_ttl),
             roles: Cache::new(config.cache_ttl),
             limits: Cache::new(config.cache_ttl),
@@ -189,6 +191,12 @@ impl Decider {
 
     pub fn routes(&self) -> &RouteMap {
         &self.routes
+    }
+
+    /// The container's usage batch: its flush task and shutdown hook are started by the
+    /// function (`counting::run_in_background`), tests flush it themselves.
+    pub fn usage(&self) -> Arc<UsageBatch> {
+        Arc::clone(&self.usage)
     }
 
     /// Signature and claims. `None` for a token we did not sign (or cannot read): nothing about
@@ -269,7 +277,8 @@ impl Decider {
     }
 
     /// The decision from memory alone, uncounted: `None` when anything would have to be read
-    /// (the benchmark's measure of a warm decision; `decide` is this plus its count).
+    /// (the benchmark's measure of a warm decision; `decide` is this plus its count in memory,
+    /// its log line and its metric).
     pub async fn decide_warm(&self, token: &str, target: Target<'_>) -> Result<Option<Decision>> {
         let p = match self.prepare(token, target).await? {
             Ok(p) => p,
@@ -280,7 +289,8 @@ impl Decider {
             .map(|(key, role)| evaluate(&p, key, role).0))
     }
 
-    /// Decides on `target` with `token`, and counts the decision in the key's usage.
+    /// Decides on `target` with `token`, and counts the decision in the key's usage (in memory:
+    /// written by the next flush).
     pub async fn decide(&self, token: &str, target: Target<'_>) -> Result<Decision> {
         let decision = self.decide_counted(token, target).await?;
         // The reason's counter name (`permission_missing`, not which permission): a dimension
@@ -318,50 +328,24 @@ impl Decider {
             (_, Some((r, _))) => r.template.clone(),
             (_, None) => "unknown".into(),
         };
-        let count = UsageCount::new(&p.key_id, &now(), &route_name, self.shards);
-        match self.cached(&p.v.claims, &p.project) {
-            // Warm: nothing to read; the whole count in one write (a rate-limited key's window
-            // is taken beside it).
-            Some((key, role)) => {
-                let (decision, reason) = evaluate(&p, key.clone(), role);
-                if reason.is_none()
-                    && let Some(key) = &key
-                {
-                    let (counted, limited) = tokio::join!(
-                        self.store.count_usage(&count, true, None),
-                        self.over_limit(key)
-                    );
-                    counted?;
-                    return self.limited(decision, &count, limited?).await;
-                }
-                let denied = reason.as_ref().map(Reason::counter);
-                self.store.count_usage(&count, true, denied).await?;
-                Ok(decision)
-            }
-            // Cold: the read and the count of the call in one round trip; a denial's counters after.
-            None => {
-                let (looked, counted) = tokio::join!(
-                    self.read(&p.v.claims, &p.project),
-                    self.store.count_usage(&count, true, None)
-                );
-                counted?;
-                let (key, role) = looked?;
-                let (decision, reason) = evaluate(&p, key.clone(), role);
-                if let Some(r) = &reason {
-                    self.store
-                        .count_usage(&count, false, Some(r.counter()))
-                        .await?;
-                    return Ok(decision);
-                }
-                match &key {
-                    Some(key) => {
-                        let limited = self.over_limit(key).await?;
-                        self.limited(decision, &count, limited).await
-                    }
-                    None => Ok(decision),
-                }
-            }
-        }
+        let count = UsageCount::new(&p.key_id, &now(), &route_name);
+        // Warm: nothing to read. Cold: the key and its role in one read.
+        let (key, role) = match self.cached(&p.v.claims, &p.project) {
+            Some(looked) => looked,
+            None => self.read(&p.v.claims, &p.project).await?,
+        };
+        let (decision, reason) = evaluate(&p, key.clone(), role);
+        let (decision, reason) = match (reason, &key) {
+            (None, Some(key)) => match self.over_limit(key).await? {
+                Some(wait) => limited(decision, wait),
+                None => (decision, None),
+            },
+            (reason, _) => (decision, reason),
+        };
+        // Counted in memory; a call that could not be decided (an error above) is not.
+        self.usage
+            .record(&count, true, reason.as_ref().map(Reason::counter));
+        Ok(decision)
     }
 
     /// The key's template's calls per minute (remembered like keys and roles).
@@ -399,28 +383,19 @@ impl Decider {
             Some(window.retry_after(epoch))
         })
     }
+}
 
-    /// An allowed decision turned into a `rate_limited` denial (and counted so) when over the limit.
-    async fn limited(
-        &self,
-        decision: Decision,
-        count: &UsageCount,
-        retry_after: Option<u64>,
-    ) -> Result<Decision> {
-        let Some(wait) = retry_after else {
-            return Ok(decision);
-        };
-        let reason = Reason::RateLimited(wait);
-        self.store
-            .count_usage(count, false, Some(reason.counter()))
-            .await?;
-        Ok(Decision {
-            allowed: false,
-            reason: Some(reason.code()),
-            retry_after: Some(wait),
-            ..decision
-        })
-    }
+/// An allowed decision turned into a `rate_limited` denial: the key is over its limit for `wait`
+/// more seconds.
+fn limited(decision: Decision, wait: u64) -> (Decision, Option<Reason>) {
+    let reason = Reason::RateLimited(wait);
+    let decision = Decision {
+        allowed: false,
+        reason: Some(reason.code()),
+        retry_after: Some(wait),
+        ..decision
+    };
+    (decision, Some(reason))
 }
 
 type Looked = (Option<Arc<ApiKey>>, Option<Arc<Role>>);

@@ -6,6 +6,7 @@ pub mod app;
 pub mod aws;
 pub mod bearer;
 pub mod config;
+pub mod counting;
 pub mod decision;
 pub mod domain;
 pub mod error;

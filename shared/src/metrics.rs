@@ -1,7 +1,7 @@
 //! CloudWatch Embedded Metric Format (EMF): a measured event is one JSON line on stdout, which
 //! CloudWatch Logs turns into a metric in namespace `keygate` (no API call, no added latency
 //! beyond the write). Counted: decisions by outcome and reason, approvals, mails sent and failed
-//! by kind, import failures. Lines are written only inside a Lambda runtime (where
+//! by kind, import failures, usage flushes that kept counts for a retry. Lines are written only inside a Lambda runtime (where
 //! `AWS_LAMBDA_FUNCTION_NAME` is set, as `cargo lambda watch` also sets it), never in benches or
 //! library tests; `KEYGATE_METRICS=off` turns them off.
 

@@ -1,6 +1,7 @@
 //! The decision against the emulator, with every DynamoDB call counted by an SDK interceptor: a
-//! cold decision reads the key and its role in one call issued together with its count; a warm
-//! one reads nothing; a revocation is seen once the cache TTL has passed.
+//! cold decision reads the key and its role in one call; a warm one makes no call at all (its
+//! count is written by the batch's flush: one update for many decisions); a revocation is seen
+//! once the cache TTL has passed.
 
 mod common;
 
@@ -14,7 +15,7 @@ use keygate::store::Store;
 use keygate::token::{Signer, Verifier};
 
 #[tokio::test]
-async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl() {
+async fn cold_reads_warm_makes_no_call_counts_are_one_flush_and_revocation_shows_after_the_ttl() {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
     let sdk = keygate::aws::aws_config().await;
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
@@ -48,15 +49,16 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     assert!(cold.allowed, "{cold:?}");
     assert_eq!(
         calls.take_sorted(),
-        vec!["BatchGetItem", "GetItem", "UpdateItem"],
-        "cold: key and role in one read beside the count, then the template's rate limit"
+        vec!["BatchGetItem", "GetItem"],
+        "cold: key and role in one read, then the template's rate limit; no write"
     );
-    let warm = decider.decide(token.expose(), target).await.expect("warm");
-    assert!(warm.allowed);
-    assert_eq!(
-        calls.take_sorted(),
-        vec!["UpdateItem"],
-        "warm: the count only"
+    for _ in 0..20 {
+        let warm = decider.decide(token.expose(), target).await.expect("warm");
+        assert!(warm.allowed);
+    }
+    assert!(
+        calls.take_sorted().is_empty(),
+        "warm: no call, the counts wait in memory"
     );
     let uncounted = decider
         .decide_warm(token.expose(), target)
@@ -67,6 +69,16 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
         calls.take_sorted().is_empty(),
         "a warm decision alone makes no call"
     );
+    decider.usage().flush().await.expect("flush");
+    assert_eq!(
+        calls.take_sorted(),
+        vec!["UpdateItem"],
+        "21 decisions of one key and day: one update"
+    );
+    let today = &keygate::domain::now()[..10];
+    let items = store.usage_between(&k, today, today).await.expect("usage");
+    let total: u64 = items.iter().filter_map(|i| i.counters.get("total")).sum();
+    assert_eq!(total, 21);
 
     // Revoked meanwhile: the cached record still decides until the TTL ends, then it is read.
     key::revoke(&store, &bob, &k).await.expect("revoke");
@@ -75,7 +87,12 @@ async fn cold_reads_twice_warm_reads_nothing_and_revocation_shows_after_the_ttl(
     assert_eq!(after.reason.as_deref(), Some("revoked"));
     assert_eq!(
         calls.take_sorted(),
-        vec!["BatchGetItem", "UpdateItem", "UpdateItem"],
-        "re-read, counted, and the denial's counters"
+        vec!["BatchGetItem"],
+        "re-read; the denial is counted in memory"
     );
+    decider.usage().flush().await.expect("flush");
+    assert_eq!(calls.take_sorted(), vec!["UpdateItem"]);
+    let items = store.usage_between(&k, today, today).await.expect("usage");
+    let sum = |name: &str| -> u64 { items.iter().filter_map(|i| i.counters.get(name)).sum() };
+    assert_eq!((sum("total"), sum("denied"), sum("d:revoked")), (22, 1, 1));
 }

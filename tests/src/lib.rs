@@ -374,6 +374,32 @@ pub async fn client_project(stack: &Stack, user: &str, nodes: &[&str]) -> String
     c
 }
 
+/// How long `usage_once_counted` keeps reading once the expected total is there: a flush that
+/// counted something twice (or a late extra one) lands within it (the stack flushes every 1 s).
+pub const USAGE_SETTLE: std::time::Duration = std::time::Duration::from_millis(2500);
+
+impl Stack {
+    /// `GET /v1/keys/{k}/usage` as `user`, once at least `total` calls are counted (decisions
+    /// are counted in batches, `USAGE_FLUSH_SECONDS` apart: polled, up to 30 s) and
+    /// `USAGE_SETTLE` later: the caller asserts exact counts on what it returns.
+    pub async fn usage_once_counted(&self, k: &str, user: &str, total: u64) -> Value {
+        let path = format!("/v1/keys/{k}/usage");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let usage = self.get(&path, &self.token(user)).await.expect(200).body;
+            if usage["total"].as_u64().unwrap_or(0) >= total {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("{total} calls were not counted within 30 s: {usage}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(USAGE_SETTLE).await;
+        self.get(&path, &self.token(user)).await.expect(200).body
+    }
+}
+
 impl Stack {
     /// Key `k`'s token, as its holder `user` reveals it.
     pub async fn reveal(&self, k: &str, user: &str) -> String {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -225,24 +225,12 @@ pub async fn run_client(
     }
 }
 
-/// Key `k`'s usage as `user` reads it, once its total is `total` (counts reach the table in the
-/// decisions' batches): panics after 20 s. Read again a flush interval later, so a count that
-/// goes on past `total` fails the caller's exact assertions too.
-pub async fn usage_once(stack: &Stack, k: &str, user: &str, total: u64) -> Value {
-    let path = format!("/v1/keys/{k}/usage");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let usage = stack.get(&path, &stack.token(user)).await.expect(200).body;
-        if usage["total"].as_u64() == Some(total) {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            return stack.get(&path, &stack.token(user)).await.expect(200).body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "key {k}'s usage total did not reach {total} within 20 s: {usage}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// Key `k`'s usage as `user` reads it once `total` calls are counted, asserted to be exactly
+/// `total` after the settle window (`Stack::usage_once_counted`).
+pub async fn counted(stack: &Stack, k: &str, user: &str, total: u64) -> Value {
+    let usage = stack.usage_once_counted(k, user, total).await;
+    assert_eq!(usage["total"], total, "exactly the calls made: {usage}");
+    usage
 }
 
 /// The route counts of a usage answer: `(route, total)`.

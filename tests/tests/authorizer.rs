@@ -101,14 +101,7 @@ async fn the_authorizer_refuses_a_revoked_key_and_counts_its_decisions() {
     let refused = authorize(&allow, &f, &key);
     assert_eq!(refused["isAuthorized"], false);
     assert_eq!(refused["context"]["reason"], "revoked");
-    let usage = stack
-        .get(
-            &format!("/v1/keys/{}/usage", key.id),
-            &stack.token(&f.member),
-        )
-        .await
-        .expect(200)
-        .body;
+    let usage = stack.usage_once_counted(&key.id, &f.member, 4).await;
     assert_eq!(usage["total"], 4, "{usage}");
     assert_eq!(usage["allowed"], 3);
     assert_eq!(usage["denied"], 1);

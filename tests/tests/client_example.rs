@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use keygate_e2e::Stack;
 use keygate_e2e::platform::{
-    ClientSetup, PREFIX, Run, gateway_url, route_totals, run_client, usage_once,
+    ClientSetup, PREFIX, Run, counted, gateway_url, route_totals, run_client,
 };
 use serde_json::json;
 
@@ -118,7 +118,7 @@ async fn the_manuals_client_script_runs_through_the_gateway_and_is_counted_exact
 
     // The key's usage: exactly the calls the script made, by route, none denied.
     let total = calls.len() as u64;
-    let usage = usage_once(&stack, &s.key.id, &s.f.member, total).await;
+    let usage = counted(&stack, &s.key.id, &s.f.member, total).await;
     assert_eq!(usage["allowed"], total, "{usage}");
     assert_eq!(usage["denied"], 0, "{usage}");
     let mut want = vec![
@@ -140,7 +140,7 @@ async fn the_manuals_client_script_runs_through_the_gateway_and_is_counted_exact
     want.sort();
     assert_eq!(route_totals(&usage), want, "{usage}");
     // The owner sees the same figures.
-    let owners = usage_once(&stack, &s.key.id, &s.f.owner, total).await;
+    let owners = counted(&stack, &s.key.id, &s.f.owner, total).await;
     assert_eq!(owners["routes"], usage["routes"]);
 }
 
@@ -164,7 +164,7 @@ async fn a_call_the_role_lacks_is_the_gateways_403_and_ends_the_script() {
     // API Gateway's answer to an authorizer's refusal: 403 {"message": "Forbidden"}.
     assert!(run.stderr.contains("403 Forbidden"), "{}", run.output());
     assert_no_token(&run, &s.key.token);
-    let usage = usage_once(&stack, &s.key.id, &s.f.member, 2).await;
+    let usage = counted(&stack, &s.key.id, &s.f.member, 2).await;
     assert_eq!(usage["allowed"], 1, "{usage}");
     assert_eq!(usage["denied"], 1, "{usage}");
     assert_eq!(

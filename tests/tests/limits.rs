@@ -140,14 +140,7 @@ async fn a_key_over_its_limit_gets_429_with_retry_after_and_the_denial_is_counte
         .expect(429);
     assert!(retry_after(&r) >= 1);
 
-    let usage = stack
-        .get(
-            &format!("/v1/keys/{}/usage", key.id),
-            &stack.token(&f.member),
-        )
-        .await
-        .expect(200)
-        .body;
+    let usage = stack.usage_once_counted(&key.id, &f.member, 5).await;
     assert_eq!(usage["total"], 5, "{usage}");
     assert_eq!(usage["allowed"], 3, "{usage}");
     assert_eq!(usage["denied"], 2, "{usage}");

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use keygate_e2e::platform::{
-    Answer, CACHE_TTL, ClientSetup, cached_gateway_url, call, demo_url, gateway_url, usage_once,
+    Answer, CACHE_TTL, ClientSetup, cached_gateway_url, call, counted, demo_url, gateway_url,
 };
 use keygate_e2e::{Method, Stack};
 use serde_json::{Value, json};
@@ -105,7 +105,7 @@ async fn refusals_are_403_and_other_paths_404() {
     )
     .await;
     assert_eq!((off.status, message(&off)), (404, "Not Found"), "{off:?}");
-    let usage = usage_once(&stack, &s.key.id, &s.f.member, 1).await;
+    let usage = counted(&stack, &s.key.id, &s.f.member, 1).await;
     assert_eq!(
         usage["denied_by_reason"],
         json!([{"reason": "wrong_project", "total": 1}])
@@ -223,7 +223,7 @@ async fn the_authorizer_cache_answers_repeats_uncounted_and_outlives_a_revocatio
         .await;
         assert_eq!(a.status, 200, "{a:?}");
     }
-    usage_once(&stack, &s.key.id, &s.f.member, 3).await;
+    counted(&stack, &s.key.id, &s.f.member, 3).await;
     // With one, the repeats within its TTL are answered from it: one decision, one count.
     let started = Instant::now();
     for _ in 0..3 {
@@ -243,7 +243,7 @@ async fn the_authorizer_cache_answers_repeats_uncounted_and_outlives_a_revocatio
         started.elapsed() < CACHE_TTL,
         "the three calls fit in the TTL"
     );
-    let usage = usage_once(&stack, &s.key.id, &s.f.member, 4).await;
+    let usage = counted(&stack, &s.key.id, &s.f.member, 4).await;
     assert_eq!(
         usage["total"], 4,
         "two of the cached gateway's calls were not counted: {usage}"

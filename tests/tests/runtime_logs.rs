@@ -9,6 +9,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -39,8 +41,9 @@ fn event(file: &str) -> String {
 
 /// Serves one Runtime API request on `stream`: the event on the first `next`, nothing on a later
 /// one (the function waits there until it is killed), `202` on a response or an error, which it
-/// reports on `answered`.
-fn serve(mut stream: TcpStream, event: &str, first: bool, answered: &Sender<()>) {
+/// reports on `answered`. An extension's registration (verify's and the authorizer's shutdown
+/// hook registers one, as on Lambda) is accepted, and its wait for events never answered.
+fn serve(mut stream: TcpStream, event: &str, handed_out: &AtomicBool, answered: &Sender<()>) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
@@ -49,15 +52,34 @@ fn serve(mut stream: TcpStream, event: &str, first: bool, answered: &Sender<()>)
     if reader.read_line(&mut line).is_err() {
         return;
     }
-    // The head's other lines (the body, if any, is not needed).
+    // The head's other lines, and the body (read, so that closing the connection does not reset
+    // it under an answer the client has yet to read; its content is not needed).
     let mut header = String::new();
+    let mut length = 0;
     while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
         header.clear();
     }
+    let _ = std::io::Read::read_exact(&mut reader, &mut vec![0; length]);
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if method == "GET" && path.ends_with("/invocation/next") {
-        if !first {
+    if method == "POST" && path == "/2020-01-01/extension/register" {
+        let body = r#"{"functionName":"f","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+             Lambda-Extension-Identifier: runtime-logs-extension\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    } else if path.starts_with("/2020-01-01/extension/") {
+        std::thread::sleep(Duration::from_secs(60));
+    } else if method == "GET" && path.ends_with("/invocation/next") {
+        if handed_out.swap(true, Ordering::SeqCst) {
             std::thread::sleep(Duration::from_secs(60));
             return;
         }
@@ -91,12 +113,12 @@ fn output_at_trace(function: &str, event: &str) -> String {
     let (answered, answer) = channel();
     let event = event.to_string();
     std::thread::spawn(move || {
-        let mut handed_out = false;
+        let handed_out = Arc::new(AtomicBool::new(false));
         for stream in api.incoming() {
             let Ok(stream) = stream else { return };
-            let (event, answered, first) = (event.clone(), answered.clone(), !handed_out);
-            handed_out = true;
-            std::thread::spawn(move || serve(stream, &event, first, &answered));
+            let (event, answered, handed_out) =
+                (event.clone(), answered.clone(), Arc::clone(&handed_out));
+            std::thread::spawn(move || serve(stream, &event, &handed_out, &answered));
         }
     });
     let log = std::env::temp_dir().join(format!("{}.log", keygate_e2e::unique("runtime-logs-")));

@@ -1,7 +1,7 @@
 //! The `authorizer` function: an API Gateway HTTP API Lambda REQUEST authorizer (payload 2.0,
 //! simple responses) in front of the platform API. The decision is `POST /v1/verify`'s, made and
-//! counted by `keygate::decision`; the context carries the key id, holder, project and role (or
-//! the reason of a refusal) to the platform's integration.
+//! counted (in batches, off the request path) by `keygate::decision`; the context carries the
+//! key id, holder, project and role (or the reason of a refusal) to the platform's integration.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as AuthorizerRequest;
 use keygate::aws::try_aws_config;
@@ -88,6 +88,8 @@ async fn main() -> Result<(), Error> {
     let verifier = Verifier::new(store.clone(), config.api_keys.signing_keys_ttl);
     let decider: &'static Decider =
         Box::leak(Box::new(Decider::new(store, verifier, &config.decision)));
+    // Counts are written in batches by a task of their own, and flushed when the container stops.
+    keygate::counting::run_in_background(decider.usage()).await;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<AuthorizerRequest>| async move {
             authorize(decider, event.payload).await

@@ -1,7 +1,7 @@
 //! The `verify` function: the decision on a platform call for services that ask
 //! (`POST /v1/verify`), introspection of the API key a script presents (`GET /v1/token`), and the
 //! signing keys' public half (`GET /.well-known/jwks.json`). API.md "Using a key". Every decision
-//! on a token keygate signed is counted in the key's usage.
+//! on a token keygate signed is counted in the key's usage, in batches off the request path.
 
 use keygate::decision::{Decider, Target};
 use keygate::http::{Router, json};
@@ -41,6 +41,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // never reads the private signing keys (no Secrets Manager client, no grant).
     let verifier = Verifier::new(app.store.clone(), app.config.api_keys.signing_keys_ttl);
     let decider = Decider::new(app.store.clone(), verifier, &app.config.decision);
+    // Counts are written in batches by a task of their own, and flushed when the container stops.
+    keygate::counting::run_in_background(decider.usage()).await;
     keygate::app::run(State { app, decider }, handle).await
 }
 

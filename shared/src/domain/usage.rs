@@ -1,6 +1,7 @@
 //! Usage statistics of keys (API.md "Usage"): a key's calls over a range of days, by day or hour,
 //! allowed and denied, by route; and the owner's roll-up of a project's keys. Counters are summed
-//! over the shards of each day; a range without use is zeros, not an error.
+//! over the items of each day (one per container that counted: `keygate::counting`; numbered
+//! shards from earlier versions alike); a range without use is zeros, not an error.
 
 use std::collections::BTreeMap;
 
@@ -133,7 +134,7 @@ pub struct KeyUsage {
     pub last_used_at: Option<String>,
 }
 
-/// Sums shards into a key's usage over `range`.
+/// Sums a key's counter items (any number per day) into its usage over `range`.
 pub fn summarize(k: &KeyId, range: &Range, shards: &[UsageShard]) -> KeyUsage {
     let mut days: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
     let mut routes: BTreeMap<String, u64> = BTreeMap::new();

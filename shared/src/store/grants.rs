@@ -347,12 +347,13 @@ pub const FUNCTIONS: &[Function] = &[
 ];
 
 /// A decision (verify, the authorizer): the published verification keys, the key and its role,
-/// the template's rate limit, the count, the rate window. No console users.
+/// the template's rate limit, the rate window; and the container's batched counts. No console
+/// users.
 const DECISIONS: &[&str] = &[
     "required_jwks(api-keys)",
     "key_and_role",
     "get_template",
-    "count_usage",
+    "add_usage",
     "take_slot",
 ];
 
@@ -682,7 +683,10 @@ mod tests {
             (keys::secret(&p, &name), partitions::PROJECTS),
             (keys::digest_marker(&p, "2026-01-01"), partitions::PROJECTS),
             (keys::api_key(&k), partitions::KEYS),
-            (keys::usage(&k, "2026-01-01", 3), partitions::KEYS),
+            (
+                keys::usage(&k, "2026-01-01", "01kbw0000000000000000000"),
+                partitions::KEYS,
+            ),
             (keys::reminder_marker(&k, 7), partitions::KEYS),
             (
                 super::super::Window::at(&keys::key_calls_subject(&k), 60, 5, 1_000).key,
@@ -823,6 +827,12 @@ mod tests {
         (
             "decision.rs",
             include_str!("../decision.rs"),
+            &["verify", "authorizer"],
+            &[],
+        ),
+        (
+            "counting.rs",
+            include_str!("../counting.rs"),
             &["verify", "authorizer"],
             &[],
         ),

@@ -197,12 +197,13 @@ pub fn secret(c: &ProjectId, name: &SecretName) -> Key {
     in_project(c, format!("{SECRET}{name}"))
 }
 
-/// One shard of a key's usage counters for one day: `KEY#k` / `USAGE#yyyy-mm-dd#shard` (days
-/// sort as text, so a range of days is one `BETWEEN`).
-pub fn usage(k: &KeyId, day: &str, shard: u32) -> Key {
+/// One writer's usage counters of a key for one day: `KEY#k` / `USAGE#yyyy-mm-dd#<writer>`, the
+/// writer being the container that counted (`keygate::counting`; items of earlier versions have
+/// a shard number there). Days sort as text, so a range of days is one `BETWEEN`.
+pub fn usage(k: &KeyId, day: &str, writer: &str) -> Key {
     Key {
         pk: key_partition(k),
-        sk: format!("{USAGE}{day}#{shard}"),
+        sk: format!("{USAGE}{day}#{writer}"),
     }
 }
 

@@ -18,7 +18,7 @@ mod usage;
 pub use api_keys::{MEMBER_CHANGED, MemberRemoval, TRANSACTION_ITEMS_MAX};
 pub use limits::Window;
 pub use notified::{Image, MARKER_TTL_SECONDS};
-pub use usage::{USAGE_RETENTION_DAYS, UsageCount, UsageShard};
+pub use usage::{Applied, USAGE_RETENTION_DAYS, UsageCount, UsageDelta, UsageShard, UsageWrite};
 
 use std::collections::{BTreeMap, HashMap};
 

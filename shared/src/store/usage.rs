@@ -1,8 +1,10 @@
-//! Usage counters (`KEY#k` / `USAGE#yyyy-mm-dd#shard`): one `UpdateItem ADD` per decision on one
-//! of N shards of the key's day, and the reads a decision and the statistics need.
+//! Usage counters (`KEY#k` / `USAGE#yyyy-mm-dd#<writer>`): each container (`keygate::counting`)
+//! adds its decisions' counts to its own item of the key's day in batches, one conditional
+//! `UpdateItem ADD` per item and flush; and the reads the decisions and the statistics need.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::grants::{Attributes, Operation, Touch as T, op};
@@ -16,8 +18,9 @@ use crate::model::project::Role;
 /// Every attribute a count's update names, its keys included (`dynamodb:Attributes` patterns,
 /// IAM `StringLike`: `?` one character, `*` any run): the only ones the decisions may update in
 /// a key's partition. The hours' counters are `hHH` and `hdHH`, the routes' `r:<route>`, the
-/// reasons' `d:<reason>`. Of a key's record they reach only `entity_type` and `last_used_at`
-/// (and could add `expires_at`): never its status, role, holder, validity or roll.
+/// reasons' `d:<reason>`; `seq` is the writer's flush sequence that makes a retried update count
+/// once. Of a key's record they reach only `entity_type` and `last_used_at` (and could add
+/// `expires_at` or `seq`): never its status, role, holder, validity or roll.
 pub const USAGE_ATTRIBUTES: Attributes = Attributes {
     what: "usage counters",
     names: &[
@@ -28,6 +31,7 @@ pub const USAGE_ATTRIBUTES: Attributes = Attributes {
         "day",
         "expires_at",
         "last_used_at",
+        "seq",
         "total",
         "denied",
         "h??",
@@ -38,14 +42,14 @@ pub const USAGE_ATTRIBUTES: Attributes = Attributes {
 };
 
 /// What each method touches (`store::grants`): a decision reads the key (`KEY#k`) and its role
-/// (`PROJECT#p`) in one batch and counts in the key's partition, its counters' attributes only;
-/// the statistics query the key's partition.
+/// (`PROJECT#p`) in one batch and adds its container's counts in the key's partition, its
+/// counters' attributes only; the statistics query the key's partition.
 pub(super) const OPERATIONS: &[Operation] = &[
     op(
         "key_and_role",
         &[T::batch_get(KEYS), T::batch_get(PROJECTS)],
     ),
-    op("count_usage", &[T::update(KEYS).only(USAGE_ATTRIBUTES)]),
+    op("add_usage", &[T::update(KEYS).only(USAGE_ATTRIBUTES)]),
     op("last_used", &[T::query(KEYS)]),
     op("usage_between", &[T::query(KEYS)]),
 ];
@@ -54,7 +58,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
 /// range is 366 days.
 pub const USAGE_RETENTION_DAYS: i64 = 400;
 
-/// One decision to count: on which key, day, hour and route, and on which shard.
+/// One decision to count: on which key, day, hour and route, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageCount {
     key: KeyId,
@@ -63,26 +67,97 @@ pub struct UsageCount {
     /// `00`..`23`
     hour: String,
     route: String,
-    shard: u32,
     at: String,
 }
 
 impl UsageCount {
-    /// `at` is an RFC 3339 UTC time (`domain::now()`); the shard is picked at random.
-    pub fn new(key: &KeyId, at: &str, route: &str, shards: u32) -> Self {
-        let shard = (ulid::Ulid::new().random() % u128::from(shards.max(1))) as u32;
+    /// `at` is an RFC 3339 UTC time (`domain::now()`).
+    pub fn new(key: &KeyId, at: &str, route: &str) -> Self {
         UsageCount {
             key: key.clone(),
             day: at.get(..10).unwrap_or("1970-01-01").to_string(),
             hour: at.get(11..13).unwrap_or("00").to_string(),
             route: route.to_string(),
-            shard,
             at: at.to_string(),
         }
     }
+
+    pub fn key(&self) -> &KeyId {
+        &self.key
+    }
+
+    /// `yyyy-mm-dd`: the item it is counted in.
+    pub fn day(&self) -> &str {
+        &self.day
+    }
 }
 
-/// The counters of one shard of one day, as read back.
+/// Counts to add to one item (a key's day, as one writer counts it): counter name -> how many,
+/// and the latest use among them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageDelta {
+    /// `total`, `denied`, `h07`, `hd07`, `r:<route>`, `d:<reason>` -> count.
+    pub counters: BTreeMap<String, u64>,
+    pub last_used_at: Option<String>,
+}
+
+impl UsageDelta {
+    /// Adds a decision: `call` the call itself (total, its hour, its route, last use), `denied`
+    /// a denial (denied, its hour, its reason).
+    pub fn add(&mut self, c: &UsageCount, call: bool, denied: Option<&str>) {
+        let mut one = |name: String| *self.counters.entry(name).or_default() += 1;
+        if call {
+            one("total".into());
+            one(format!("h{}", c.hour));
+            one(format!("r:{}", c.route));
+        }
+        if let Some(reason) = denied {
+            one("denied".into());
+            one(format!("hd{}", c.hour));
+            one(format!("d:{reason}"));
+        }
+        if call && self.last_used_at.as_deref() < Some(c.at.as_str()) {
+            self.last_used_at = Some(c.at.clone());
+        }
+    }
+
+    /// Adds another delta of the same item (counts not yet sent).
+    pub fn merge(&mut self, other: UsageDelta) {
+        for (name, n) in other.counters {
+            *self.counters.entry(name).or_default() += n;
+        }
+        if self.last_used_at < other.last_used_at {
+            self.last_used_at = other.last_used_at;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counters.is_empty()
+    }
+}
+
+/// One update of a writer's item: what to add, and the writer's flush sequence number, greater
+/// than that of every earlier update of the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageWrite {
+    pub key: KeyId,
+    pub day: String,
+    pub writer: String,
+    pub seq: u64,
+    pub delta: UsageDelta,
+}
+
+/// What became of an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Added now.
+    Now,
+    /// Its condition failed: the item already holds this sequence number or a later one, so an
+    /// earlier try of this very update landed (its answer was lost). Nothing was added twice.
+    Before,
+}
+
+/// The counters of one item of one day (a writer's, or an earlier version's shard), as read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageShard {
     pub day: String,
@@ -131,63 +206,90 @@ impl Store {
         Ok((key, found_role))
     }
 
-    /// Counts a decision on its shard: `call` adds the call itself (total, its hour, its route,
-    /// last use), `denied` a denial (denied, its hour, its reason). One `UpdateItem`.
-    pub async fn count_usage(
-        &self,
-        c: &UsageCount,
-        call: bool,
-        denied: Option<&str>,
-    ) -> Result<()> {
-        let Some(update) = usage_update(c, call, denied) else {
-            return Ok(());
+    /// Adds a writer's counts to its item of the key's day, once: the update is conditional on
+    /// the item's `seq` being below the write's, and sets it. A retry of an update that landed
+    /// (its answer lost) fails that condition and changes nothing: [`Applied::Before`]. This
+    /// holds only because a writer never sends an item's next update before the previous one is
+    /// known applied (`keygate::counting`). The race it prevents: counting one batch twice.
+    pub async fn add_usage(&self, w: &UsageWrite) -> Result<Applied> {
+        let Some(update) = usage_update(w) else {
+            return Ok(Applied::Now);
         };
-        let key = keys::usage(&c.key, &c.day, c.shard);
-        self.client
+        let key = keys::usage(&w.key, &w.day, &w.writer);
+        let sent = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attrs(&key)))
             .update_expression(update.expression)
+            .condition_expression(SEQ_BELOW)
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values(Some(update.values))
             .send()
-            .await
-            .map_err(|e| sdk_error("UpdateItem", e))?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(Applied::Now),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(Applied::Before)
+            }
+            Err(e) => Err(sdk_error("UpdateItem usage", e)),
+        }
     }
 
-    /// When the key was last used: the latest `last_used_at` of its most recent counter shards
-    /// (one query, newest day first).
+    /// When the key was last used: the latest `last_used_at` of the items of its most recent
+    /// day (newest day first, paged until the day changes: a day may have many writers' items).
     pub async fn last_used(&self, k: &KeyId) -> Result<Option<String>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :usage)")
-            .expression_attribute_values(":pk", s(keys::key_partition(k)))
-            .expression_attribute_values(":usage", s(keys::USAGE))
-            .projection_expression("sk, last_used_at")
-            .scan_index_forward(false)
-            .limit(64)
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query", e))?;
-        let items = out.items.unwrap_or_default();
         let day = |i: &Attrs| {
             i.get("sk")
                 .and_then(|v| v.as_s().ok())
                 .and_then(|sk| sk.get(keys::USAGE.len()..keys::USAGE.len() + 10))
                 .map(str::to_string)
         };
-        let latest = items.first().and_then(day);
-        Ok(items
-            .iter()
-            .filter(|i| day(i) == latest)
-            .filter_map(|i| i.get("last_used_at").and_then(|v| v.as_s().ok()).cloned())
-            .max())
+        let (mut latest_day, mut latest) = (None, None::<String>);
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :usage)")
+                .expression_attribute_values(":pk", s(keys::key_partition(k)))
+                .expression_attribute_values(":usage", s(keys::USAGE))
+                .projection_expression("sk, last_used_at")
+                .scan_index_forward(false)
+                .limit(64)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let d = day(&item);
+                if latest_day.is_none() {
+                    latest_day = d.clone();
+                }
+                if d != latest_day {
+                    return Ok(latest);
+                }
+                if let Some(at) = item.get("last_used_at").and_then(|v| v.as_s().ok())
+                    && latest.as_deref() < Some(at.as_str())
+                {
+                    latest = Some(at.clone());
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(latest);
+            }
+        }
     }
 
-    /// Every counter shard of a key from day `from` to day `to` (`yyyy-mm-dd`, inclusive).
+    /// Every counter item of a key from day `from` to day `to` (`yyyy-mm-dd`, inclusive), every
+    /// writer's: paged to the end.
     pub async fn usage_between(&self, k: &KeyId, from: &str, to: &str) -> Result<Vec<UsageShard>> {
         let mut out = Vec::new();
         let mut start = None;
@@ -215,18 +317,21 @@ impl Store {
     }
 }
 
-/// A count's `UpdateItem`: the expression and its placeholders.
+/// A write's `UpdateItem`: the expression and its placeholders.
 struct UsageUpdate {
     expression: String,
     names: HashMap<String, String>,
     values: Attrs,
 }
 
-/// `call` adds the call itself (total, its hour, its route, last use), `denied` a denial (denied,
-/// its hour, its reason); `None` when there is nothing to count. Every attribute goes through a
-/// placeholder (`names`), so the names are all an IAM policy sees (`USAGE_ATTRIBUTES`).
-fn usage_update(c: &UsageCount, call: bool, denied: Option<&str>) -> Option<UsageUpdate> {
-    if !call && denied.is_none() {
+/// Below the write's sequence number (or the item's first write): see [`Store::add_usage`].
+const SEQ_BELOW: &str = "attribute_not_exists(#seq) OR #seq < :seq";
+
+/// Adds every counter of the delta and sets the item's identity, TTL, `seq` and last use; `None`
+/// when there is nothing to add. Every attribute goes through a placeholder (`names`), so the
+/// names are all an IAM policy sees (`USAGE_ATTRIBUTES`).
+fn usage_update(w: &UsageWrite) -> Option<UsageUpdate> {
+    if w.delta.is_empty() {
         return None;
     }
     let mut names: HashMap<String, String> = HashMap::new();
@@ -237,35 +342,27 @@ fn usage_update(c: &UsageCount, call: bool, denied: Option<&str>) -> Option<Usag
         "#kid = :kid".to_string(),
         "#day = :day".to_string(),
         "#ttl = :ttl".to_string(),
+        "#seq = :seq".to_string(),
     ];
     names.insert("#et".into(), "entity_type".into());
     names.insert("#kid".into(), "key_id".into());
     names.insert("#day".into(), "day".into());
     names.insert("#ttl".into(), "expires_at".into());
+    names.insert("#seq".into(), "seq".into());
     values.insert(":et".into(), s("usage"));
-    values.insert(":kid".into(), s(c.key.as_str()));
-    values.insert(":day".into(), s(c.day.clone()));
-    values.insert(":ttl".into(), AttributeValue::N(ttl_of(&c.day).to_string()));
-    values.insert(":one".into(), AttributeValue::N("1".into()));
-    let mut counter = |attr: String| {
-        let p = format!("#c{}", names.len());
-        add.push(format!("{p} :one"));
-        names.insert(p, attr);
-    };
-    if call {
-        counter("total".into());
-        counter(format!("h{}", c.hour));
-        counter(format!("r:{}", c.route));
+    values.insert(":kid".into(), s(w.key.as_str()));
+    values.insert(":day".into(), s(w.day.clone()));
+    values.insert(":ttl".into(), AttributeValue::N(ttl_of(&w.day).to_string()));
+    values.insert(":seq".into(), AttributeValue::N(w.seq.to_string()));
+    for (i, (attr, n)) in w.delta.counters.iter().enumerate() {
+        add.push(format!("#c{i} :n{i}"));
+        names.insert(format!("#c{i}"), attr.clone());
+        values.insert(format!(":n{i}"), AttributeValue::N(n.to_string()));
     }
-    if let Some(reason) = denied {
-        counter("denied".into());
-        counter(format!("hd{}", c.hour));
-        counter(format!("d:{reason}"));
-    }
-    if call {
+    if let Some(at) = &w.delta.last_used_at {
         set.push("#last = :at".into());
         names.insert("#last".into(), "last_used_at".into());
-        values.insert(":at".into(), s(c.at.clone()));
+        values.insert(":at".into(), s(at.clone()));
     }
     Some(UsageUpdate {
         expression: format!("ADD {} SET {}", add.join(", "), set.join(", ")),
@@ -280,7 +377,7 @@ fn shard_of(item: Attrs) -> UsageShard {
         match (name.as_str(), v) {
             ("day", AttributeValue::S(d)) => shard.day = d,
             ("last_used_at", AttributeValue::S(t)) => shard.last_used_at = Some(t),
-            ("expires_at", _) => {}
+            ("expires_at" | "seq", _) => {}
             (_, AttributeValue::N(n)) => {
                 if let Ok(n) = n.parse::<u64>() {
                     shard.counters.insert(name, n);
@@ -301,36 +398,97 @@ mod tests {
         USAGE_ATTRIBUTES.names.iter().any(|p| like(p, name))
     }
 
-    /// Every attribute a count names is one the decisions' grant allows: a name outside it
+    /// Every attribute a write names is one the decisions' grant allows: a name outside it
     /// would be refused by IAM in production, where no local test runs.
     #[test]
-    fn a_count_names_only_the_attributes_its_grant_allows() {
+    fn a_write_names_only_the_attributes_its_grant_allows() {
         let k = KeyId::generate();
+        let mut delta = UsageDelta::default();
         for hour in 0..24 {
             let at = format!("2026-01-01T{hour:02}:05:00.000Z");
             for route in ["GET /projects/{p}/files/{f}", "GET /v1/token", "unknown"] {
-                let c = UsageCount::new(&k, &at, route, 8);
-                for (call, denied) in [
-                    (true, None),
-                    (true, Some("permission_missing")),
-                    (false, Some("rate_limited")),
-                ] {
-                    let u = usage_update(&c, call, denied).expect("something to count");
-                    for placeholder in u.expression.split([' ', ',', '=']) {
-                        assert!(
-                            placeholder.is_empty()
-                                || placeholder.starts_with(['#', ':'])
-                                || ["ADD", "SET"].contains(&placeholder),
-                            "{placeholder}: every attribute goes through a placeholder"
-                        );
-                    }
-                    for name in u.names.values().map(String::as_str).chain(["pk", "sk"]) {
-                        assert!(allowed(name), "{name} is not in USAGE_ATTRIBUTES");
-                    }
-                }
+                let c = UsageCount::new(&k, &at, route);
+                delta.add(&c, true, None);
+                delta.add(&c, true, Some("permission_missing"));
+                delta.add(&c, false, Some("rate_limited"));
             }
         }
-        assert!(usage_update(&UsageCount::new(&k, "t", "r", 1), false, None).is_none());
+        let w = UsageWrite {
+            key: k.clone(),
+            day: "2026-01-01".into(),
+            writer: "01kbw0000000000000000000".into(),
+            seq: 7,
+            delta,
+        };
+        let u = usage_update(&w).expect("something to add");
+        for expression in [u.expression.as_str(), SEQ_BELOW] {
+            for word in expression.split([' ', ',', '=', '<', '(', ')']) {
+                assert!(
+                    word.is_empty()
+                        || word.starts_with(['#', ':'])
+                        || ["ADD", "SET", "OR", "attribute_not_exists"].contains(&word),
+                    "{word}: every attribute goes through a placeholder"
+                );
+            }
+        }
+        for name in u.names.values().map(String::as_str).chain(["pk", "sk"]) {
+            assert!(allowed(name), "{name} is not in USAGE_ATTRIBUTES");
+        }
+        assert_eq!(u.names["#seq"], "seq");
+        assert!(
+            usage_update(&UsageWrite {
+                delta: UsageDelta::default(),
+                ..w
+            })
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_delta_adds_and_merges_counts_and_keeps_the_latest_use() {
+        let k = KeyId::generate();
+        let mut a = UsageDelta::default();
+        a.add(
+            &UsageCount::new(&k, "2026-01-01T07:05:00.000Z", "GET /a"),
+            true,
+            None,
+        );
+        a.add(
+            &UsageCount::new(&k, "2026-01-01T09:00:00.000Z", "GET /a"),
+            true,
+            Some("permission_missing"),
+        );
+        let mut b = UsageDelta::default();
+        b.add(
+            &UsageCount::new(&k, "2026-01-01T08:00:00.000Z", "unknown"),
+            true,
+            None,
+        );
+        b.add(
+            &UsageCount::new(&k, "2026-01-01T23:00:00.000Z", "GET /a"),
+            false,
+            Some("rate_limited"),
+        );
+        a.merge(b);
+        let counts: Vec<(&str, u64)> = a.counters.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("d:permission_missing", 1),
+                ("d:rate_limited", 1),
+                ("denied", 2),
+                ("h07", 1),
+                ("h08", 1),
+                ("h09", 1),
+                ("hd09", 1),
+                ("hd23", 1),
+                ("r:GET /a", 2),
+                ("r:unknown", 1),
+                ("total", 3),
+            ]
+        );
+        // A denial alone (a rate limit's) is no use of the key.
+        assert_eq!(a.last_used_at.as_deref(), Some("2026-01-01T09:00:00.000Z"));
     }
 
     /// What a key's record holds that decides what the key may do is out of the decisions'

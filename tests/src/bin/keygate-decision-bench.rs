@@ -1,8 +1,13 @@
 //! `make bench`, part two: the decision on a platform call, in process against the local
 //! stack's emulator, measured side by side in one run: (a) a warm decision (everything cached)
-//! beside bare Ed25519 verification of the same token, (b) warm decisions per second on one core
-//! (a current-thread runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK
-//! interceptor. Bounded: `BENCH_DECISIONS` iterations (default 20000) of each timed loop.
+//! on the uncounted path (`decide_warm`) and on the served, counted path (`decide`, as verify and
+//! the authorizer run it: the count in memory, its log line and metric) beside bare Ed25519
+//! verification of the same token, (b) warm decisions per second on one core (a current-thread
+//! runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK interceptor, (d)
+//! DynamoDB writes per 1,000 decisions of one key at a steady rate, with the batch's flush task
+//! running at the default `USAGE_FLUSH_SECONDS`. Bounded: `BENCH_DECISIONS` iterations (default
+//! 20000) of each timed loop; `BENCH_RATE` decisions a second (default 100) for
+//! `BENCH_RATE_SECONDS` (default 30) in (d).
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +22,7 @@ use keygate_e2e::{Fixture, Stack};
 fn label(op: String) -> String {
     match op.as_str() {
         "BatchGetItem" | "GetItem" | "Query" => format!("{op} (read)"),
-        "UpdateItem" => format!("{op} (count)"),
+        "UpdateItem" => format!("{op} (write)"),
         _ => op,
     }
 }
@@ -76,14 +81,17 @@ async fn main() {
         .expect("warm decision");
     let warm: Vec<String> = calls.take().into_iter().map(label).collect();
 
-    // (a) bare signature verification of the same token vs a warm, uncounted decision
-    // (`decide_warm`: no count, no log line, no metric), interleaved round by round so that the
-    // machine's drift touches both alike; the first round warms caches and is dropped, and the
+    // (a) bare signature verification of the same token vs a warm decision on the uncounted
+    // path (`decide_warm`: no count, no log line, no metric) and on the served one (`decide`:
+    // counted in memory, its log line and metric; no subscriber and no EMF here, as in a
+    // function whose level filters the line out), interleaved round by round so that the
+    // machine's drift touches all alike; the first round warms caches and is dropped, and the
     // medians of the rest are reported.
     let keys = keygate_e2e::signing_keys().await.public();
     let per_round = (n / ROUNDS).max(100);
     let mut bare_rounds = Vec::with_capacity(ROUNDS);
     let mut decision_rounds = Vec::with_capacity(ROUNDS);
+    let mut served_rounds = Vec::with_capacity(ROUNDS);
     for round in 0..=ROUNDS {
         let start = Instant::now();
         for _ in 0..per_round {
@@ -99,20 +107,29 @@ async fn main() {
             std::hint::black_box(d.expect("warm"));
         }
         let decision = per_op(start.elapsed(), per_round);
+        let start = Instant::now();
+        for _ in 0..per_round {
+            let d = decider.decide(&key.token, target).await.expect("decides");
+            std::hint::black_box(d);
+        }
+        let served = per_op(start.elapsed(), per_round);
         if round > 0 {
             bare_rounds.push(bare);
             decision_rounds.push(decision);
+            served_rounds.push(served);
         }
     }
-    let ratios: Vec<f64> = bare_rounds
-        .iter()
-        .zip(&decision_rounds)
-        .map(|(b, d)| d / b)
-        .collect();
+    let ratio_of =
+        |rounds: &[f64]| median(bare_rounds.iter().zip(rounds).map(|(b, d)| d / b).collect());
+    let ratio = ratio_of(&decision_rounds);
+    let served_ratio = ratio_of(&served_rounds);
     let bare = median(bare_rounds);
     let decision = median(decision_rounds);
-    let ratio = median(ratios);
-    let warm_reads = calls.take().len();
+    let served = median(served_rounds);
+    let warm_calls = calls.take().len();
+    // Every counted decision so far, written: one update for the key's day.
+    let counted_before = decider.usage().flush().await.expect("flush");
+    let back_to_back_writes = calls.take().len();
 
     // (b) warm uncounted decisions per second on one core (this runtime has one thread).
     let start = Instant::now();
@@ -128,21 +145,86 @@ async fn main() {
     }
     let rate = done as f64 / start.elapsed().as_secs_f64();
 
+    // (d) one key at a steady rate, served as a function serves it: the batch's own flush task
+    // at the default interval, then the shutdown's last flush. Every write is counted.
+    let steady_rate: u64 = env_number("BENCH_RATE", 100).clamp(1, 10_000);
+    let steady_seconds: u64 = env_number("BENCH_RATE_SECONDS", 30).clamp(1, 600);
+    let today = keygate::domain::now()[..10].to_string();
+    let total_before = counted_total(&stack, &key.id, &today).await;
+    let flusher = decider.usage().start();
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / steady_rate));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let steady = steady_rate * steady_seconds;
+    let started = Instant::now();
+    for _ in 0..steady {
+        tick.tick().await;
+        std::hint::black_box(decider.decide(&key.token, target).await.expect("decides"));
+    }
+    let took = started.elapsed();
+    flusher.abort();
+    decider.usage().flush().await.expect("the last flush");
+    let steady_calls = calls.take();
+    let writes = steady_calls.iter().filter(|c| *c == "UpdateItem").count();
+    let others = steady_calls.len() - writes;
+    let total_after = counted_total(&stack, &key.id, &today).await;
+    assert_eq!(
+        total_after - total_before,
+        steady,
+        "every decision of the steady phase is counted, once"
+    );
+
     println!("keygate decision bench: {n} iterations each, one core, same token and run");
     println!("bare Ed25519 verification      {bare:>9.1} µs");
     println!(
         "warm decision, uncounted path (decide_warm: no count, log line or metric) {decision:>9.1} µs   ratio {ratio:.2}x (median of {ROUNDS} interleaved rounds after a warm-up)"
     );
+    println!(
+        "warm decision, served path (decide: counted in memory, log line, metric)  {served:>9.1} µs   ratio {served_ratio:.2}x (same rounds)"
+    );
     println!("warm uncounted decisions per second      {rate:>9.0}");
     println!(
-        "DynamoDB calls, cold decision  {} {:?} (a cold container: the published verification keys, then key and role read beside the count, then the template's limit: three round trips)",
+        "DynamoDB calls, cold decision  {} {:?} (a cold container: the published verification keys, then key and role in one read, then the template's limit; no write)",
         cold.len(),
         cold
     );
     println!(
-        "DynamoDB calls, warm counted decision  {} {:?} (reads: 0)",
+        "DynamoDB calls, warm served decision  {} {:?} (its count waits in memory for the batch's flush)",
         warm.len(),
         warm
     );
-    println!("DynamoDB calls during {n} uncounted warm decisions: {warm_reads}");
+    println!(
+        "DynamoDB calls during the timed rounds ({} uncounted and {} served decisions): {warm_calls}; then one flush of the served ones' counts: {back_to_back_writes} write(s) ({} item(s))",
+        (ROUNDS + 1) * per_round,
+        (ROUNDS + 1) * per_round,
+        counted_before.written
+    );
+    println!(
+        "one key at a steady {steady_rate}/s for {:.1} s ({steady} decisions, flush every {} s): {writes} DynamoDB write(s), {:.2} per 1,000 decisions; {others} other call(s); counted exactly",
+        took.as_secs_f64(),
+        config.usage_flush.as_secs(),
+        writes as f64 * 1000.0 / steady as f64
+    );
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The key's calls counted today, every writer's item.
+async fn counted_total(stack: &Stack, k: &str, today: &str) -> u64 {
+    stack
+        .items(&format!("KEY#{k}"))
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("sk")
+                .and_then(|s| s.as_s().ok())
+                .is_some_and(|s| s.starts_with(&format!("USAGE#{today}#")))
+        })
+        .filter_map(|i| i.get("total").and_then(|v| v.as_n().ok()))
+        .map(|n| n.parse::<u64>().unwrap_or(0))
+        .sum()
 }

@@ -34,6 +34,11 @@ pub enum Route {
     Error(String),
     /// `POST /2018-06-01/runtime/init/error`
     InitError,
+    /// `POST /2020-01-01/extension/register`: an internal extension registers at init (verify's
+    /// and the authorizer's graceful-shutdown hook registers a no-op one, as on Lambda).
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next`: the extension waits for its next event.
+    ExtensionNext,
     /// Anything else (the runtime client never sends it).
     Unknown,
 }
@@ -41,6 +46,11 @@ pub enum Route {
 /// The route of `method` on `target` (a request target; any query string is ignored).
 pub fn route(method: &str, target: &str) -> Route {
     let path = target.split('?').next().unwrap_or_default();
+    match (method, path) {
+        ("POST", "/2020-01-01/extension/register") => return Route::ExtensionRegister,
+        ("GET", "/2020-01-01/extension/event/next") => return Route::ExtensionNext,
+        _ => {}
+    }
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
         return Route::Unknown;
     };
@@ -385,6 +395,14 @@ mod tests {
             Route::Unknown
         );
         assert_eq!(route("GET", "/"), Route::Unknown);
+        assert_eq!(
+            route("POST", "/2020-01-01/extension/register"),
+            Route::ExtensionRegister
+        );
+        assert_eq!(
+            route("GET", "/2020-01-01/extension/event/next"),
+            Route::ExtensionNext
+        );
     }
 
     #[test]
