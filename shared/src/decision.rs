@@ -8,8 +8,10 @@
 //! a configured time (revocation takes effect within it), so a warm decision makes no DynamoDB
 //! call at all. A cold one reads the key and the role in one `BatchGetItem`, then (when allowed)
 //! its template's rate limit, cached per template like keys and roles. A key whose template sets
-//! calls per minute takes one slot of the minute's window per allowed call (a conditional `ADD`,
-//! awaited: the limit holds across containers); its denials are counted like any other.
+//! calls per minute spends one slot of the minute's window per allowed call, from a lease the
+//! container takes on a block of the window (`crate::leases`: one conditional `ADD` per block,
+//! refused past the limit, so the limit holds across containers); its denials are counted like
+//! any other.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -22,6 +24,7 @@ use crate::counting::UsageBatch;
 use crate::domain::ids::{KeyId, ProjectId, RoleName, UserId};
 use crate::domain::now;
 use crate::error::Result;
+use crate::leases::{Leases, Spend};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Role;
 pub use crate::routes::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
@@ -165,6 +168,8 @@ pub struct Decider {
     roles: Cache<(String, String), Option<Arc<Role>>>,
     /// Templates' calls per minute by (project, template).
     limits: Cache<(String, String), Option<u32>>,
+    /// This container's leases on its keys' rate windows.
+    leases: Leases,
 }
 
 /// A verified token: its claims and the project its audience names.
@@ -186,6 +191,7 @@ impl Decider {
             keys: Cache::new(config.cache_ttl),
             roles: Cache::new(config.cache_ttl),
             limits: Cache::new(config.cache_ttl),
+            leases: Leases::default(),
         }
     }
 
@@ -365,7 +371,8 @@ impl Decider {
     }
 
     /// `Some(seconds to wait)` when the key's calls this minute are at its template's limit;
-    /// otherwise the call takes one of them.
+    /// otherwise the call takes one of them: from this container's lease on the window when it
+    /// has one (no call), else with a new lease (`crate::leases`).
     async fn over_limit(&self, key: &ApiKey) -> Result<Option<u64>> {
         let Some(limit) = self.limit_of(key).await? else {
             return Ok(None);
@@ -377,11 +384,30 @@ impl Decider {
             limit,
             epoch,
         );
-        Ok(if self.store.take_slot(&window).await? {
-            None
-        } else {
-            Some(window.retry_after(epoch))
-        })
+        let (id, at) = (key.id.as_str(), window.key.sk.as_str());
+        let refused = || Ok(Some(window.retry_after(epoch)));
+        match self.leases.spend(id, at, limit) {
+            Spend::Allowed => return Ok(None),
+            Spend::Refused => return refused(),
+            Spend::Lease(_) => {}
+        }
+        // One lease at a time per key: a call that waited spends from the lease taken meanwhile.
+        let _turn = self.leases.turn(id).await;
+        let mut n = match self.leases.spend(id, at, limit) {
+            Spend::Allowed => return Ok(None),
+            Spend::Refused => return refused(),
+            Spend::Lease(n) => n,
+        };
+        loop {
+            if self.store.take_lease(&window, n).await? {
+                self.leases.granted(id, at, limit, n);
+                return Ok(None);
+            }
+            match self.leases.refused(id, at, limit, n) {
+                Some(smaller) => n = smaller,
+                None => return refused(),
+            }
+        }
     }
 }
 

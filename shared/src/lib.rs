@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod keycache;
+pub mod leases;
 pub mod lifecycle;
 pub mod logging;
 pub mod mail;

@@ -241,3 +241,75 @@ async fn bodies_and_pages_have_caps() {
         .await
         .expect(200);
 }
+
+/// Several function processes (`keygate-rate-hammer`: a `Decider` each, as a container builds
+/// it) hammer one key: together they never pass the template's limit, each spending leases from
+/// memory. Prints the lease writes per 1,000 limited calls.
+#[tokio::test]
+async fn leases_never_let_more_than_the_limit_through_several_processes() {
+    const LIMIT: u32 = 240;
+    const PROCESSES: usize = 4;
+    const CALLS: usize = 150;
+    let stack = Stack::new().await;
+    let f = Fixture::new(&stack).await;
+    let key = limited_key(&stack, &f, LIMIT).await;
+    let path = format!("/projects/{}/nodes/in/packages/7/files", f.project);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_keygate-rate-hammer"));
+    within_one_minute(30).await;
+    let runs = join_all((0..PROCESSES).map(|_| {
+        tokio::process::Command::new(bin)
+            .env("KEYGATE_HAMMER_TOKEN", &key.token)
+            .env("KEYGATE_HAMMER_PATH", &path)
+            .env("KEYGATE_HAMMER_CALLS", CALLS.to_string())
+            .env("KEYGATE_HAMMER_CONCURRENCY", "8")
+            .kill_on_drop(true)
+            .output()
+    }))
+    .await;
+    let mut allowed = 0;
+    let mut writes = 0;
+    for run in runs {
+        let out = run.expect("the hammer runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        allowed += line["allowed"].as_u64().expect("allowed");
+        writes += line["lease_writes"].as_u64().expect("writes");
+    }
+    let calls = (PROCESSES * CALLS) as u64;
+    assert!(
+        allowed <= u64::from(LIMIT),
+        "{allowed} of {calls} allowed, limit {LIMIT}"
+    );
+    // Only the other processes' unspent blocks go unused: at most an eighth of the limit each.
+    let unused = (PROCESSES as u64 - 1) * u64::from(keygate::leases::max_block(LIMIT));
+    assert!(
+        allowed + unused >= u64::from(LIMIT),
+        "{allowed} allowed, limit {LIMIT}"
+    );
+    // The window's counter holds what the leases took: never above the limit either.
+    let window = stack
+        .items(&format!("RATE#KEY#{}", key.id))
+        .await
+        .into_iter()
+        .filter_map(|i| {
+            i.get("calls")
+                .and_then(|c| c.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        window <= u64::from(LIMIT) && window >= allowed,
+        "window counter {window}, allowed {allowed}"
+    );
+    eprintln!(
+        "{PROCESSES} processes, {calls} calls on a limit of {LIMIT}: {allowed} allowed, {writes} lease writes = {:.1} per 1,000 limited calls (one write per call before leases)",
+        writes as f64 * 1000.0 / calls as f64
+    );
+    // Far fewer writes than calls: a lease covers many.
+    assert!(writes * 4 < calls, "{writes} writes for {calls} calls");
+}

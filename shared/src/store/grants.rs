@@ -354,7 +354,7 @@ const DECISIONS: &[&str] = &[
     "key_and_role",
     "get_template",
     "add_usage",
-    "take_slot",
+    "take_lease",
 ];
 
 /// What a function may do: per action and partition family, the attributes it may name (`None`:
@@ -723,7 +723,7 @@ mod tests {
     }
 
     /// The windows are taken under the subjects the families say: decisions under the key
-    /// (`RATE#KEY#k`, `take_slot`), requests under the user (`RATE#USER#u#requests`, in
+    /// (`RATE#KEY#k`, `take_lease`), requests under the user (`RATE#USER#u#requests`, in
     /// `create_request`'s transaction); the subjects are keys.rs's.
     #[test]
     fn the_rate_windows_are_taken_where_the_grants_say() {
@@ -742,7 +742,7 @@ mod tests {
         );
         let touches = |m: &str| operation(m).expect("declared").touches;
         assert!(
-            touches("take_slot")
+            touches("take_lease")
                 .iter()
                 .all(|t| t.on == On::Table(partitions::KEY_RATES))
         );

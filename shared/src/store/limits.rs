@@ -1,6 +1,8 @@
 //! Fixed-window rate limits: one counter item per subject and window (`RATE#<subject>` /
 //! `<window>`), taken with a conditional `ADD` so that concurrent containers never let more than
-//! the limit through. The table's TTL removes a window's counter after it has passed.
+//! the limit through: one call at a time (a request's slot), or a lease of several that a
+//! decision container spends from memory (`crate::leases`). The table's TTL removes a window's
+//! counter after it has passed.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -37,9 +39,9 @@ impl Window {
     }
 }
 
-const TAKE: &str = "SET entity_type = :et, expires_at = :ttl ADD calls :one";
-/// Below the limit (or the window's first call).
-const UNDER: &str = "attribute_not_exists(calls) OR calls < :limit";
+const TAKE: &str = "SET entity_type = :et, expires_at = :ttl ADD calls :n";
+/// Room for `:n` more within the limit (`:room` = limit - n), or the window's first take.
+const UNDER: &str = "attribute_not_exists(calls) OR calls <= :room";
 
 /// Every attribute a slot's update names, its keys included (`dynamodb:Attributes`: the only
 /// ones the functions that take slots may update there).
@@ -48,25 +50,30 @@ pub const RATE_ATTRIBUTES: Attributes = Attributes {
     names: &["pk", "sk", "entity_type", "expires_at", "calls"],
 };
 
-/// What each method touches (`store::grants`): only decisions call `take_slot`, on a key's
+/// What each method touches (`store::grants`): only decisions call `take_lease`, on a key's
 /// window (`RATE#KEY#k`); a request's slot is an item of `create_request`'s transaction.
 pub(super) const OPERATIONS: &[Operation] = &[op(
-    "take_slot",
+    "take_lease",
     &[T::update(KEY_RATES).only(RATE_ATTRIBUTES)],
 )];
 
-fn values(w: &Window) -> [(&'static str, AttributeValue); 4] {
+/// The expressions' values for taking `n` calls (1 ≤ n ≤ the limit).
+fn values(w: &Window, n: u32) -> [(&'static str, AttributeValue); 4] {
     [
         (":et", s("rate")),
         (":ttl", AttributeValue::N(w.ends_at.to_string())),
-        (":one", AttributeValue::N("1".into())),
-        (":limit", AttributeValue::N(w.limit.to_string())),
+        (":n", AttributeValue::N(n.to_string())),
+        (":room", AttributeValue::N((w.limit - n).to_string())),
     ]
 }
 
 impl Store {
-    /// Takes one call of the window: `false` when the limit is reached (nothing is counted).
-    pub async fn take_slot(&self, w: &Window) -> Result<bool> {
+    /// Takes `n` calls of the window at once (a lease): `false` when fewer than `n` are left
+    /// (nothing is taken).
+    pub async fn take_lease(&self, w: &Window, n: u32) -> Result<bool> {
+        if n == 0 || n > w.limit {
+            return Ok(false);
+        }
         let mut update = self
             .client
             .update_item()
@@ -74,7 +81,7 @@ impl Store {
             .set_key(Some(key_attrs(&w.key)))
             .update_expression(TAKE)
             .condition_expression(UNDER);
-        for (k, v) in values(w) {
+        for (k, v) in values(w, n) {
             update = update.expression_attribute_values(k, v);
         }
         match update.send().await {
@@ -91,15 +98,18 @@ impl Store {
         }
     }
 
-    /// The same as an item of a transaction: the transaction fails on this item when the limit
-    /// is reached.
+    /// One call of the window as an item of a transaction: the transaction fails on this item
+    /// when the limit is reached.
     pub(super) fn slot_item(&self, w: &Window) -> Result<TransactWriteItem> {
+        if w.limit == 0 {
+            return Err(Error::internal("a window of no calls"));
+        }
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_attrs(&w.key)))
             .update_expression(TAKE)
             .condition_expression(UNDER);
-        for (k, v) in values(w) {
+        for (k, v) in values(w, 1) {
             update = update.expression_attribute_values(k, v);
         }
         Ok(TransactWriteItem::builder()
@@ -150,7 +160,7 @@ mod tests {
         allowed.sort();
         assert_eq!(names, allowed);
         let w = Window::at("KEY#k", 60, 5, 1_000_000_030);
-        for (placeholder, _) in values(&w) {
+        for (placeholder, _) in values(&w, 2) {
             assert!(placeholder.starts_with(':'), "{placeholder}");
         }
     }

@@ -5,7 +5,8 @@
 //! verification of the same token, (b) warm decisions per second on one core (a current-thread
 //! runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK interceptor, (d)
 //! DynamoDB writes per 1,000 decisions of one key at a steady rate, with the batch's flush task
-//! running at the default `USAGE_FLUSH_SECONDS`. Bounded: `BENCH_DECISIONS` iterations (default
+//! running at the default `USAGE_FLUSH_SECONDS`, (e) the lease writes of a rate-limited key
+//! (`keygate::leases`) per 1,000 calls. Bounded: `BENCH_DECISIONS` iterations (default
 //! 20000) of each timed loop; `BENCH_RATE` decisions a second (default 100) for
 //! `BENCH_RATE_SECONDS` (default 30) in (d).
 
@@ -173,6 +174,51 @@ async fn main() {
         "every decision of the steady phase is counted, once"
     );
 
+    // (e) a rate-limited key: 1,000 calls within its limit (6,000 a minute), one container, each
+    // call spending a slot of its lease on the minute's window. A fresh decider, which reads the
+    // template's limit.
+    let t = key.key["template_id"].as_str().expect("template id");
+    let owner = stack.token(&f.owner);
+    let t_path = f.path(&format!("/templates/{t}"));
+    let version = stack.get(&t_path, &owner).await.expect(200).body["version"].clone();
+    stack
+        .patch(
+            &t_path,
+            &owner,
+            serde_json::json!({"rate_limit_per_minute": LIMITED_PER_MINUTE, "version": version}),
+        )
+        .await
+        .expect(200);
+    let limited = Decider::new(
+        Store::with_client(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            stack.table.clone(),
+        ),
+        Verifier::new(
+            Store::new(&sdk, stack.table.clone()),
+            Duration::from_secs(3600),
+        ),
+        &config,
+    );
+    calls.take();
+    let mut limited_allowed = 0;
+    for _ in 0..LIMITED_CALLS {
+        if limited
+            .decide(&key.token, target)
+            .await
+            .expect("decides")
+            .allowed
+        {
+            limited_allowed += 1;
+        }
+    }
+    let limited_calls = calls.take();
+    let lease_writes = limited_calls.iter().filter(|c| *c == "UpdateItem").count();
+
     println!("keygate decision bench: {n} iterations each, one core, same token and run");
     println!("bare Ed25519 verification      {bare:>9.1} µs");
     println!(
@@ -204,7 +250,16 @@ async fn main() {
         config.usage_flush.as_secs(),
         writes as f64 * 1000.0 / steady as f64
     );
+    println!(
+        "rate-limited key ({LIMITED_PER_MINUTE}/min), {LIMITED_CALLS} calls in one container: {limited_allowed} allowed, {lease_writes} lease write(s) = {:.1} per 1,000 limited calls (a conditional write per call before leases); {} other call(s) (the cold reads)",
+        lease_writes as f64 * 1000.0 / LIMITED_CALLS as f64,
+        limited_calls.len() - lease_writes
+    );
 }
+
+/// (e): the rate-limited key's limit and how many calls it makes.
+const LIMITED_PER_MINUTE: u32 = 6000;
+const LIMITED_CALLS: usize = 1000;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
