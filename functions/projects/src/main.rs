@@ -7,7 +7,7 @@
 use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::{audit, project, settings};
 use keygate::http::{Matched, PageRequest, Router, json, no_content};
-use keygate::model::user::{SettingsBody, SettingsInput};
+use keygate::model::user::{UserSettingsBody, UserSettingsInput};
 use keygate::{App, Error, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -49,8 +49,8 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             &settings::get(store, &caller, app.config.default_locale).await?,
         )),
         "PUT /v1/me/settings" => {
-            let body: SettingsBody = app.body(&req)?;
-            let input = SettingsInput::parse(&body)?;
+            let body: UserSettingsBody = app.body(&req)?;
+            let input = UserSettingsInput::parse(&body)?;
             Ok(json(
                 StatusCode::OK,
                 &settings::put(store, &caller, app.config.default_locale, input).await?,

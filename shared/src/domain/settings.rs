@@ -9,13 +9,13 @@ use crate::domain::ids::UserId;
 use crate::error::Result;
 use crate::model::caller::Caller;
 use crate::model::locale::Locale;
-use crate::model::user::{SettingsInput, SettingsView};
+use crate::model::user::{UserSettingsInput, UserSettingsView};
 use crate::store::Store;
 
 /// The caller's settings as they apply: the language and where it comes from.
-pub async fn get(store: &Store, caller: &Caller, default: Locale) -> Result<SettingsView> {
+pub async fn get(store: &Store, caller: &Caller, default: Locale) -> Result<UserSettingsView> {
     let settings = store.get_user_settings(&caller.id).await?;
-    Ok(SettingsView::of(settings.as_ref(), default))
+    Ok(UserSettingsView::of(settings.as_ref(), default))
 }
 
 /// Sets (or clears, with `null`) the caller's language; answers as [`get`] does.
@@ -23,8 +23,8 @@ pub async fn put(
     store: &Store,
     caller: &Caller,
     default: Locale,
-    input: SettingsInput,
-) -> Result<SettingsView> {
+    input: UserSettingsInput,
+) -> Result<UserSettingsView> {
     store.set_user_locale(&caller.id, input.locale).await?;
     tracing::info!(locale = input.locale.map(Locale::as_str), "user locale set");
     get(store, caller, default).await

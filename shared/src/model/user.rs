@@ -48,37 +48,38 @@ pub fn resolve(settings: Option<&UserSettings>, default: Locale) -> (Locale, Loc
 
 /// `GET`/`PUT /v1/me/settings`' answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SettingsView {
+pub struct UserSettingsView {
     /// The language keygate writes to the user in.
     pub locale: Locale,
     /// Why that one.
     pub source: LocaleSource,
 }
 
-impl SettingsView {
+impl UserSettingsView {
     pub fn of(settings: Option<&UserSettings>, default: Locale) -> Self {
         let (locale, source) = resolve(settings, default);
-        SettingsView { locale, source }
+        UserSettingsView { locale, source }
     }
 }
 
-/// `PUT /v1/me/settings`' body as it arrives: any JSON object, checked by [`SettingsInput::parse`].
-pub type SettingsBody = serde_json::Map<String, serde_json::Value>;
+/// `PUT /v1/me/settings`' body as it arrives: any JSON object, checked by [`UserSettingsInput::parse`].
+pub type UserSettingsBody = serde_json::Map<String, serde_json::Value>;
 
 /// `PUT /v1/me/settings`: `{"locale": "ru" | "en" | null}` (null clears the setting: the token's
 /// claim or the default apply again). Checked by hand so that every refusal names its field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SettingsInput {
+pub struct UserSettingsInput {
     pub locale: Option<Locale>,
 }
 
-impl SettingsInput {
-    pub fn parse(body: &SettingsBody) -> Result<Self> {
+impl UserSettingsInput {
+    pub fn parse(body: &UserSettingsBody) -> Result<Self> {
         let mut errors = Vec::new();
+        // Worded as serde words it for the other bodies (an empty name is then still told).
         for name in body.keys().filter(|k| k.as_str() != "locale") {
             errors.push(FieldError::new(
                 name.clone(),
-                "is not a setting (known: locale)",
+                format!("unknown field `{name}`, expected `locale`"),
             ));
         }
         let locale = match body.get("locale") {
@@ -106,7 +107,7 @@ impl SettingsInput {
             }
         };
         if errors.is_empty() {
-            Ok(SettingsInput { locale })
+            Ok(UserSettingsInput { locale })
         } else {
             Err(Error::Invalid(errors))
         }
@@ -143,8 +144,8 @@ mod tests {
         assert_eq!(resolve(None, En), (En, LocaleSource::Default));
     }
 
-    fn parse(v: serde_json::Value) -> Result<SettingsInput> {
-        SettingsInput::parse(v.as_object().expect("object"))
+    fn parse(v: serde_json::Value) -> Result<UserSettingsInput> {
+        UserSettingsInput::parse(v.as_object().expect("object"))
     }
 
     #[test]
@@ -152,13 +153,13 @@ mod tests {
         use serde_json::json;
         assert_eq!(
             parse(json!({"locale": "ru"})).ok(),
-            Some(SettingsInput {
+            Some(UserSettingsInput {
                 locale: Some(Locale::Ru)
             })
         );
         assert_eq!(
             parse(json!({"locale": null})).ok(),
-            Some(SettingsInput { locale: None })
+            Some(UserSettingsInput { locale: None })
         );
         for (body, field) in [
             (json!({}), "locale"),
@@ -167,6 +168,7 @@ mod tests {
             (json!({"locale": 1}), "locale"),
             (json!({"locale": ["ru"]}), "locale"),
             (json!({"locale": "ru", "theme": "dark"}), "theme"),
+            (json!({"locale": "ru", "": 1}), ""),
         ] {
             match parse(body.clone()) {
                 Err(Error::Invalid(errors)) => assert!(
