@@ -227,6 +227,10 @@ start_test_stack() {
   moto_port=$(free_port)
   port=$(free_port)
   stack_env "$state" "$moto_port" "keygate-$1" "$port"
+  # Existing mail tests read English; the language tests set each user's own (PUT
+  # /v1/me/settings) or token claim, and read this default back from the environment. Deployed
+  # (and `make dev`) the default is `ru`: see DEFAULT_LOCALE in the README.
+  export DEFAULT_LOCALE=en
   log "starting DynamoDB Local, the AWS emulator and the front on 127.0.0.1:$moto_port"
   start_emulators "$moto_port" "$(free_port)"
   devtool setup

@@ -1,5 +1,6 @@
 //! Request bodies: `http::json_body` into every input type of the API, then the domain's
-//! validation of the inputs that have a pure one (`NewTemplateInput::check`, `RoleInput::check`).
+//! validation of the inputs that have a pure one (`NewTemplateInput::check`, `RoleInput::check`,
+//! `UserSettingsInput::parse`).
 //!
 //! Properties: nothing panics; every refusal is a 4xx problem+json whose body is JSON with the
 //! same status (400 for content type, emptiness, syntax and fields, 413 over the limit); a body
@@ -26,6 +27,8 @@ use keygate::domain::template::{
     TEMPLATE_NAME_MAX, TTL_DAYS_MAX, TemplatePatch, check_field_name, field_identifier,
 };
 use keygate::http::{PROBLEM_JSON, json_body, problem};
+use keygate::model::locale::Locale;
+use keygate::model::user::{UserSettingsBody, UserSettingsInput};
 use keygate::{Error, Result};
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
@@ -112,6 +115,26 @@ fn parse<T: serde::de::DeserializeOwned>(
                 assert!(matches!(e, Error::PayloadTooLarge { .. }), "{e:?}");
             }
             None
+        }
+    }
+}
+
+/// `PUT /v1/me/settings`: accepted only as exactly `{"locale": "ru"|"en"|null}`; every refusal
+/// names its field.
+fn check_user_settings(body: &UserSettingsBody) {
+    match UserSettingsInput::parse(body) {
+        Ok(input) => {
+            assert_eq!(body.len(), 1, "{body:?}");
+            let want = match &body["locale"] {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(Locale::parse(s).expect("a locale")),
+                other => panic!("accepted locale {other:?}"),
+            };
+            assert_eq!(input.locale, want);
+        }
+        Err(e) => {
+            check_refusal(&e);
+            assert!(matches!(e, Error::Invalid(_)), "{e:?}");
         }
     }
 }
@@ -223,6 +246,9 @@ fuzz_target!(|data: &[u8]| {
         }
         8 => {
             parse::<SettingsInput>(&req, ct, body, max);
+            if let Some(b) = parse::<UserSettingsBody>(&req, ct, body, max) {
+                check_user_settings(&b);
+            }
         }
         9 => {
             parse::<NewRequestInput>(&req, ct, body, max);

@@ -27,7 +27,24 @@ pub struct UserTokenConfig {
     pub projects_claim: Option<String>,
 }
 
+use crate::model::locale::Locale;
 pub use crate::model::project::ProjectCreation;
+
+/// `DEFAULT_LOCALE` when unset: the platform's users read Russian (its manual is Russian).
+pub const DEFAULT_LOCALE: Locale = Locale::Ru;
+
+/// `DEFAULT_LOCALE`: `ru` or `en` (default `ru`), the language of mail to a user who set none
+/// and whose console token names none.
+fn default_locale(get: &impl Fn(&str) -> Option<String>) -> Result<Locale, ConfigError> {
+    match get("DEFAULT_LOCALE").map(|v| v.trim().to_string()) {
+        None => Ok(DEFAULT_LOCALE),
+        Some(v) if v.is_empty() => Ok(DEFAULT_LOCALE),
+        Some(v) => Locale::parse(&v).ok_or_else(|| ConfigError::Invalid {
+            name: "DEFAULT_LOCALE",
+            why: format!("{v:?}: must be `ru` or `en`"),
+        }),
+    }
+}
 
 /// The claim read under `PROJECT_CREATION=claim` when `PROJECT_CLAIM` is not set.
 pub const DEFAULT_PROJECT_CLAIM: &str = "keygate_projects";
@@ -47,6 +64,8 @@ pub struct Config {
     pub requests_per_hour: u32,
     /// Who may create projects (`PROJECT_CREATION`, default `nobody`).
     pub project_creation: ProjectCreation,
+    /// The language of users with no setting and no token claim (`DEFAULT_LOCALE`).
+    pub default_locale: Locale,
 }
 
 /// The signing key set's secret when `SIGNING_KEYS_SECRET_ID` is not set.
@@ -141,6 +160,7 @@ impl Config {
             decision: DecisionConfig::from_lookup(&get)?,
             requests_per_hour: requests_per_hour as u32,
             project_creation,
+            default_locale: default_locale(&get)?,
         })
     }
 }
@@ -649,6 +669,9 @@ pub struct NotifierConfig {
     pub console_url: String,
     /// The EventBridge bus the lifecycle events go to (`EVENT_BUS_NAME`, default `default`).
     pub event_bus: String,
+    /// The language of mail to users with no setting and no recorded token claim
+    /// (`DEFAULT_LOCALE`, default `ru`).
+    pub default_locale: Locale,
 }
 
 impl NotifierConfig {
@@ -691,6 +714,7 @@ impl NotifierConfig {
             mail_from,
             console_url,
             event_bus,
+            default_locale: default_locale(&get)?,
         })
     }
 }
@@ -794,7 +818,14 @@ mod notifier_config_tests {
                     .expect("an address"),
                 console_url: "http://127.0.0.1:9000/console".into(),
                 event_bus: "default".into(),
+                default_locale: Locale::Ru,
             }
+        );
+        assert_eq!(
+            from(&[("TABLE_NAME", "t"), ("DEFAULT_LOCALE", " en ")])
+                .expect("valid")
+                .default_locale,
+            Locale::En
         );
     }
 
@@ -824,6 +855,9 @@ mod notifier_config_tests {
             ("CONSOLE_URL", "console.example.org"),
             ("CONSOLE_URL", "http://"),
             ("CONSOLE_URL", "ftp://console.example.org"),
+            ("DEFAULT_LOCALE", "de"),
+            ("DEFAULT_LOCALE", "RU"),
+            ("DEFAULT_LOCALE", "ru-RU"),
         ] {
             match from(&[("TABLE_NAME", "t"), (name, value)]) {
                 Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),

@@ -15,6 +15,7 @@ use crate::config::{JwksSource, UserTokenConfig};
 use crate::domain::ids::{Email, UserId};
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
+use crate::model::locale::Locale;
 use crate::store::{Store, jwks};
 use crate::token::{API_KEY_TOKEN_TYPE, LEEWAY_SECONDS};
 
@@ -229,10 +230,19 @@ impl Authenticator {
                 })?,
             },
         };
+        // OIDC's `locale` claim (e.g. `ru-RU`); anything else, or a language we do not write,
+        // is as if absent: the user's language then comes from their setting or the default.
+        let token_locale = data
+            .claims
+            .other
+            .get("locale")
+            .and_then(|v| v.as_str())
+            .and_then(Locale::from_tag);
         Ok(Caller {
             id,
             email,
             claimed_projects,
+            token_locale,
         })
     }
 }

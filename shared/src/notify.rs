@@ -9,11 +9,14 @@
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, NotifierConfig};
+use crate::domain::ids::UserId;
 use crate::error::{Error, Result};
 use crate::lifecycle::Publisher;
 use crate::mail::{self, Mail, Mailer};
 use crate::model::key::{ApiKey, KeyStatus};
+use crate::model::locale::Locale;
 use crate::model::request::{KeyRequest, RequestStatus};
+use crate::model::user::resolve;
 use crate::store::{Image, Store};
 
 use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
@@ -41,6 +44,17 @@ impl Notice {
             Notice::RequestRejected(_) => "request_rejected",
             Notice::RequestCancelled(_) => "request_cancelled",
             Notice::KeyRevoked(_) => "key_revoked",
+        }
+    }
+
+    /// Who the mail is for: the project's owner for a new request, else the requester or holder.
+    pub fn recipient<'a>(&'a self, project: &'a crate::model::project::Project) -> &'a UserId {
+        match self {
+            Notice::RequestCreated(_) => &project.owner.id,
+            Notice::RequestApproved(r)
+            | Notice::RequestRejected(r)
+            | Notice::RequestCancelled(r) => &r.requester.id,
+            Notice::KeyRevoked(k) => &k.holder.id,
         }
     }
 
@@ -125,6 +139,8 @@ pub struct Notifier {
     store: Store,
     mailer: Mailer,
     console_url: String,
+    /// The language of recipients with no setting and no recorded token claim.
+    default_locale: Locale,
 }
 
 /// A stream event id becomes part of a key: it must be present and of sane length.
@@ -144,7 +160,14 @@ impl Notifier {
             store,
             mailer,
             console_url: console_url.into(),
+            default_locale: crate::config::DEFAULT_LOCALE,
         }
+    }
+
+    /// The same, with another default language (`DEFAULT_LOCALE`).
+    pub fn with_default_locale(mut self, locale: Locale) -> Self {
+        self.default_locale = locale;
+        self
     }
 
     /// Reads `NotifierConfig` from the environment and builds the clients from one AWS config.
@@ -155,18 +178,28 @@ impl Notifier {
             Store::new(&sdk, config.table_name),
             Mailer::new(&sdk, config.mail_from.as_str()),
             config.console_url,
-        ))
+        )
+        .with_default_locale(config.default_locale))
     }
 
-    fn compose(&self, notice: &Notice, project: &crate::model::project::Project) -> Mail {
+    /// The mail of `notice`, in its recipient's language.
+    async fn compose(
+        &self,
+        notice: &Notice,
+        project: &crate::model::project::Project,
+    ) -> Result<Mail> {
         let console = self.console_url.as_str();
-        match notice {
-            Notice::RequestCreated(r) => mail::request_created(console, project, r),
-            Notice::RequestApproved(r) => mail::request_approved(console, project, r),
-            Notice::RequestRejected(r) => mail::request_rejected(console, project, r),
-            Notice::RequestCancelled(r) => mail::request_cancelled(console, project, r),
-            Notice::KeyRevoked(k) => mail::key_revoked(console, project, k),
-        }
+        let recipient = notice.recipient(project);
+        let settings = self.store.get_user_settings(recipient).await?;
+        let (l, source) = resolve(settings.as_ref(), self.default_locale);
+        tracing::debug!(locale = l.as_str(), source = ?source, "recipient's language");
+        Ok(match notice {
+            Notice::RequestCreated(r) => mail::request_created(console, l, project, r),
+            Notice::RequestApproved(r) => mail::request_approved(console, l, project, r),
+            Notice::RequestRejected(r) => mail::request_rejected(console, l, project, r),
+            Notice::RequestCancelled(r) => mail::request_cancelled(console, l, project, r),
+            Notice::KeyRevoked(k) => mail::key_revoked(console, l, project, k),
+        })
     }
 
     /// Handles one record: decide, compose, claim the record's marker, send. A failed send (or
@@ -193,7 +226,7 @@ impl Notifier {
             tracing::info!(event_id, kind, project = %project.id, "owner takes new requests in the digest only");
             return Ok(Outcome::NotWanted { kind });
         }
-        let mail = self.compose(&notice, &project);
+        let mail = self.compose(&notice, &project).await?;
         if !self.store.claim_notification(event_id).await? {
             tracing::info!(event_id, kind, "mail already sent for this record");
             return Ok(Outcome::AlreadySent { kind });
@@ -252,7 +285,8 @@ impl Announcer {
                 Store::new(&sdk, config.table_name),
                 Mailer::new(&sdk, config.mail_from.as_str()),
                 config.console_url,
-            ),
+            )
+            .with_default_locale(config.default_locale),
             Publisher::new(&sdk, config.event_bus),
         ))
     }

@@ -12,12 +12,14 @@ use time::{Duration, OffsetDateTime};
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, SchedulerConfig};
-use crate::domain::ids::ProjectId;
+use crate::domain::ids::{ProjectId, UserId};
 use crate::error::{Error, Result};
 use crate::mail::{self, Mailer};
 use crate::model::audit::AuditEntry;
 use crate::model::key::{ApiKey, KeyStatus};
+use crate::model::locale::Locale;
 use crate::model::project::{Digest, Project};
+use crate::model::user::resolve;
 use crate::page::PageRequest;
 use crate::store::{Store, keys};
 
@@ -67,6 +69,8 @@ pub struct Scheduler {
     console_url: String,
     /// Largest first.
     reminder_days: Vec<u32>,
+    /// The language of recipients with no setting and no recorded token claim.
+    default_locale: Locale,
 }
 
 impl Scheduler {
@@ -76,18 +80,34 @@ impl Scheduler {
             mailer,
             console_url,
             reminder_days,
+            default_locale: crate::config::DEFAULT_LOCALE,
         }
+    }
+
+    /// The same, with another default language (`DEFAULT_LOCALE`).
+    pub fn with_default_locale(mut self, locale: Locale) -> Self {
+        self.default_locale = locale;
+        self
+    }
+
+    /// The language to write to `user` in: their setting, their recorded token claim, the
+    /// default.
+    async fn locale_of(&self, user: &UserId) -> Result<Locale> {
+        let settings = self.store.get_user_settings(user).await?;
+        Ok(resolve(settings.as_ref(), self.default_locale).0)
     }
 
     pub async fn from_env() -> std::result::Result<Self, ConfigError> {
         let config = SchedulerConfig::from_env()?;
         let sdk = try_aws_config().await?;
+        let default_locale = config.mail.default_locale;
         Ok(Scheduler::new(
             Store::new(&sdk, config.mail.table_name),
             Mailer::new(&sdk, config.mail.mail_from.as_str()),
             config.mail.console_url,
             config.reminder_days,
-        ))
+        )
+        .with_default_locale(default_locale))
     }
 
     /// Runs the event's job. Work that failed is counted, its marker given back, and the run
@@ -151,7 +171,8 @@ impl Scheduler {
             return Ok(());
         }
         let marker = keys::digest_marker(&project.id, day);
-        let mail = mail::digest(&self.console_url, project, &pending, day);
+        let l = self.locale_of(&project.owner.id).await?;
+        let mail = mail::digest(&self.console_url, l, project, &pending, day);
         self.send_once(marker, "digest", &mail, report).await
     }
 
@@ -262,7 +283,8 @@ impl Scheduler {
             return Ok(());
         };
         let marker = keys::reminder_marker(&key.id, days);
-        let mail = mail::key_expiring(&self.console_url, &project, key, days);
+        let l = self.locale_of(&key.holder.id).await?;
+        let mail = mail::key_expiring(&self.console_url, l, &project, key, days);
         self.send_once(marker, "expiry_reminder", &mail, report)
             .await
     }

@@ -152,3 +152,16 @@ fn a_bad_log_level_stops_every_function_at_init() {
         );
     }
 }
+
+#[test]
+fn a_bad_default_locale_stops_the_functions_that_write_or_report_the_language_at_init() {
+    // A language keygate has no words for must not fall back to one in silence.
+    for function in ["projects", "notifier", "scheduler"] {
+        let (ok, output, connected) = start(function, "DEFAULT_LOCALE", "de");
+        assert!(!ok && !connected, "{function}:\n{output}");
+        assert!(
+            output.contains("DEFAULT_LOCALE") && output.contains("`ru` or `en`"),
+            "{function} names the variable and its values:\n{output}"
+        );
+    }
+}

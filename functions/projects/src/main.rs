@@ -1,10 +1,13 @@
-//! The `projects` function: projects, members, roles and nodes (API.md "Projects"), and a
-//! project's audit trail.
+//! The `projects` function: projects, members, roles and nodes (API.md "Projects"), a
+//! project's audit trail, and the caller's own settings (`/v1/me/settings`). It also records the
+//! `locale` claim of a caller's console token with the user (the console's sign-in and landing
+//! page call `GET /v1/me/projects`), for the mails written to them later.
 //! A route table: parse -> one call into `keygate::domain::project` -> respond.
 
 use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
-use keygate::domain::{audit, project};
+use keygate::domain::{audit, project, settings};
 use keygate::http::{Matched, PageRequest, Router, json, no_content};
+use keygate::model::user::{UserSettingsBody, UserSettingsInput};
 use keygate::{App, Error, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -22,6 +25,8 @@ const ROUTES: Router = Router::new(&[
     "GET /v1/projects/{p}/nodes",
     "PUT /v1/projects/{p}/nodes/{node}",
     "GET /v1/projects/{p}/audit",
+    "GET /v1/me/settings",
+    "PUT /v1/me/settings",
 ]);
 
 #[tokio::main(flavor = "current_thread")]
@@ -37,7 +42,20 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
     let m = ROUTES.find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
+    settings::note_token_locale(store, &caller).await;
     match m.route {
+        "GET /v1/me/settings" => Ok(json(
+            StatusCode::OK,
+            &settings::get(store, &caller, app.config.default_locale).await?,
+        )),
+        "PUT /v1/me/settings" => {
+            let body: UserSettingsBody = app.body(&req)?;
+            let input = UserSettingsInput::parse(&body)?;
+            Ok(json(
+                StatusCode::OK,
+                &settings::put(store, &caller, app.config.default_locale, input).await?,
+            ))
+        }
         "POST /v1/projects" => {
             let created = project::create(
                 store,

@@ -7,6 +7,7 @@ pub mod import;
 pub mod key;
 pub mod project;
 pub mod request;
+pub mod settings;
 pub mod template;
 pub mod usage;
 

@@ -2,6 +2,7 @@
 //! operations and the audit entries they write take.
 
 use crate::domain::ids::{Email, UserId};
+use crate::model::locale::Locale;
 use crate::model::project::Person;
 
 /// The verified console user behind a request.
@@ -12,6 +13,9 @@ pub struct Caller {
     /// The platform projects the identity provider says this user owns (the `PROJECT_CLAIM`
     /// claim, read only under `PROJECT_CREATION=claim`; empty otherwise).
     pub claimed_projects: Vec<String>,
+    /// The language the token's `locale` claim names (OIDC's standard claim, a BCP 47 tag),
+    /// when the identity provider sends one we write mail in.
+    pub token_locale: Option<Locale>,
 }
 
 impl Caller {
@@ -21,6 +25,7 @@ impl Caller {
             id,
             email,
             claimed_projects: Vec::new(),
+            token_locale: None,
         }
     }
 

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod caller;
 pub mod import;
 pub mod key;
+pub mod locale;
 pub mod project;
 pub mod request;
 pub mod template;
+pub mod user;

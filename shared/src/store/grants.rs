@@ -174,6 +174,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         super::requests::OPERATIONS,
         super::templates::OPERATIONS,
         super::usage::OPERATIONS,
+        super::users::OPERATIONS,
     ]
     .into_iter()
     .flatten()
@@ -218,6 +219,10 @@ pub const FUNCTIONS: &[Function] = &[
             "put_node",
             "list_nodes",
             "list_audit",
+            // `/v1/me/settings`, and the token's `locale` claim recorded (domain::settings).
+            "get_user_settings",
+            "set_user_locale",
+            "record_token_locale",
         ],
     },
     Function {
@@ -314,8 +319,10 @@ pub const FUNCTIONS: &[Function] = &[
     Function {
         name: "notifier",
         operations: &[
-            // Mails (notify): the project names its owner; the once-only markers.
+            // Mails (notify): the project names its owner; the once-only markers; the
+            // recipient's language.
             "get_project",
+            "get_user_settings",
             "claim_notification",
             "release_notification",
             // Lifecycle events (lifecycle) read nothing: the stream's images carry them.
@@ -326,6 +333,8 @@ pub const FUNCTIONS: &[Function] = &[
         operations: &[
             "list_digest_projects",
             "get_project",
+            // The recipient's language.
+            "get_user_settings",
             "pending_requests",
             "keys_expiring_on",
             "mark_key_expired",
@@ -567,6 +576,11 @@ mod tests {
             include_str!("usage.rs"),
             super::super::usage::OPERATIONS,
         ),
+        (
+            "users",
+            include_str!("users.rs"),
+            super::super::users::OPERATIONS,
+        ),
     ];
 
     /// The names of the `pub async fn`s of a source file.
@@ -697,6 +711,7 @@ mod tests {
                 partitions::USER_RATES,
             ),
             (keys::notified("e1"), partitions::NOTIFIED),
+            (keys::user_settings(&u), partitions::USERS),
             (
                 keys::jwks(super::super::jwks::API_KEYS),
                 partitions::API_KEYS_JWKS,
@@ -790,6 +805,12 @@ mod tests {
         (
             "domain/audit.rs",
             include_str!("../domain/audit.rs"),
+            &["projects"],
+            &[],
+        ),
+        (
+            "domain/settings.rs",
+            include_str!("../domain/settings.rs"),
             &["projects"],
             &[],
         ),

@@ -39,6 +39,7 @@ pub const USAGE: &str = "USAGE#";
 pub const SCHEDULE: &str = "SCHEDULE#";
 pub const RATE: &str = "RATE#";
 pub const JWKS: &str = "JWKS#";
+pub const SETTINGS: &str = "SETTINGS";
 
 /// The table's partitions by family, as IAM's `dynamodb:LeadingKeys` condition sees them
 /// (patterns for `StringLike`: `*` is any run of characters). Every partition key made here
@@ -63,6 +64,8 @@ pub mod partitions {
     /// Every published key set: written by the operator's `keygate-dev` only, never by a
     /// function (the template denies every function role writes here).
     pub const ALL_JWKS: &str = "JWKS#*";
+    /// A user's own items (`USER#u`): their settings.
+    pub const USERS: &str = "USER#*";
 
     /// Every family but [`ALL_JWKS`], which covers the two key sets.
     pub const FAMILIES: &[&str] = &[
@@ -73,6 +76,7 @@ pub mod partitions {
         NOTIFIED,
         API_KEYS_JWKS,
         USERS_JWKS,
+        USERS,
     ];
 }
 
@@ -282,6 +286,14 @@ pub fn digest_marker(p: &ProjectId, day: &str) -> Key {
 /// The marker of a key's expiry reminder `days` ahead: `KEY#k` / `SCHEDULE#reminded#<days>`.
 pub fn reminder_marker(k: &KeyId, days: u32) -> Key {
     schedule_marker(&key_partition(k), &format!("reminded#{days}"))
+}
+
+/// A user's settings (their mail's language): `USER#u` / `SETTINGS`.
+pub fn user_settings(u: &UserId) -> Key {
+    Key {
+        pk: user_partition(u),
+        sk: SETTINGS.to_string(),
+    }
 }
 
 /// A published set of public keys (a JWKS document): `JWKS#<name>` / `META`.

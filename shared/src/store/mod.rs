@@ -14,6 +14,7 @@ mod projects;
 mod requests;
 mod templates;
 mod usage;
+mod users;
 
 pub use api_keys::{MEMBER_CHANGED, MemberRemoval, TRANSACTION_ITEMS_MAX};
 pub use limits::Window;

@@ -1,12 +1,16 @@
 //! Notification mail: composed here in plain Rust (no SES templates), one function per kind, each
 //! building its subject and its text and HTML bodies from the same facts (every value
-//! HTML-escaped), and sent with SESv2 as a simple message carrying both parts.
+//! HTML-escaped) in the recipient's language (`catalog`: Russian and English), and sent with
+//! SESv2 as a simple message carrying both parts.
+
+pub mod catalog;
 
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::error::{Error, Result};
 use crate::model::key::ApiKey;
+use crate::model::locale::Locale;
 use crate::model::project::{Person, Project};
 use crate::model::request::KeyRequest;
 
@@ -21,6 +25,8 @@ pub struct Mail {
 
 /// What a mail says, once, rendered into both bodies by `Letter::render`.
 struct Letter {
+    /// The reader's language: the labels, the link and the footer are in it.
+    locale: Locale,
     to: String,
     subject: String,
     /// The opening sentence: what happened and what the reader may do.
@@ -79,15 +85,11 @@ fn project_line(project: &Project) -> String {
     format!("{} ({})", project.name, project.id)
 }
 
-fn decided(by: Option<&Person>, at: Option<&str>) -> String {
-    let mut s = String::new();
-    if let Some(by) = by {
-        s.push_str(&format!(" by {}", person(by)));
-    }
-    if let Some(at) = at {
-        s.push_str(&format!(" at {at}"));
-    }
-    s
+/// A decision's status word with who made it and when, in the reader's language.
+fn decided(l: Locale, status: &str, by: Option<&Person>, at: Option<&str>) -> String {
+    let by = by.map(person);
+    let at = at.map(|t| l.date_time(t));
+    catalog::decided(l, status, by.as_deref(), at.as_deref())
 }
 
 fn request_link(console: &str, r: &KeyRequest) -> String {
@@ -104,8 +106,14 @@ fn key_link(console: &str, k: &str) -> String {
 
 impl Letter {
     fn render(self) -> Mail {
-        const FOOTER: &str = "You get this mail because of your part in a keygate API-key request.";
-        let width = self.facts.iter().map(|(l, _)| l.len()).max().unwrap_or(0) + 1;
+        let w = catalog::words(self.locale);
+        let width = self
+            .facts
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 1;
 
         let mut text = format!("{}\n\n", self.intro);
         for (label, value) in &self.facts {
@@ -118,14 +126,15 @@ impl Letter {
             }
         }
         text.push_str(&format!(
-            "\nOpen it in the keygate console: {}\n\n-- \n{FOOTER}\n",
-            self.link
+            "\n{} {}\n\n-- \n{}\n",
+            w.open_console_text, self.link, w.footer
         ));
 
         let mut html = format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
              <body style=\"font-family: sans-serif; line-height: 1.4\">\n<p>{}</p>\n\
              <table cellpadding=\"4\" style=\"border-collapse: collapse\">\n",
+            self.locale,
             escape_html(&self.subject),
             escape_html(&self.intro)
         );
@@ -146,9 +155,11 @@ impl Letter {
             ));
         }
         html.push_str(&format!(
-            "<p><a href=\"{}\">Open it in the keygate console</a></p>\n\
-             <p style=\"color: #666666; font-size: small\">{FOOTER}</p>\n</body></html>\n",
-            escape_html(&self.link)
+            "<p><a href=\"{}\">{}</a></p>\n\
+             <p style=\"color: #666666; font-size: small\">{}</p>\n</body></html>\n",
+            escape_html(&self.link),
+            escape_html(w.open_console),
+            escape_html(w.footer)
         ));
 
         Mail {
@@ -161,58 +172,55 @@ impl Letter {
 }
 
 /// To the project's owner: a member asks for a key from one of the owner's templates.
-pub fn request_created(console: &str, project: &Project, r: &KeyRequest) -> Mail {
+pub fn request_created(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
+    let w = catalog::words(l);
     let comment = r.comment.trim();
+    let (subject, intro) =
+        catalog::request_created(l, r.requester.id.as_str(), &r.template_name, &project.name);
     Letter {
+        locale: l,
         to: project.owner.email.to_string(),
-        subject: format!(
-            "{} requests an API key for \"{}\" in {}",
-            r.requester.id, r.template_name, project.name
-        ),
-        intro: format!(
-            "{} asked for an API key from your template \"{}\". Approve or reject the request in the console.",
-            r.requester.id, r.template_name
-        ),
+        subject,
+        intro,
         facts: vec![
-            ("Project", project_line(project)),
-            ("Template", r.template_name.clone()),
-            ("Requester", person(&r.requester)),
-            ("Requested at", r.created_at.clone()),
-            ("Decision", "pending: waiting for your approval".into()),
+            (w.project, project_line(project)),
+            (w.template, r.template_name.clone()),
+            (w.requester, person(&r.requester)),
+            (w.requested_at, l.date_time(&r.created_at)),
+            (w.status, w.pending.into()),
         ],
-        note: (!comment.is_empty()).then(|| ("Comment from the requester", comment.to_string())),
+        note: (!comment.is_empty()).then(|| (w.comment, comment.to_string())),
         link: request_link(console, r),
     }
     .render()
 }
 
 /// To the requester: the owner approved; the requester now holds a key.
-pub fn request_approved(console: &str, project: &Project, r: &KeyRequest) -> Mail {
+pub fn request_approved(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
+    let w = catalog::words(l);
     let mut facts = vec![
-        ("Project", project_line(project)),
-        ("Template", r.template_name.clone()),
-        ("Requester", person(&r.requester)),
+        (w.project, project_line(project)),
+        (w.template, r.template_name.clone()),
+        (w.requester, person(&r.requester)),
         (
-            "Decision",
-            format!(
-                "approved{}",
-                decided(r.decided_by.as_ref(), r.decided_at.as_deref())
+            w.status,
+            decided(
+                l,
+                w.approved,
+                r.decided_by.as_ref(),
+                r.decided_at.as_deref(),
             ),
         ),
     ];
     if let Some(k) = &r.key_id {
-        facts.push(("Key", k.to_string()));
+        facts.push((w.key, k.to_string()));
     }
+    let (subject, intro) = catalog::request_approved(l, &r.template_name, &project.name);
     Letter {
+        locale: l,
         to: r.requester.email.to_string(),
-        subject: format!(
-            "Your API key request for \"{}\" in {} was approved",
-            r.template_name, project.name
-        ),
-        intro: format!(
-            "Your request for an API key from \"{}\" was approved: the key is yours. Import it into your client project from the console.",
-            r.template_name
-        ),
+        subject,
+        intro,
         facts,
         note: None,
         link: match &r.key_id {
@@ -224,35 +232,34 @@ pub fn request_approved(console: &str, project: &Project, r: &KeyRequest) -> Mai
 }
 
 /// To the requester: the owner turned the request down, with the reason when one was given.
-pub fn request_rejected(console: &str, project: &Project, r: &KeyRequest) -> Mail {
+pub fn request_rejected(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
+    let w = catalog::words(l);
+    let (subject, intro) = catalog::request_rejected(l, &r.template_name, &project.name);
     Letter {
+        locale: l,
         to: r.requester.email.to_string(),
-        subject: format!(
-            "Your API key request for \"{}\" in {} was rejected",
-            r.template_name, project.name
-        ),
-        intro: format!(
-            "Your request for an API key from \"{}\" was rejected.",
-            r.template_name
-        ),
+        subject,
+        intro,
         facts: vec![
-            ("Project", project_line(project)),
-            ("Template", r.template_name.clone()),
-            ("Requester", person(&r.requester)),
+            (w.project, project_line(project)),
+            (w.template, r.template_name.clone()),
+            (w.requester, person(&r.requester)),
             (
-                "Decision",
-                format!(
-                    "rejected{}",
-                    decided(r.decided_by.as_ref(), r.decided_at.as_deref())
+                w.status,
+                decided(
+                    l,
+                    w.rejected,
+                    r.decided_by.as_ref(),
+                    r.decided_at.as_deref(),
                 ),
             ),
         ],
         note: Some((
-            "Reason",
+            w.reason,
             r.reason
                 .clone()
                 .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| "No reason was given.".into()),
+                .unwrap_or_else(|| w.no_reason.into()),
         )),
         link: request_link(console, r),
     }
@@ -260,26 +267,25 @@ pub fn request_rejected(console: &str, project: &Project, r: &KeyRequest) -> Mai
 }
 
 /// To the requester: someone else closed the pending request (e.g. the template was deleted).
-pub fn request_cancelled(console: &str, project: &Project, r: &KeyRequest) -> Mail {
+pub fn request_cancelled(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
+    let w = catalog::words(l);
+    let (subject, intro) = catalog::request_cancelled(l, &r.template_name, &project.name);
     Letter {
+        locale: l,
         to: r.requester.email.to_string(),
-        subject: format!(
-            "Your API key request for \"{}\" in {} was cancelled",
-            r.template_name, project.name
-        ),
-        intro: format!(
-            "Your pending request for an API key from \"{}\" was cancelled. You may ask again once the project offers a template for it.",
-            r.template_name
-        ),
+        subject,
+        intro,
         facts: vec![
-            ("Project", project_line(project)),
-            ("Template", r.template_name.clone()),
-            ("Requester", person(&r.requester)),
+            (w.project, project_line(project)),
+            (w.template, r.template_name.clone()),
+            (w.requester, person(&r.requester)),
             (
-                "Decision",
-                format!(
-                    "cancelled{}",
-                    decided(r.decided_by.as_ref(), r.decided_at.as_deref())
+                w.status,
+                decided(
+                    l,
+                    w.cancelled,
+                    r.decided_by.as_ref(),
+                    r.decided_at.as_deref(),
                 ),
             ),
         ],
@@ -287,35 +293,29 @@ pub fn request_cancelled(console: &str, project: &Project, r: &KeyRequest) -> Ma
             .reason
             .clone()
             .filter(|s| !s.trim().is_empty())
-            .map(|reason| ("Reason", reason)),
+            .map(|reason| (w.reason, reason)),
         link: request_link(console, r),
     }
     .render()
 }
 
 /// To the key's holder: the key no longer verifies.
-pub fn key_revoked(console: &str, project: &Project, k: &ApiKey) -> Mail {
+pub fn key_revoked(console: &str, l: Locale, project: &Project, k: &ApiKey) -> Mail {
+    let w = catalog::words(l);
+    let (subject, intro) = catalog::key_revoked(l, &k.name, &project.name);
     Letter {
+        locale: l,
         to: k.holder.email.to_string(),
-        subject: format!(
-            "Your API key for \"{}\" in {} was revoked",
-            k.name, project.name
-        ),
-        intro: format!(
-            "Your API key from \"{}\" was revoked: calls made with it are refused from now on. Secrets you imported it into no longer work.",
-            k.name
-        ),
+        subject,
+        intro,
         facts: vec![
-            ("Project", project_line(project)),
-            ("Template", k.name.clone()),
-            ("Requester", person(&k.holder)),
-            ("Key", k.id.to_string()),
+            (w.project, project_line(project)),
+            (w.template, k.name.clone()),
+            (w.requester, person(&k.holder)),
+            (w.key, k.id.to_string()),
             (
-                "Decision",
-                format!(
-                    "revoked{}",
-                    decided(k.revoked_by.as_ref(), k.revoked_at.as_deref())
-                ),
+                w.status,
+                decided(l, w.revoked, k.revoked_by.as_ref(), k.revoked_at.as_deref()),
             ),
         ],
         note: None,
@@ -328,41 +328,41 @@ pub fn key_revoked(console: &str, project: &Project, k: &ApiKey) -> Mail {
 pub const DIGEST_MAX_LISTED: usize = 50;
 
 /// To the owner, once a day when the project's digest is on: the pending requests, oldest first,
-/// each with the link that opens it for approval. `pending` is not empty.
-pub fn digest(console: &str, project: &Project, pending: &[KeyRequest], day: &str) -> Mail {
+/// each with the link that opens it for approval. `pending` is not empty; `day` is `yyyy-mm-dd`.
+pub fn digest(
+    console: &str,
+    l: Locale,
+    project: &Project,
+    pending: &[KeyRequest],
+    day: &str,
+) -> Mail {
+    let w = catalog::words(l);
     let n = pending.len();
-    let mut facts = vec![("Project", project_line(project)), ("Day", day.to_string())];
+    let mut facts = vec![(w.project, project_line(project)), (w.day, l.day(day))];
     for r in pending.iter().take(DIGEST_MAX_LISTED) {
         facts.push((
-            "Request",
-            format!(
-                "{} for \"{}\", since {}: {}",
-                person(&r.requester),
-                r.template_name,
-                r.created_at,
-                request_link(console, r)
+            w.request,
+            catalog::digest_line(
+                l,
+                &person(&r.requester),
+                &r.template_name,
+                &l.date_time(&r.created_at),
+                &request_link(console, r),
             ),
         ));
     }
     if n > DIGEST_MAX_LISTED {
         facts.push((
-            "More",
-            format!("{} more in the console", n - DIGEST_MAX_LISTED),
+            w.more,
+            catalog::digest_more(l, (n - DIGEST_MAX_LISTED) as u64),
         ));
     }
+    let (subject, intro) = catalog::digest(l, n as u64, &project.name);
     Letter {
+        locale: l,
         to: project.owner.email.to_string(),
-        subject: format!(
-            "{n} API key request{} waiting in {}",
-            if n == 1 { "" } else { "s" },
-            project.name
-        ),
-        intro: format!(
-            "{n} request{} for API keys of {} {} waiting for your decision, oldest first. Open one to approve or reject it.",
-            if n == 1 { "" } else { "s" },
-            project.name,
-            if n == 1 { "is" } else { "are" }
-        ),
+        subject,
+        intro,
         facts,
         note: None,
         link: format!("{console}/projects/{}/keys", segment(project.id.as_str())),
@@ -371,29 +371,21 @@ pub fn digest(console: &str, project: &Project, pending: &[KeyRequest], day: &st
 }
 
 /// To the holder, before their key expires (`days` is the reminder's threshold: 7, 1, …).
-pub fn key_expiring(console: &str, project: &Project, k: &ApiKey, days: u32) -> Mail {
-    let expires = k.expires_at.clone().unwrap_or_default();
-    let when = if days == 1 {
-        "within a day".to_string()
-    } else {
-        format!("within {days} days")
-    };
+pub fn key_expiring(console: &str, l: Locale, project: &Project, k: &ApiKey, days: u32) -> Mail {
+    let w = catalog::words(l);
+    let expires = l.date_time(k.expires_at.as_deref().unwrap_or_default());
+    let (subject, intro) = catalog::key_expiring(l, &k.name, &project.name, days, &expires);
     Letter {
+        locale: l,
         to: k.holder.email.to_string(),
-        subject: format!(
-            "Your API key for \"{}\" in {} expires {when}",
-            k.name, project.name
-        ),
-        intro: format!(
-            "Your API key from \"{}\" expires at {expires}; calls made with it are refused from then on. Request a new key before then and import it under the same prefix.",
-            k.name
-        ),
+        subject,
+        intro,
         facts: vec![
-            ("Project", project_line(project)),
-            ("Template", k.name.clone()),
-            ("Holder", person(&k.holder)),
-            ("Key", k.id.to_string()),
-            ("Expires at", expires),
+            (w.project, project_line(project)),
+            (w.template, k.name.clone()),
+            (w.holder, person(&k.holder)),
+            (w.key, k.id.to_string()),
+            (w.expires_at, expires),
         ],
         note: None,
         link: key_link(console, k.id.as_str()),
@@ -580,7 +572,12 @@ mod tests {
 
     #[test]
     fn request_created_goes_to_the_owner_with_the_comment() {
-        let m = request_created(CONSOLE, &project(), &request(RequestStatus::Pending));
+        let m = request_created(
+            CONSOLE,
+            Locale::En,
+            &project(),
+            &request(RequestStatus::Pending),
+        );
         assert_eq!(m.to, "alice@example.com");
         assert!(
             m.subject.contains("bob requests an API key"),
@@ -604,7 +601,12 @@ mod tests {
 
     #[test]
     fn approval_goes_to_the_requester_and_links_the_key() {
-        let m = request_approved(CONSOLE, &project(), &request(RequestStatus::Approved));
+        let m = request_approved(
+            CONSOLE,
+            Locale::En,
+            &project(),
+            &request(RequestStatus::Approved),
+        );
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was approved"), "{}", m.subject);
         assert_names_everything(
@@ -616,7 +618,12 @@ mod tests {
 
     #[test]
     fn rejection_goes_to_the_requester_with_the_reason() {
-        let m = request_rejected(CONSOLE, &project(), &request(RequestStatus::Rejected));
+        let m = request_rejected(
+            CONSOLE,
+            Locale::En,
+            &project(),
+            &request(RequestStatus::Rejected),
+        );
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was rejected"));
         assert_names_everything(
@@ -629,7 +636,7 @@ mod tests {
 
         let mut silent = request(RequestStatus::Rejected);
         silent.reason = None;
-        let m = request_rejected(CONSOLE, &project(), &silent);
+        let m = request_rejected(CONSOLE, Locale::En, &project(), &silent);
         assert!(m.text.contains("No reason was given."));
     }
 
@@ -637,7 +644,7 @@ mod tests {
     fn cancellation_goes_to_the_requester_with_the_reason() {
         let mut r = request(RequestStatus::Cancelled);
         r.reason = Some("the template was deleted".into());
-        let m = request_cancelled(CONSOLE, &project(), &r);
+        let m = request_cancelled(CONSOLE, Locale::En, &project(), &r);
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was cancelled"));
         assert_names_everything(
@@ -651,7 +658,7 @@ mod tests {
 
     #[test]
     fn revocation_goes_to_the_holder() {
-        let m = key_revoked(CONSOLE, &project(), &key());
+        let m = key_revoked(CONSOLE, Locale::En, &project(), &key());
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was revoked"));
         assert_names_everything(
@@ -659,6 +666,157 @@ mod tests {
             "revoked by alice",
             "http://127.0.0.1:9000/console/keys/01jkey",
         );
+    }
+
+    fn each_kind(l: Locale) -> Vec<(&'static str, Mail)> {
+        let mut expiring = key();
+        expiring.status = KeyStatus::Active;
+        expiring.expires_at = Some("2026-12-07T14:05:00.000Z".into());
+        let mut cancelled = request(RequestStatus::Cancelled);
+        cancelled.reason = Some("the template was deleted".into());
+        let pending: Vec<KeyRequest> = (0..2).map(|_| request(RequestStatus::Pending)).collect();
+        vec![
+            (
+                "created",
+                request_created(CONSOLE, l, &project(), &request(RequestStatus::Pending)),
+            ),
+            (
+                "approved",
+                request_approved(CONSOLE, l, &project(), &request(RequestStatus::Approved)),
+            ),
+            (
+                "rejected",
+                request_rejected(CONSOLE, l, &project(), &request(RequestStatus::Rejected)),
+            ),
+            (
+                "cancelled",
+                request_cancelled(CONSOLE, l, &project(), &cancelled),
+            ),
+            ("revoked", key_revoked(CONSOLE, l, &project(), &key())),
+            (
+                "digest",
+                digest(CONSOLE, l, &project(), &pending, "2026-12-07"),
+            ),
+            (
+                "expiring",
+                key_expiring(CONSOLE, l, &project(), &expiring, 7),
+            ),
+        ]
+    }
+
+    /// Every kind of mail in Russian: Russian subject and both bodies, the manual's words, the
+    /// values escaped in HTML as in English.
+    #[test]
+    fn every_mail_reads_in_russian() {
+        let subjects = [
+            ("created", "bob запрашивает API ключ по шаблону «"),
+            (
+                "approved",
+                "» в проекте Weather <server> & \"friends\" одобрен",
+            ),
+            ("rejected", "отклонён"),
+            ("cancelled", "отменён"),
+            ("revoked", "Ваш API ключ по шаблону «"),
+            (
+                "digest",
+                "2 запроса на получение API ключа ожидают решения в проекте",
+            ),
+            ("expiring", "истекает не позднее чем через 7 дней"),
+        ];
+        for ((kind, m), (want_kind, subject)) in each_kind(Locale::Ru).into_iter().zip(subjects) {
+            assert_eq!(kind, want_kind);
+            assert!(m.subject.contains(subject), "{kind}: {}", m.subject);
+            for body in [&m.text, &m.html] {
+                assert!(body.contains("Проект"), "{kind}: {body}");
+                assert!(body.contains("Открыть в консоли keygate"), "{kind}: {body}");
+                assert!(!body.contains("Open it in"), "{kind}: {body}");
+            }
+            assert!(m.html.contains("<html lang=\"ru\">"), "{kind}");
+            assert!(!m.html.contains("<script>"), "{kind}: html is escaped");
+            assert!(
+                m.html
+                    .contains(&escape_html("Reader <script>alert('x')</script>")),
+                "{kind}"
+            );
+        }
+        let by_kind: std::collections::HashMap<_, _> = each_kind(Locale::Ru).into_iter().collect();
+        assert!(
+            by_kind["approved"]
+                .text
+                .contains("одобрен: alice (alice@example.com), 3 января 2026 г., 00:00 UTC"),
+            "{}",
+            by_kind["approved"].text
+        );
+        assert!(by_kind["created"].text.contains("Дата запроса"));
+        assert!(
+            by_kind["created"]
+                .text
+                .contains("2 января 2026 г., 00:00 UTC")
+        );
+        assert!(by_kind["created"].text.contains("ожидает вашего решения"));
+        assert!(by_kind["rejected"].text.contains("Причина"));
+        assert!(by_kind["revoked"].text.contains("отозван: alice"));
+        assert!(by_kind["digest"].text.contains("7 декабря 2026 г."));
+        assert!(
+            by_kind["expiring"]
+                .text
+                .contains("истекает 7 декабря 2026 г., 14:05 UTC")
+        );
+    }
+
+    #[test]
+    fn english_mails_format_dates_in_english() {
+        let by_kind: std::collections::HashMap<_, _> = each_kind(Locale::En).into_iter().collect();
+        assert!(
+            by_kind["approved"]
+                .text
+                .contains("approved by alice (alice@example.com) at January 3, 2026, 00:00 UTC")
+        );
+        assert_eq!(
+            by_kind["digest"].subject,
+            "2 API key requests waiting in Weather <server> & \"friends\""
+        );
+        assert!(by_kind["digest"].text.contains("December 7, 2026"));
+        assert!(
+            by_kind["expiring"]
+                .subject
+                .contains("expires within 7 days")
+        );
+        assert!(
+            by_kind["expiring"]
+                .text
+                .contains("expires at December 7, 2026, 14:05 UTC")
+        );
+    }
+
+    #[test]
+    fn russian_counts_agree_in_digest_and_reminder_subjects() {
+        let one = digest(
+            CONSOLE,
+            Locale::Ru,
+            &project(),
+            &[request(RequestStatus::Pending)],
+            "2026-12-07",
+        );
+        assert!(
+            one.subject
+                .starts_with("1 запрос на получение API ключа ожидает решения"),
+            "{}",
+            one.subject
+        );
+        let five: Vec<KeyRequest> = (0..5).map(|_| request(RequestStatus::Pending)).collect();
+        let m = digest(CONSOLE, Locale::Ru, &project(), &five, "2026-12-07");
+        assert!(
+            m.subject
+                .starts_with("5 запросов на получение API ключа ожидают")
+        );
+        let mut k = key();
+        k.expires_at = Some("2026-12-07T14:05:00Z".into());
+        for (days, want) in [(1, "1 день"), (2, "2 дня"), (7, "7 дней"), (21, "21 день")]
+        {
+            let m = key_expiring(CONSOLE, Locale::Ru, &project(), &k, days);
+            assert!(m.subject.ends_with(want), "{days}: {}", m.subject);
+        }
     }
 
     #[test]
