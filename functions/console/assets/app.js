@@ -44,6 +44,7 @@ const t = (key, params) => i18n.t(key, params);
 const tp = (key, n, params) => i18n.tp(key, n, params);
 const num = (n) => i18n.num(n);
 const when = (iso) => i18n.when(iso);
+const period = (p) => i18n.period(p);
 
 /** Switches the page's language: strings, <html lang>, the static parts of index.html. */
 function applyLang(lang) {
@@ -1252,19 +1253,19 @@ function chart(u) {
   u.series.forEach((p, i) => {
     const x = PAD + i * bw + bw * 0.1;
     const w = Math.max(bw * 0.8, 1);
-    const g = s('g', { class: 'bar' }, s('title', {}, t('chart.bar', { t: p.t, allowed: num(p.allowed), denied: num(p.denied) })));
+    const g = s('g', { class: 'bar' }, s('title', {}, t('chart.bar', { t: period(p.t), allowed: num(p.allowed), denied: num(p.denied) })));
     const ha = y(p.allowed), hd = y(p.denied);
     if (p.allowed) g.append(s('rect', { x, y: H - PAD - ha, width: w, height: ha, class: 'allowed' }));
     if (p.denied) g.append(s('rect', { x, y: H - PAD - ha - hd, width: w, height: hd, class: 'denied' }));
     svg.append(g);
     const every = Math.ceil(n / 6);
-    if (i % every === 0) svg.append(s('text', { x, y: H - 8, class: 'tick' }, p.t.slice(5, 16).replace('T', ' ')));
+    if (i % every === 0) svg.append(s('text', { x, y: H - 8, class: 'tick' }, period(p.t)));
   });
   const legend = h('p', { class: 'legend' }, h('span', { class: 'allowed' }, t('chart.allowed')), ' ', h('span', { class: 'denied' }, t('chart.denied')));
   const table = h('details', {}, h('summary', {}, t('chart.as_table')),
     h('div', { class: 'scroll' }, h('table', {},
       h('thead', {}, h('tr', {}, [t('chart.col_period'), t('chart.col_total'), t('chart.col_allowed'), t('chart.col_denied')].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, u.series.filter((p) => p.total).map((p) => h('tr', {}, h('td', {}, p.t), h('td', { class: 'num' }, num(p.total)),
+      h('tbody', {}, u.series.filter((p) => p.total).map((p) => h('tr', {}, h('td', {}, h('time', { datetime: p.t }, period(p.t))), h('td', { class: 'num' }, num(p.total)),
         h('td', { class: 'num' }, num(p.allowed)), h('td', { class: 'num' }, num(p.denied))))))));
   return h('figure', { class: 'chart-wrap' }, svg, h('figcaption', {}, legend), table);
 }

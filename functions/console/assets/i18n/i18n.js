@@ -27,7 +27,8 @@ export function pickLang(stored, preferred) {
  * The formatting functions of one language over its catalog:
  * t(key, params): a string with {name} placeholders filled;
  * tp(key, n, params): the plural form for n ({n} is n formatted for the language);
- * num(n), when(isoTime): numbers and date-times for the language.
+ * num(n), when(isoTime): numbers and date-times for the language;
+ * period(t): a usage period (a UTC day `2026-12-07` or hour `2026-12-07T10:00:00Z`) for the language.
  */
 export function translator(lang, catalog) {
   const plural = new Intl.PluralRules(lang);
@@ -46,5 +47,8 @@ export function translator(lang, catalog) {
     return fill(v[plural.select(n)] ?? v.other, { ...params, n: num(n) });
   };
   const when = (iso) => (iso ? dates.format(new Date(iso)) : '—');
-  return { lang, t, tp, num, when };
+  const days = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  const hours = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  const period = (p) => (p.includes('T') ? hours.format(new Date(p)) : days.format(new Date(`${p}T00:00:00Z`)));
+  return { lang, t, tp, num, when, period };
 }
