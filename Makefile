@@ -7,7 +7,7 @@ dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 test:         ## every test against a local stack of its own
 	bash scripts/test.sh
 
-screenshots:  ## the console's browser tests on a stack of their own; refreshes docs/console/*.png
+screenshots:  ## the console's browser tests on a stack of their own; refreshes docs/console/*.png (English) and docs/console/ru/*.png (Russian)
 	bash scripts/screenshots.sh
 
 bench:        ## latency of the key flow's calls, side by side, on a local stack of its own

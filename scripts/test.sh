@@ -3,7 +3,8 @@
 # for SES, Secrets Manager and EventBridge, the AWS front, `cargo lambda watch`) on free loopback
 # ports, then every test:
 # unit tests, library tests against the local stack, end-to-end tests over HTTP and `cargo lambda
-# invoke` of every events/ file, the console in headless Chromium, schemathesis against the API's
+# invoke` of every events/ file, the console's language catalogs (scripts/check-i18n.mjs), the
+# console in headless Chromium, schemathesis against the API's
 # OpenAPI document (scripts/schemathesis.sh); then cfn-lint on the SAM template. Stops what it
 # started, also when a test fails.
 set -euo pipefail
@@ -15,6 +16,9 @@ prepare_run
 log "checking formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+log "checking the console's language catalogs (scripts/check-i18n.mjs; --self-test: it fails on a planted missing key)"
+node scripts/check-i18n.mjs --self-test
+node scripts/check-i18n.mjs
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run

@@ -3,7 +3,16 @@
 
 use std::io::Write;
 
-const ASSETS: [&str; 4] = ["index.html", "app.js", "app.css", "icon.svg"];
+/// The console's files (assets/...), the catalogs of its languages included.
+const ASSETS: [&str; 7] = [
+    "index.html",
+    "app.js",
+    "app.css",
+    "icon.svg",
+    "i18n/i18n.js",
+    "i18n/en.js",
+    "i18n/ru.js",
+];
 /// The API's description, served at `GET /v1/openapi.json`.
 const OPENAPI: &str = "../../infra/openapi.json";
 
@@ -12,6 +21,7 @@ fn main() -> std::io::Result<()> {
         std::env::var_os("OUT_DIR")
             .ok_or_else(|| std::io::Error::other("cargo sets OUT_DIR for build scripts"))?,
     );
+    std::fs::create_dir_all(out.join("i18n"))?;
     for name in ASSETS {
         gzip(&format!("assets/{name}"), &out.join(format!("{name}.gz")))?;
     }

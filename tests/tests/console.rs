@@ -42,6 +42,10 @@ async fn assets_are_served_with_their_type_and_revalidated_by_etag() {
         ("app.js", "text/javascript; charset=utf-8"),
         ("app.css", "text/css; charset=utf-8"),
         ("icon.svg", "image/svg+xml"),
+        // The language catalogs app.js imports.
+        ("i18n/i18n.js", "text/javascript; charset=utf-8"),
+        ("i18n/en.js", "text/javascript; charset=utf-8"),
+        ("i18n/ru.js", "text/javascript; charset=utf-8"),
     ] {
         let path = format!("/console/assets/{name}");
         let res = fetch(&stack, &path).await;

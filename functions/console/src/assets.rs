@@ -57,11 +57,15 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 4] = [
+static ASSETS: [Asset; 7] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
+    // The languages: app.js imports these modules (same origin, so the CSP stays as it is).
+    asset!("i18n/i18n.js", "text/javascript; charset=utf-8"),
+    asset!("i18n/en.js", "text/javascript; charset=utf-8"),
+    asset!("i18n/ru.js", "text/javascript; charset=utf-8"),
 ];
 
 /// The API's OpenAPI 3.1 document, served at `GET /v1/openapi.json` (not under /console/assets/).
@@ -128,6 +132,34 @@ mod tests {
             serde_json::from_slice(openapi().bytes).expect("infra/openapi.json is JSON");
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(find("openapi.json").is_none());
+    }
+
+    #[test]
+    fn the_language_catalogs_are_served_as_modules_of_our_own() {
+        let app = std::str::from_utf8(find("app.js").expect("app.js").bytes).expect("UTF-8");
+        for name in ["i18n/i18n.js", "i18n/en.js", "i18n/ru.js"] {
+            let a = find(name).unwrap_or_else(|| panic!("{name} is served"));
+            assert_eq!(a.content_type, "text/javascript; charset=utf-8");
+            assert!(
+                app.contains(&format!("'./{name}'")),
+                "app.js imports {name}"
+            );
+            let text = std::str::from_utf8(a.bytes).expect("UTF-8");
+            assert!(
+                !text.contains("http://") && !text.contains("https://"),
+                "{name}"
+            );
+        }
+        let ru = std::str::from_utf8(find("i18n/ru.js").expect("ru.js").bytes).expect("UTF-8");
+        for term in [
+            "Шаблоны API ключей",
+            "СОЗДАТЬ",
+            "ЗАПРОСИТЬ",
+            "О проекте",
+            "Секреты",
+        ] {
+            assert!(ru.contains(term), "the platform's term {term}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `console` function: the web console, a single-page app whose files are embedded in this
 //! binary (no CDN, works offline). `/`, `/console` and every `/console/...` page answer the app's
-//! page; `/console/assets/<file>` its script and style. The app talks only to the public API.
+//! page; `/console/assets/<file>` its script, style and language catalogs (`i18n/*.js`). The app
+//! talks only to the public API.
 //! It also serves the API's OpenAPI document (`GET /v1/openapi.json`, infra/openapi.json embedded
 //! at build time), and is the API's catch-all route: any other path gets a 404 problem.
 
@@ -153,6 +154,14 @@ mod tests {
             page_for("/console/assets/app.js").map(|a| a.name).ok(),
             Some("app.js")
         );
+        assert_eq!(
+            page_for("/console/assets/i18n/ru.js").map(|a| a.name).ok(),
+            Some("i18n/ru.js")
+        );
+        assert!(matches!(
+            page_for("/console/assets/i18n/../app.js"),
+            Err(Error::NotFound(_))
+        ));
         assert!(matches!(
             page_for("/console/assets/nope.js"),
             Err(Error::NotFound(_))
