@@ -833,3 +833,57 @@ impl Drop for Fault {
         }
     }
 }
+
+impl Stack {
+    /// Runs a scheduler job (`digest`, `reminders`, …) as of `now` (RFC 3339) through
+    /// `cargo lambda watch`'s invoke API; the function's answer (the job's report).
+    pub async fn run_job(&self, job: &str, now: &str) -> Value {
+        let port = env("KEYGATE_INVOKE_PORT");
+        let res = self
+            .http
+            .post(format!(
+                "http://127.0.0.1:{port}/2015-03-31/functions/scheduler/invocations"
+            ))
+            .json(&json!({"job": job, "now": now}))
+            .send()
+            .await
+            .expect("the scheduler answers");
+        let status = res.status();
+        let body: Value = res.json().await.expect("a JSON answer");
+        assert!(status.is_success(), "{job} at {now}: {status} {body}");
+        body
+    }
+}
+
+/// A time as RFC 3339 (what the scheduler's `now` takes).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339")
+}
+
+/// One HTTP/1.1 request read from a loopback test server's connection (the fake Lambda Runtime
+/// APIs of the runtime tests): `(method, path, body)`, the body read to its `Content-Length` (so
+/// that closing the connection does not reset it under an answer the client has yet to read).
+/// `None` when the connection ends before a request line.
+pub fn read_request(stream: &std::net::TcpStream) -> Option<(String, String, Vec<u8>)> {
+    use std::io::{BufRead, Read};
+    let mut reader = std::io::BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut header = String::new();
+    let mut length = 0;
+    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        header.clear();
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    Some((method, path, body))
+}

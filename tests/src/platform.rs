@@ -77,6 +77,20 @@ pub async fn call(
     }
 }
 
+/// `GET base+path` with `token` as bearer, no other header.
+pub async fn get(stack: &Stack, base: &str, path: &str, token: &str) -> Answer {
+    call(
+        stack,
+        base,
+        reqwest::Method::GET,
+        path,
+        Some(token),
+        &[],
+        None,
+    )
+    .await
+}
+
 /// A key like the demo's: the fixture's project gets a role with `permissions`, nodes `input`
 /// and `output`, and a template of that role with the fields the client script reads (project,
 /// input node, output node); the member requests a key, the owner approves; the member imports

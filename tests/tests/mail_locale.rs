@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use keygate_e2e::{Fixture, Method, SentMail, Stack, mail_to, now, unique, wait_for_mail};
-use serde_json::{Value, json};
+use keygate_e2e::{Fixture, Method, SentMail, Stack, mail_to, now, rfc3339, unique, wait_for_mail};
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -379,27 +379,6 @@ async fn a_russian_owner_reads_a_new_request_in_russian() {
     assert!(!m.body.contains("<ночной>"), "{}", m.body);
 }
 
-async fn run_job(stack: &Stack, job: &str, now: &str) -> Value {
-    let port = std::env::var("KEYGATE_INVOKE_PORT").expect("KEYGATE_INVOKE_PORT");
-    let res = stack
-        .http
-        .post(format!(
-            "http://127.0.0.1:{port}/2015-03-31/functions/scheduler/invocations"
-        ))
-        .json(&json!({"job": job, "now": now}))
-        .send()
-        .await
-        .expect("the scheduler answers");
-    let status = res.status();
-    let body: Value = res.json().await.expect("a JSON answer");
-    assert!(status.is_success(), "{job} at {now}: {status} {body}");
-    body
-}
-
-fn at(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("RFC 3339")
-}
-
 /// The digest (plural of the count, the day as Russian writes it) and the expiry reminders
 /// (7 дней, 1 день) in Russian, beside an English owner's digest.
 #[tokio::test]
@@ -430,7 +409,7 @@ async fn the_digest_and_the_expiry_reminders_are_in_the_recipients_language() {
     en.request(&stack, &en.member, &te).await;
 
     let now = OffsetDateTime::parse("2026-12-07T06:00:00Z", &Rfc3339).expect("time");
-    run_job(&stack, "digest", &at(now)).await;
+    stack.run_job("digest", &rfc3339(now)).await;
     let d = mail_with(&ru.owner, 1, "на получение API ключа").await;
     assert_eq!(
         d.subject,
@@ -447,7 +426,9 @@ async fn the_digest_and_the_expiry_reminders_are_in_the_recipients_language() {
     let key = ru.approve(&stack, &r).await;
     let expires = OffsetDateTime::parse(key["expires_at"].as_str().expect("expires_at"), &Rfc3339)
         .expect("RFC 3339");
-    run_job(&stack, "reminders", &at(expires - time::Duration::days(6))).await;
+    stack
+        .run_job("reminders", &rfc3339(expires - time::Duration::days(6)))
+        .await;
     let m = mail_with(&ru.member, 2, "истекает").await;
     assert!(
         m.subject.ends_with(
@@ -457,12 +438,9 @@ async fn the_digest_and_the_expiry_reminders_are_in_the_recipients_language() {
         m.subject
     );
     assert_russian(&m, &["Срок действия истекает", " г., ", "UTC"]);
-    run_job(
-        &stack,
-        "reminders",
-        &at(expires - time::Duration::hours(12)),
-    )
-    .await;
+    stack
+        .run_job("reminders", &rfc3339(expires - time::Duration::hours(12)))
+        .await;
     let got = wait_for_mail(&email(&ru.member), 3, WAIT).await;
     assert!(
         got.iter()

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use keygate_e2e::platform::{
-    Answer, CACHE_TTL, ClientSetup, cached_gateway_url, call, counted, demo_url, gateway_url,
+    Answer, CACHE_TTL, ClientSetup, cached_gateway_url, call, counted, demo_url, gateway_url, get,
 };
 use keygate_e2e::{Method, Stack};
 use serde_json::{Value, json};
@@ -83,27 +83,15 @@ async fn refusals_are_403_and_other_paths_404() {
         "{forged:?}"
     );
     // Another project's path with a good key: the authorizer refuses (wrong_project).
-    let other = call(
+    let other = get(
         &stack,
         &gw,
-        Method::GET,
         "/projects/someone-else/data_layers/last",
-        Some(&s.key.token),
-        &[],
-        None,
+        &s.key.token,
     )
     .await;
     assert_eq!(other.status, 403, "{other:?}");
-    let off = call(
-        &stack,
-        &gw,
-        Method::GET,
-        "/v1/projects",
-        Some(&s.key.token),
-        &[],
-        None,
-    )
-    .await;
+    let off = get(&stack, &gw, "/v1/projects", &s.key.token).await;
     assert_eq!((off.status, message(&off)), (404, "Not Found"), "{off:?}");
     let usage = counted(&stack, &s.key.id, &s.f.member, 1).await;
     assert_eq!(
@@ -190,16 +178,7 @@ async fn the_demo_platform_refuses_a_call_that_did_not_come_through_the_gateway(
         "it says why: {guessed:?}"
     );
     // The same call through the gateway is served.
-    let through = call(
-        &stack,
-        &gateway_url(),
-        Method::GET,
-        &layer(&s),
-        Some(&s.key.token),
-        &[],
-        None,
-    )
-    .await;
+    let through = get(&stack, &gateway_url(), &layer(&s), &s.key.token).await;
     assert_eq!(through.status, 200, "{through:?}");
 }
 
@@ -211,32 +190,14 @@ async fn the_authorizer_cache_answers_repeats_uncounted_and_outlives_a_revocatio
     let path = layer(&s);
     // Without a cache every call is decided and counted.
     for _ in 0..3 {
-        let a = call(
-            &stack,
-            &gw,
-            Method::GET,
-            &path,
-            Some(&s.key.token),
-            &[],
-            None,
-        )
-        .await;
+        let a = get(&stack, &gw, &path, &s.key.token).await;
         assert_eq!(a.status, 200, "{a:?}");
     }
     counted(&stack, &s.key.id, &s.f.member, 3).await;
     // With one, the repeats within its TTL are answered from it: one decision, one count.
     let started = Instant::now();
     for _ in 0..3 {
-        let a = call(
-            &stack,
-            &cached,
-            Method::GET,
-            &path,
-            Some(&s.key.token),
-            &[],
-            None,
-        )
-        .await;
+        let a = get(&stack, &cached, &path, &s.key.token).await;
         assert_eq!(a.status, 200, "{a:?}");
     }
     assert!(
@@ -253,28 +214,10 @@ async fn the_authorizer_cache_answers_repeats_uncounted_and_outlives_a_revocatio
     // package that is not there: allowed by the authorizer, answered 404 by the platform.
     let missing = format!("/projects/{}/nodes/output/packages/none/files", s.f.project);
     let t0 = Instant::now();
-    let first = call(
-        &stack,
-        &cached,
-        Method::GET,
-        &missing,
-        Some(&s.key.token),
-        &[],
-        None,
-    )
-    .await;
+    let first = get(&stack, &cached, &missing, &s.key.token).await;
     assert_eq!(first.status, 404, "allowed, and not found: {first:?}");
     s.f.revoke(&stack, &s.f.member, &s.key.id).await;
-    let again = call(
-        &stack,
-        &cached,
-        Method::GET,
-        &missing,
-        Some(&s.key.token),
-        &[],
-        None,
-    )
-    .await;
+    let again = get(&stack, &cached, &missing, &s.key.token).await;
     assert!(
         t0.elapsed() < CACHE_TTL,
         "the call after the revocation is within the TTL"
@@ -286,16 +229,7 @@ async fn the_authorizer_cache_answers_repeats_uncounted_and_outlives_a_revocatio
     let deadline = t0 + Duration::from_secs(15);
     for base in [&gw, &cached] {
         loop {
-            let a = call(
-                &stack,
-                base,
-                Method::GET,
-                &missing,
-                Some(&s.key.token),
-                &[],
-                None,
-            )
-            .await;
+            let a = get(&stack, base, &missing, &s.key.token).await;
             if a.status == 403 {
                 break;
             }

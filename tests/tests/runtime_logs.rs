@@ -6,7 +6,7 @@
 //! none of it (`keygate::logging`); the baseline `coldstart-hello` (the default subscriber, as
 //! `cargo lambda new` makes it) logs it, which shows the event is there to leak. No stack needed.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -44,29 +44,10 @@ fn event(file: &str) -> String {
 /// reports on `answered`. An extension's registration (verify's and the authorizer's shutdown
 /// hook registers one, as on Lambda) is accepted, and its wait for events never answered.
 fn serve(mut stream: TcpStream, event: &str, handed_out: &AtomicBool, answered: &Sender<()>) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some((method, path, _body)) = keygate_e2e::read_request(&stream) else {
         return;
-    }
-    // The head's other lines, and the body (read, so that closing the connection does not reset
-    // it under an answer the client has yet to read; its content is not needed).
-    let mut header = String::new();
-    let mut length = 0;
-    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        header.clear();
-    }
-    let _ = std::io::Read::read_exact(&mut reader, &mut vec![0; length]);
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    };
+    let (method, path) = (method.as_str(), path.as_str());
     if method == "POST" && path == "/2020-01-01/extension/register" {
         let body = r#"{"functionName":"f","functionVersion":"$LATEST","handler":"bootstrap"}"#;
         let _ = write!(

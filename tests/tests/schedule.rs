@@ -6,32 +6,10 @@
 
 use std::time::Duration;
 
-use keygate_e2e::{Fixture, Stack, mail_to, unique, wait_for_mail};
+use keygate_e2e::{Fixture, Stack, mail_to, rfc3339, unique, wait_for_mail};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// Runs a scheduler job as of `now` (RFC 3339); the function's answer (the job's report).
-async fn run_job(stack: &Stack, job: &str, now: &str) -> Value {
-    let port = std::env::var("KEYGATE_INVOKE_PORT").expect("KEYGATE_INVOKE_PORT");
-    let res = stack
-        .http
-        .post(format!(
-            "http://127.0.0.1:{port}/2015-03-31/functions/scheduler/invocations"
-        ))
-        .json(&json!({"job": job, "now": now}))
-        .send()
-        .await
-        .expect("the scheduler answers");
-    let status = res.status();
-    let body: Value = res.json().await.expect("a JSON answer");
-    assert!(status.is_success(), "{job} at {now}: {status} {body}");
-    body
-}
-
-fn at(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("RFC 3339")
-}
 
 fn email(user: &str) -> String {
     format!("{user}@example.com")
@@ -155,7 +133,7 @@ async fn the_digest_lists_exactly_the_pending_requests_oldest_first_once_a_day()
 
     let owner = email(&f.owner);
     let now = OffsetDateTime::now_utc();
-    let report = run_job(&stack, "digest", &at(now)).await;
+    let report = stack.run_job("digest", &rfc3339(now)).await;
     assert_eq!(report["job"], "digest");
     let mails = mail_to(&owner).await;
     let digest = digests(&mails);
@@ -182,11 +160,13 @@ async fn the_digest_lists_exactly_the_pending_requests_oldest_first_once_a_day()
     assert!(digests(&mail_to(&email(&empty.owner)).await).is_empty());
 
     // The schedule firing again the same day sends nothing more.
-    let again = run_job(&stack, "digest", &at(now)).await;
+    let again = stack.run_job("digest", &rfc3339(now)).await;
     assert!(again["already_done"].as_u64().unwrap_or(0) >= 1, "{again}");
     assert_eq!(digests(&mail_to(&owner).await).len(), 1);
     // The next day: a new digest.
-    run_job(&stack, "digest", &at(now + time::Duration::days(1))).await;
+    stack
+        .run_job("digest", &rfc3339(now + time::Duration::days(1)))
+        .await;
     assert_eq!(digests(&mail_to(&owner).await).len(), 2);
 }
 
@@ -241,24 +221,27 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
     };
 
     // Eight days out: no reminder yet.
-    run_job(&stack, "reminders", &at(expires - time::Duration::days(8))).await;
+    stack
+        .run_job("reminders", &rfc3339(expires - time::Duration::days(8)))
+        .await;
     assert!(reminders(mail_to(&holder).await).is_empty());
     // Six days out: the 7-day reminder, once, however often the job runs.
     for _ in 0..2 {
-        run_job(&stack, "reminders", &at(expires - time::Duration::days(6))).await;
+        stack
+            .run_job("reminders", &rfc3339(expires - time::Duration::days(6)))
+            .await;
     }
-    run_job(&stack, "reminders", &at(expires - time::Duration::days(2))).await;
+    stack
+        .run_job("reminders", &rfc3339(expires - time::Duration::days(2)))
+        .await;
     let got = reminders(mail_to(&holder).await);
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].ends_with("expires within 7 days"), "{}", got[0]);
     // Twelve hours out: the 1-day reminder, once.
     for _ in 0..2 {
-        run_job(
-            &stack,
-            "reminders",
-            &at(expires - time::Duration::hours(12)),
-        )
-        .await;
+        stack
+            .run_job("reminders", &rfc3339(expires - time::Duration::hours(12)))
+            .await;
     }
     let got = reminders(mail_to(&holder).await);
     assert_eq!(got.len(), 2, "{got:?}");
@@ -287,7 +270,9 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
         .expect(201);
 
     // Past the expiry: marked once (the stream hears of it), no more mail.
-    let report = run_job(&stack, "reminders", &at(expires + time::Duration::hours(1))).await;
+    let report = stack
+        .run_job("reminders", &rfc3339(expires + time::Duration::hours(1)))
+        .await;
     assert!(
         report["marked_expired"].as_u64().unwrap_or(0) >= 1,
         "{report}"
@@ -298,7 +283,9 @@ async fn reminders_go_once_per_threshold_never_for_revoked_keys_and_expiry_is_ma
         .find(|i| i.get("sk").and_then(|s| s.as_s().ok()).map(String::as_str) == Some("META"))
         .expect("key item");
     assert!(meta.contains_key("expired_seen_at"));
-    let again = run_job(&stack, "reminders", &at(expires + time::Duration::hours(2))).await;
+    let again = stack
+        .run_job("reminders", &rfc3339(expires + time::Duration::hours(2)))
+        .await;
     assert_eq!(again["marked_expired"], 0, "{again}");
     // The marking is in the owner's audit trail once, made by keygate itself.
     let trail = stack

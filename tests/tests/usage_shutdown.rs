@@ -8,7 +8,7 @@
 //! - `kill -9`: what it loses is its unflushed batch and nothing more: the counts it flushed
 //!   before are all there, the ones since are gone (the bound README and docs/security.md state).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -65,28 +65,10 @@ impl RuntimeApi {
 }
 
 fn serve(mut stream: TcpStream, queue: &Mutex<Receiver<String>>, answered: &Sender<String>) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some((method, path, body)) = keygate_e2e::read_request(&stream) else {
         return;
-    }
-    let mut header = String::new();
-    let mut length = 0;
-    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header != "\r\n" {
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        header.clear();
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    };
+    let (method, path) = (method.as_str(), path.as_str());
     let reply = |stream: &mut TcpStream, status: &str, headers: &str, body: &str| {
         let _ = write!(
             stream,

@@ -234,42 +234,53 @@ pub fn request_approved(console: &str, l: Locale, project: &Project, r: &KeyRequ
 /// To the requester: the owner turned the request down, with the reason when one was given.
 pub fn request_rejected(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
     let w = catalog::words(l);
-    let (subject, intro) = catalog::request_rejected(l, &r.template_name, &project.name);
-    Letter {
-        locale: l,
-        to: r.requester.email.to_string(),
-        subject,
-        intro,
-        facts: vec![
-            (w.project, project_line(project)),
-            (w.template, r.template_name.clone()),
-            (w.requester, person(&r.requester)),
-            (
-                w.status,
-                decided(
-                    l,
-                    w.rejected,
-                    r.decided_by.as_ref(),
-                    r.decided_at.as_deref(),
-                ),
-            ),
-        ],
-        note: Some((
-            w.reason,
-            r.reason
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| w.no_reason.into()),
-        )),
-        link: request_link(console, r),
-    }
-    .render()
+    let reason = r
+        .reason
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| w.no_reason.into());
+    closed(
+        console,
+        l,
+        project,
+        r,
+        catalog::request_rejected(l, &r.template_name, &project.name),
+        w.rejected,
+        Some((w.reason, reason)),
+    )
 }
 
 /// To the requester: someone else closed the pending request (e.g. the template was deleted).
 pub fn request_cancelled(console: &str, l: Locale, project: &Project, r: &KeyRequest) -> Mail {
     let w = catalog::words(l);
-    let (subject, intro) = catalog::request_cancelled(l, &r.template_name, &project.name);
+    let reason = r
+        .reason
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .map(|reason| (w.reason, reason));
+    closed(
+        console,
+        l,
+        project,
+        r,
+        catalog::request_cancelled(l, &r.template_name, &project.name),
+        w.cancelled,
+        reason,
+    )
+}
+
+/// The letter of a request closed without a key (rejected or cancelled): to the requester, its
+/// status and who closed it when.
+fn closed(
+    console: &str,
+    l: Locale,
+    project: &Project,
+    r: &KeyRequest,
+    (subject, intro): (String, String),
+    status: &str,
+    note: Option<(&'static str, String)>,
+) -> Mail {
+    let w = catalog::words(l);
     Letter {
         locale: l,
         to: r.requester.email.to_string(),
@@ -281,19 +292,10 @@ pub fn request_cancelled(console: &str, l: Locale, project: &Project, r: &KeyReq
             (w.requester, person(&r.requester)),
             (
                 w.status,
-                decided(
-                    l,
-                    w.cancelled,
-                    r.decided_by.as_ref(),
-                    r.decided_at.as_deref(),
-                ),
+                decided(l, status, r.decided_by.as_ref(), r.decided_at.as_deref()),
             ),
         ],
-        note: r
-            .reason
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .map(|reason| (w.reason, reason)),
+        note,
         link: request_link(console, r),
     }
     .render()

@@ -182,53 +182,33 @@ async fn seed() -> Result<(), BoxError> {
         },
     )
     .await?;
-    let reader = RoleInput {
-        description: Some("Reads the latest data layer and packages".into()),
-        permissions: vec![
-            "data_layers:read".into(),
-            "packages:read".into(),
-            "files:read".into(),
-        ],
-    };
-    project::put_role(
-        &store,
-        &alice,
-        &server,
-        id(RoleName::parse, "reader")?,
-        reader,
-    )
-    .await?;
-    let writer = RoleInput {
-        description: Some("Uploads packages".into()),
-        permissions: vec!["packages:write".into()],
-    };
-    project::put_role(
-        &store,
-        &alice,
-        &server,
-        id(RoleName::parse, "writer")?,
-        writer,
-    )
-    .await?;
-    // The demo template's role: what the platform manual's client script does (read the latest
-    // layer, post a workload, search and download the results).
-    let client_role = RoleInput {
-        description: Some("Posts workloads to the graph and reads its results".into()),
-        permissions: vec![
-            "data_layers:read".into(),
-            "packages:write".into(),
-            "packages:read".into(),
-            "files:read".into(),
-        ],
-    };
-    project::put_role(
-        &store,
-        &alice,
-        &server,
-        id(RoleName::parse, "client")?,
-        client_role,
-    )
-    .await?;
+    // Two roles, and the demo template's: what the platform manual's client script does (read
+    // the latest layer, post a workload, search and download the results).
+    let roles: [(&str, &str, &[&str]); 3] = [
+        (
+            "reader",
+            "Reads the latest data layer and packages",
+            &["data_layers:read", "packages:read", "files:read"],
+        ),
+        ("writer", "Uploads packages", &["packages:write"]),
+        (
+            "client",
+            "Posts workloads to the graph and reads its results",
+            &[
+                "data_layers:read",
+                "packages:write",
+                "packages:read",
+                "files:read",
+            ],
+        ),
+    ];
+    for (name, description, permissions) in roles {
+        let role = RoleInput {
+            description: Some(description.into()),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        };
+        project::put_role(&store, &alice, &server, id(RoleName::parse, name)?, role).await?;
+    }
     for (n, name) in [("input", "Input"), ("output", "Output")] {
         project::put_node(
             &store,
