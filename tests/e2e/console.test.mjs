@@ -518,7 +518,7 @@ describe('the API key flow through the console', () => {
       assert.equal(await chart.locator('rect.denied').count(), 1);
       await page.getByRole('cell', { name: 'GET /projects/{p}/data_layers/last' }).waitFor();
       await page.getByRole('cell', { name: 'POST /projects/{p}/nodes/{n}/packages' }).waitFor();
-      await page.getByRole('cell', { name: 'permission_missing', exact: true }).waitFor();
+      await page.getByRole('cell', { name: 'Permission missing (permission_missing)', exact: true }).waitFor();
     };
 
     await page.getByRole('link', { name: 'Keys', exact: true }).click();

@@ -43,6 +43,18 @@ let i18n = translator('en', en);
 const t = (key, params) => i18n.t(key, params);
 const tp = (key, n, params) => i18n.tp(key, n, params);
 const num = (n) => i18n.num(n);
+// A denial reason's code (the usage counters' names) in words, the code kept beside it; an
+// unknown code as it is.
+const REASONS = {
+  invalid_token: () => t('reason.invalid_token'),
+  expired: () => t('reason.expired'),
+  revoked: () => t('reason.revoked'),
+  wrong_project: () => t('reason.wrong_project'),
+  permission_missing: () => t('reason.permission_missing'),
+  unknown_route: () => t('reason.unknown_route'),
+  rate_limited: () => t('reason.rate_limited'),
+};
+const reasonText = (code) => (Object.hasOwn(REASONS, code) ? `${REASONS[code]()} (${code})` : code);
 const when = (iso) => i18n.when(iso);
 const period = (p) => i18n.period(p);
 
@@ -1220,7 +1232,7 @@ async function usage(k) {
             : h('p', { class: 'muted' }, t('usage.no_calls'))),
         h('section', { 'aria-labelledby': 'reasons-h' }, h('h2', { id: 'reasons-h' }, t('usage.by_reason')),
           (u.denied_by_reason || []).length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('usage.col_reason')), h('th', { scope: 'col', class: 'num' }, t('usage.col_calls')))),
-            h('tbody', {}, u.denied_by_reason.map((r) => h('tr', {}, h('td', {}, r.reason), h('td', { class: 'num' }, num(r.total))))))
+            h('tbody', {}, u.denied_by_reason.map((r) => h('tr', {}, h('td', {}, reasonText(r.reason)), h('td', { class: 'num' }, num(r.total))))))
             : h('p', { class: 'muted' }, t('usage.none_denied')))));
   } catch (err) {
     showProblem(err, { from, to, granularity: gran }, box);

@@ -233,6 +233,13 @@ export default {
   'usage.col_calls': 'Calls',
   'usage.no_calls': 'No calls in this range.',
   'usage.none_denied': 'Nothing denied in this range.',
+  'reason.invalid_token': 'Invalid token',
+  'reason.expired': 'Key expired',
+  'reason.revoked': 'Key revoked',
+  'reason.wrong_project': 'Call of another project',
+  'reason.permission_missing': 'Permission missing',
+  'reason.unknown_route': 'Unknown call',
+  'reason.rate_limited': 'Over the rate limit',
 
   'chart.label_day': 'Calls per day: {allowed} allowed, {denied} denied',
   'chart.label_hour': 'Calls per hour: {allowed} allowed, {denied} denied',

@@ -260,6 +260,13 @@ export default {
   'usage.col_calls': 'Вызовы',
   'usage.no_calls': 'За этот период вызовов не было.',
   'usage.none_denied': 'За этот период отказов не было.',
+  'reason.invalid_token': 'Недействительный токен',
+  'reason.expired': 'Срок действия ключа истёк',
+  'reason.revoked': 'Ключ отозван',
+  'reason.wrong_project': 'Вызов другого проекта',
+  'reason.permission_missing': 'Нет разрешения',
+  'reason.unknown_route': 'Неизвестный вызов',
+  'reason.rate_limited': 'Превышен лимит вызовов',
 
   'chart.label_day': 'Вызовы по дням: разрешено {allowed}, отклонено {denied}',
   'chart.label_hour': 'Вызовы по часам: разрешено {allowed}, отклонено {denied}',
