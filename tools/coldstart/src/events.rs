@@ -66,12 +66,16 @@ const CONSOLE_EVENT: &str = r#"{
 const EMPTY_BATCH: &str = r#"{"Records":[]}"#;
 
 /// The baseline first, then the functions in the workspace's order. The HTTP functions' events
-/// are reads that, with a real user token, verify it (the user JWKS is fetched from Secrets
-/// Manager on first use) and then read the table: the first invocation pays for what a real
-/// cold start's first request pays for.
+/// are reads that, with a real user token, verify it (the user JWKS is read from the table,
+/// `JWKS#users`, on first use) and then read the table: the first invocation pays for what a
+/// real cold start's first request pays for.
 pub const SPECS: &[Spec] = &[
     Spec {
         name: BASELINE,
+        event: EventSource::Inline(r#"{"hello":"world"}"#),
+    },
+    Spec {
+        name: "coldstart-hello-mt",
         event: EventSource::Inline(r#"{"hello":"world"}"#),
     },
     Spec {
