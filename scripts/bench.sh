@@ -20,6 +20,9 @@ stack_env "$STATE" "$MOTO_PORT" keygate-bench "$PORT"
 # The key-flow bench requests keys round after round as one user: lift the per-user hourly limit
 # (tests/tests/limits.rs tests it) so that it measures latency, not the limit.
 export REQUESTS_PER_HOUR=1000000
+# The usage counts' batches at the deployed interval (the test stack's is 1 s), so that the load
+# run's DynamoDB writes per 1,000 decisions are what a deployment writes.
+export USAGE_FLUSH_SECONDS=10
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
