@@ -887,3 +887,21 @@ pub fn read_request(stream: &std::net::TcpStream) -> Option<(String, String, Vec
     let path = parts.next().unwrap_or("").to_string();
     Some((method, path, body))
 }
+
+impl Stack {
+    /// Key `k`'s calls as the table holds them: the `total` of every usage item (every writer's)
+    /// whose sort key starts with `sk_prefix` (`USAGE#` for all days, `USAGE#<day>#` for one).
+    pub async fn counted_in_table(&self, k: &str, sk_prefix: &str) -> u64 {
+        self.items(&format!("KEY#{k}"))
+            .await
+            .iter()
+            .filter(|i| {
+                i.get("sk")
+                    .and_then(|s| s.as_s().ok())
+                    .is_some_and(|s| s.starts_with(sk_prefix))
+            })
+            .filter_map(|i| i.get("total").and_then(|v| v.as_n().ok()))
+            .map(|n| n.parse::<u64>().expect("a count"))
+            .sum()
+    }
+}

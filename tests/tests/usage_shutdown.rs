@@ -178,22 +178,6 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     }
 }
 
-/// The key's calls counted in the table today (every writer's item).
-async fn counted(stack: &Stack, k: &str) -> u64 {
-    stack
-        .items(&format!("KEY#{k}"))
-        .await
-        .iter()
-        .filter(|i| {
-            i.get("sk")
-                .and_then(|s| s.as_s().ok())
-                .is_some_and(|s| s.starts_with("USAGE#"))
-        })
-        .filter_map(|i| i.get("total").and_then(|v| v.as_n().ok()))
-        .map(|n| n.parse::<u64>().expect("a count"))
-        .sum()
-}
-
 #[tokio::test]
 async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part() {
     let stack = Stack::new().await;
@@ -211,12 +195,16 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
         &logs.join("usage-shutdown-sigterm.log"),
     );
     decide(&api, &event, 12);
-    assert_eq!(counted(&stack, &key.id).await, 0, "nothing flushed yet");
+    assert_eq!(
+        stack.counted_in_table(&key.id, "USAGE#").await,
+        0,
+        "nothing flushed yet"
+    );
     signal(&child, "TERM");
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "a clean exit after the flush: {status}");
     assert_eq!(
-        counted(&stack, &key.id).await,
+        stack.counted_in_table(&key.id, "USAGE#").await,
         12,
         "every count written at SIGTERM"
     );
@@ -227,7 +215,7 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
     let mut child = start_function("verify", &api, 1, &logs.join("usage-shutdown-kill.log"));
     decide(&api, &event, 8);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while counted(&stack, &key.id).await < 12 + 8 {
+    while stack.counted_in_table(&key.id, "USAGE#").await < 12 + 8 {
         assert!(Instant::now() < deadline, "the timer flushed within 15 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -236,7 +224,7 @@ async fn sigterm_flushes_the_batch_and_kill_9_loses_at_most_its_unflushed_part()
     wait_exit(&mut child, Duration::from_secs(10));
     // Longer than a flush interval: nothing of a killed process is written later.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = counted(&stack, &key.id).await;
+    let after = stack.counted_in_table(&key.id, "USAGE#").await;
     let lost = 12 + 8 + 5 - after;
     assert!(
         after >= 12 + 8 && lost <= 5,
@@ -260,11 +248,15 @@ async fn the_authorizer_flushes_its_batch_at_sigterm_too() {
         &logs.join("usage-shutdown-authorizer.log"),
     );
     decide(&api, &event, 7);
-    assert_eq!(counted(&stack, &key.id).await, 0, "nothing flushed yet");
+    assert_eq!(
+        stack.counted_in_table(&key.id, "USAGE#").await,
+        0,
+        "nothing flushed yet"
+    );
     signal(&child, "TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
     assert_eq!(
-        counted(&stack, &key.id).await,
+        stack.counted_in_table(&key.id, "USAGE#").await,
         7,
         "every count written at SIGTERM"
     );

@@ -151,7 +151,9 @@ async fn main() {
     let steady_rate: u64 = env_number("BENCH_RATE", 100).clamp(1, 10_000);
     let steady_seconds: u64 = env_number("BENCH_RATE_SECONDS", 30).clamp(1, 600);
     let today = keygate::domain::now()[..10].to_string();
-    let total_before = counted_total(&stack, &key.id, &today).await;
+    let total_before = stack
+        .counted_in_table(&key.id, &format!("USAGE#{today}#"))
+        .await;
     let flusher = decider.usage().start();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / steady_rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -167,7 +169,9 @@ async fn main() {
     let steady_calls = calls.take();
     let writes = steady_calls.iter().filter(|c| *c == "UpdateItem").count();
     let others = steady_calls.len() - writes;
-    let total_after = counted_total(&stack, &key.id, &today).await;
+    let total_after = stack
+        .counted_in_table(&key.id, &format!("USAGE#{today}#"))
+        .await;
     assert_eq!(
         total_after - total_before,
         steady,
@@ -266,20 +270,4 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The key's calls counted today, every writer's item.
-async fn counted_total(stack: &Stack, k: &str, today: &str) -> u64 {
-    stack
-        .items(&format!("KEY#{k}"))
-        .await
-        .iter()
-        .filter(|i| {
-            i.get("sk")
-                .and_then(|s| s.as_s().ok())
-                .is_some_and(|s| s.starts_with(&format!("USAGE#{today}#")))
-        })
-        .filter_map(|i| i.get("total").and_then(|v| v.as_n().ok()))
-        .map(|n| n.parse::<u64>().unwrap_or(0))
-        .sum()
 }
