@@ -1,5 +1,5 @@
-//! The `api_router` target fuzzes the functions' own route tables: this reads the string
-//! literals of each `functions/*/src/main.rs`'s `Router::new(&[ ... ])` (as
+//! The `api_router` target fuzzes the functions' own route tables: this reads the route
+//! strings of each `functions/*/src/main.rs`'s `keygate::routes!` table (as
 //! tests/tests/openapi.rs does) into `$OUT_DIR/routes.rs`, so a route added to a function is
 //! fuzzed without a copy to keep in step.
 
@@ -20,12 +20,17 @@ fn main() {
         let Ok(source) = std::fs::read_to_string(&main) else {
             continue;
         };
-        let Some(start) = source.find("Router::new(&[") else {
+        let Some(start) = source.find("keygate::routes! {") else {
             continue;
         };
         let table = &source[start..];
-        let table = &table[..table.find("])").expect("a route table ends with `])`")];
-        routes.extend(table.split('"').skip(1).step_by(2).map(str::to_string));
+        let table = &table[..table.find("\n}").expect("a route table ends with `}`")];
+        routes.extend(
+            table
+                .lines()
+                .filter_map(|l| l.split_once("= \"").and_then(|(_, r)| r.split_once('"')))
+                .map(|(route, _)| route.to_string()),
+        );
     }
     assert!(routes.len() > 30, "found only {} routes", routes.len());
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("routes.rs");

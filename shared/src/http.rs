@@ -2,7 +2,8 @@
 //! request parsing with clear 400/413 problems, JSON and problem+json (RFC 9457) responses,
 //! and the list query parameters (`page_size`, `cursor`).
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+pub use lambda_http::http::Method;
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,16 +12,20 @@ use crate::error::{Error, FieldError, Result};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A function's routes as `"METHOD /path/{param}"` strings; matching returns the string so a
-/// handler can `match` on it.
+/// A function's routes as `"METHOD /path/{param}"` strings, in order: the first route whose
+/// method and path match wins. A function declares its table with [`routes!`](crate::routes),
+/// which names each route with a variant of an enum, so a handler's `match` covers every route
+/// and each route string is written once.
 pub struct Router {
     routes: &'static [&'static str],
 }
 
-/// The route that matched and its path parameters (percent-decoded).
+/// The route that matched (`route` is its string, `index` its place in the table) and its path
+/// parameters (percent-decoded).
 #[derive(Debug)]
 pub struct Matched {
     pub route: &'static str,
+    pub index: usize,
     params: Vec<(&'static str, String)>,
 }
 
@@ -67,7 +72,7 @@ impl Router {
     pub fn find(&self, method: &Method, path: &str) -> Result<Matched> {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
         let mut allow = Vec::new();
-        for route in self.routes {
+        for (index, route) in self.routes.iter().enumerate() {
             let Some((m, pattern)) = route.split_once(' ') else {
                 continue;
             };
@@ -75,7 +80,11 @@ impl Router {
                 continue;
             };
             if m == method.as_str() {
-                return Ok(Matched { route, params });
+                return Ok(Matched {
+                    route,
+                    index,
+                    params,
+                });
             }
             allow.push(m.to_string());
         }
@@ -85,6 +94,122 @@ impl Router {
             Err(Error::MethodNotAllowed { allow })
         }
     }
+
+    /// Whether the table is well formed, else what is wrong: each route is `METHOD /path` with
+    /// an upper-case method, parameters are `{name}` segments named once per route, and no route
+    /// is unreachable (an earlier one with its method matches every path it matches, the same
+    /// route twice included). [`routes!`](crate::routes) runs this in each function's unit tests.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let mut seen: Vec<(&str, Vec<Part<'_>>, &str)> = Vec::new();
+        for route in self.routes {
+            let (method, pattern) = route
+                .split_once(' ')
+                .ok_or_else(|| format!("{route:?}: expected \"METHOD /path\""))?;
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("{route:?}: the method must be upper case"));
+            }
+            let Some(rest) = pattern.strip_prefix('/') else {
+                return Err(format!("{route:?}: the path must start with /"));
+            };
+            let mut parts = Vec::new();
+            let mut names = Vec::new();
+            for segment in rest.split('/') {
+                match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) if name.is_empty() || names.contains(&name) => {
+                        return Err(format!("{route:?}: parameter {{{name}}} is empty or twice"));
+                    }
+                    Some(name) => {
+                        names.push(name);
+                        parts.push(Part::Param);
+                    }
+                    None if segment.is_empty() || segment.contains(['{', '}', ' ']) => {
+                        return Err(format!("{route:?}: bad segment {segment:?}"));
+                    }
+                    None => parts.push(Part::Literal(segment)),
+                }
+            }
+            if let Some((_, _, earlier)) = seen.iter().find(|(m, p, _)| {
+                *m == method
+                    && p.len() == parts.len()
+                    && p.iter()
+                        .zip(&parts)
+                        .all(|(a, b)| *a == Part::Param || a == b)
+            }) {
+                return Err(format!("{route:?} is unreachable: {earlier:?} comes first"));
+            }
+            seen.push((method, parts, route));
+        }
+        Ok(())
+    }
+}
+
+#[derive(PartialEq)]
+enum Part<'a> {
+    Literal(&'a str),
+    Param,
+}
+
+/// A function's routes, each named by a variant of an enum, in one table:
+///
+/// ```ignore
+/// keygate::routes! {
+///     enum Route {
+///         List = "GET /v1/projects/{p}/templates",
+///         Create = "POST /v1/projects/{p}/templates",
+///     }
+/// }
+/// let (route, m) = Route::find(req.method(), req.uri().path())?;
+/// match route {
+///     Route::List => { /* m.existing("p", ...) */ }
+///     Route::Create => { /* ... */ }
+/// }
+/// ```
+///
+/// `find` answers 404 and 405 as [`Router::find`] does. The handler's `match` has no catch-all
+/// arm, so a route without a handler does not compile. It also writes a unit test into the
+/// function's crate that fails on a table [`Router::check`] refuses.
+#[macro_export]
+macro_rules! routes {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $route:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// The route table, in the order routes are tried.
+            pub const ROUTER: $crate::http::Router = $crate::http::Router::new(&[$($route),+]);
+            const VARIANTS: &'static [$name] = &[$($name::$variant),+];
+
+            /// The route a request names and its parameters (404 or 405 when none).
+            pub fn find(
+                method: &$crate::http::Method,
+                path: &str,
+            ) -> $crate::Result<($name, $crate::http::Matched)> {
+                let m = Self::ROUTER.find(method, path)?;
+                let route = Self::VARIANTS.get(m.index).copied().ok_or_else(|| {
+                    $crate::Error::Internal(format!("route {} has no variant", m.route))
+                })?;
+                Ok((route, m))
+            }
+        }
+
+        #[cfg(test)]
+        mod route_table {
+            #[test]
+            fn is_well_formed() {
+                if let Err(e) = super::$name::ROUTER.check() {
+                    panic!("{e}");
+                }
+            }
+        }
+    };
 }
 
 fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'static str, String)>> {
@@ -106,25 +231,24 @@ fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'stat
     Some(params)
 }
 
-/// Decodes `%XX` escapes of a path segment; `None` when the escapes are broken or not UTF-8.
+/// Decodes `%XX` escapes of a path segment (RFC 3986); `None` when an escape is broken (`%`
+/// not followed by two hex digits: the decoder would keep it as it is) or the bytes are not
+/// UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+1`).
-            let hex = s
+    let well_formed = bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || bytes
                 .get(i + 1..i + 3)
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|v| v.into_owned())
 }
 
 /// Parses a JSON body into `T`: requires a JSON content type and a non-empty body no larger than
@@ -397,6 +521,56 @@ mod tests {
         for broken in ["/v1/projects/%+41", "/v1/projects/%4", "/v1/projects/%zz"] {
             assert_eq!(ROUTES.find(&Method::GET, broken).unwrap_err().status(), 404);
         }
+    }
+
+    crate::routes! {
+        enum Route {
+            Get = "GET /v1/projects/{p}",
+            PutMember = "PUT /v1/projects/{p}/members/{user}",
+        }
+    }
+
+    #[test]
+    fn a_routes_table_names_each_route_with_its_variant() {
+        let (route, m) = Route::find(&Method::PUT, "/v1/projects/p1/members/u%20v").expect("route");
+        assert_eq!(route, Route::PutMember);
+        assert_eq!(m.param("user").expect("user"), "u v");
+        assert_eq!(
+            Route::find(&Method::GET, "/v1/projects/p1")
+                .expect("route")
+                .0,
+            Route::Get
+        );
+        assert_eq!(
+            Route::find(&Method::DELETE, "/v1/projects/p1")
+                .unwrap_err()
+                .status(),
+            405
+        );
+    }
+
+    #[test]
+    fn check_refuses_a_table_with_an_unreachable_or_malformed_route() {
+        assert_eq!(ROUTES.check(), Ok(()));
+        // A specific route before a general one is fine; after it, it is never reached.
+        assert_eq!(
+            Router::new(&["GET /v1/keys/mine", "GET /v1/keys/{k}"]).check(),
+            Ok(())
+        );
+        let refused: [&[&'static str]; 7] = [
+            &["GET /v1/keys/{k}", "GET /v1/keys/mine"],
+            &["GET /v1/keys/{k}", "GET /v1/keys/{id}"],
+            &["GET /v1/a", "GET /v1/a"],
+            &["get /v1/a"],
+            &["GET v1/a"],
+            &["GET /v1/{p}/x/{p}"],
+            &["GET /v1//a"],
+        ];
+        for table in refused {
+            assert!(Router::new(table).check().is_err(), "{table:?}");
+        }
+        // Another method is another route.
+        assert_eq!(Router::new(&["GET /v1/a", "PUT /v1/a"]).check(), Ok(()));
     }
 
     #[test]

@@ -170,27 +170,7 @@ fn is_plain_once(value: &[u8]) -> bool {
 
 /// Decodes every well-formed `%XX` once; anything else is kept as it is.
 fn percent_decode(value: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let escaped = match value.get(i..i + 3) {
-            Some([b'%', h, l]) => hex(*h).zip(hex(*l)),
-            _ => None,
-        };
-        match escaped {
-            Some((h, l)) => {
-                // Two hex digits: at most 255.
-                out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
-                i += 3;
-            }
-            None => {
-                out.push(value[i]);
-                i += 1;
-            }
-        }
-    }
-    out
+    percent_encoding::percent_decode(value).collect()
 }
 
 #[cfg(test)]

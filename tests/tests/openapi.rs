@@ -1,5 +1,5 @@
 //! The OpenAPI document (infra/openapi.json) against the code: its operations are exactly the
-//! routes the functions declare (their `Router::new(&[...])` tables), those routes are exactly the
+//! routes the functions declare (their `keygate::routes!` tables), those routes are exactly the
 //! API's routes in infra/template.yaml and in the local router (Cargo.toml), every error a route
 //! documents is a problem+json, and the stack serves the committed file at `/v1/openapi.json`.
 //! All but the last read files only; the schemas themselves are checked against the running
@@ -41,18 +41,18 @@ fn shape(path: &str) -> String {
         .join("/")
 }
 
-/// The string literals of a source file's `Router::new(&[ ... ])` table, if it has one.
+/// The route strings of a source file's `keygate::routes!` table (`Variant = "METHOD /path",`
+/// lines), if it has one.
 fn router_literals(source: &str) -> Vec<String> {
-    let Some(start) = source.find("Router::new(&[") else {
+    let Some(start) = source.find("keygate::routes! {") else {
         return Vec::new();
     };
     let table = &source[start..];
-    let table = &table[..table.find("])").expect("a route table ends with `])`")];
+    let table = &table[..table.find("\n}").expect("a route table ends with `}`")];
     table
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
+        .lines()
+        .filter_map(|l| l.split_once("= \"").and_then(|(_, r)| r.split_once('"')))
+        .map(|(route, _)| route.to_string())
         .collect()
 }
 

@@ -5,21 +5,23 @@
 
 use keygate::domain::ids::{KeyId, ProjectId, RequestId};
 use keygate::domain::{key, request};
-use keygate::http::{Matched, PageRequest, Router, json};
-use keygate::{App, Error, Result};
+use keygate::http::{Matched, PageRequest, json};
+use keygate::{App, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
-const ROUTES: Router = Router::new(&[
-    "POST /v1/projects/{p}/requests/{r}/approve",
-    "POST /v1/projects/{p}/requests/{r}/reject",
-    "GET /v1/projects/{p}/keys",
-    "GET /v1/me/keys",
-    "GET /v1/keys/{k}",
-    "GET /v1/keys/{k}/token",
-    "POST /v1/keys/{k}/revoke",
-    "POST /v1/keys/{k}/roll",
-]);
+keygate::routes! {
+    enum Route {
+        Approve = "POST /v1/projects/{p}/requests/{r}/approve",
+        Reject = "POST /v1/projects/{p}/requests/{r}/reject",
+        ProjectKeys = "GET /v1/projects/{p}/keys",
+        MyKeys = "GET /v1/me/keys",
+        Key = "GET /v1/keys/{k}",
+        Token = "GET /v1/keys/{k}/token",
+        Revoke = "POST /v1/keys/{k}/revoke",
+        Roll = "POST /v1/keys/{k}/roll",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -38,11 +40,11 @@ fn key_id(m: &Matched) -> Result<KeyId> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
-    match m.route {
-        "POST /v1/projects/{p}/requests/{r}/approve" => {
+    match route {
+        Route::Approve => {
             let (p, r) = ids(&m)?;
             let (request, key) = key::approve(
                 store,
@@ -58,29 +60,29 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &serde_json::json!({ "request": request, "key": key }),
             ))
         }
-        "POST /v1/projects/{p}/requests/{r}/reject" => {
+        Route::Reject => {
             let (p, r) = ids(&m)?;
             Ok(json(
                 StatusCode::OK,
                 &request::reject(store, &caller, &p, &r, app.optional_body(&req)?).await?,
             ))
         }
-        "GET /v1/projects/{p}/keys" => {
+        Route::ProjectKeys => {
             let p = m.existing("p", "project", ProjectId::parse)?;
             Ok(json(
                 StatusCode::OK,
                 &key::list_project(store, &caller, &p, &PageRequest::from_request(&req)?).await?,
             ))
         }
-        "GET /v1/me/keys" => Ok(json(
+        Route::MyKeys => Ok(json(
             StatusCode::OK,
             &key::list_mine(store, &caller, &PageRequest::from_request(&req)?).await?,
         )),
-        "GET /v1/keys/{k}" => Ok(json(
+        Route::Key => Ok(json(
             StatusCode::OK,
             &key::get(store, &caller, &key_id(&m)?).await?,
         )),
-        "GET /v1/keys/{k}/token" => {
+        Route::Token => {
             let token = key::token(store, &app.secrets()?.signer, &caller, &key_id(&m)?).await?;
             let mut res = json(
                 StatusCode::OK,
@@ -91,11 +93,11 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(res)
         }
-        "POST /v1/keys/{k}/revoke" => Ok(json(
+        Route::Revoke => Ok(json(
             StatusCode::OK,
             &key::revoke(store, &caller, &key_id(&m)?).await?,
         )),
-        "POST /v1/keys/{k}/roll" => {
+        Route::Roll => {
             let rolled = key::roll(
                 store,
                 &app.secrets()?.signer,
@@ -106,6 +108,5 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::CREATED, &rolled))
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

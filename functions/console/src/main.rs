@@ -7,15 +7,18 @@
 
 mod assets;
 
-use keygate::http::Router;
 use keygate::{Error, Result};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
 use assets::Asset;
 
-/// The API routes this function serves (its pages are not API routes).
-const ROUTES: Router = Router::new(&["GET /v1/openapi.json"]);
+keygate::routes! {
+    /// The API routes this function serves (its pages are not API routes).
+    enum Route {
+        OpenApi = "GET /v1/openapi.json",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
@@ -106,11 +109,8 @@ fn file_for(method: &Method, path: &str) -> Result<&'static Asset> {
     } else {
         method
     };
-    match ROUTES.find(as_get, path) {
-        Ok(m) => match m.route {
-            "GET /v1/openapi.json" => Ok(assets::openapi()),
-            other => Err(Error::Internal(format!("route {other} has no handler"))),
-        },
+    match Route::find(as_get, path) {
+        Ok((Route::OpenApi, _)) => Ok(assets::openapi()),
         Err(Error::NotFound(_)) => page_for(path),
         Err(Error::MethodNotAllowed { .. }) => Err(Error::MethodNotAllowed {
             allow: vec!["GET".into(), "HEAD".into()],

@@ -5,17 +5,19 @@
 
 use keygate::domain::ids::{Prefix, ProjectId, SecretName};
 use keygate::domain::import;
-use keygate::http::{Matched, PageRequest, Router, json};
-use keygate::{App, Error, Result};
+use keygate::http::{Matched, PageRequest, json};
+use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-const ROUTES: Router = Router::new(&[
-    "POST /v1/projects/{c}/imports",
-    "DELETE /v1/projects/{c}/imports/{prefix}",
-    "GET /v1/projects/{c}/secrets",
-    "PUT /v1/projects/{c}/secrets/{name}/nodes",
-]);
+keygate::routes! {
+    enum Route {
+        Import = "POST /v1/projects/{c}/imports",
+        RemoveImport = "DELETE /v1/projects/{c}/imports/{prefix}",
+        Secrets = "GET /v1/projects/{c}/secrets",
+        GrantNodes = "PUT /v1/projects/{c}/secrets/{name}/nodes",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -27,11 +29,11 @@ fn project(m: &Matched) -> Result<ProjectId> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
-    match m.route {
-        "POST /v1/projects/{c}/imports" => {
+    match route {
+        Route::Import => {
             let c = project(&m)?;
             let (view, created) =
                 import::create(app.import_deps()?, &caller, &c, app.body(&req)?).await?;
@@ -42,13 +44,13 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             };
             Ok(json(status, &view))
         }
-        "DELETE /v1/projects/{c}/imports/{prefix}" => {
+        Route::RemoveImport => {
             let c = project(&m)?;
             let prefix = m.existing("prefix", "import", Prefix::parse)?;
             import::delete(store, &app.secrets()?.vault, &caller, &c, &prefix).await?;
             Ok(keygate::http::no_content())
         }
-        "GET /v1/projects/{c}/secrets" => Ok(json(
+        Route::Secrets => Ok(json(
             StatusCode::OK,
             &import::list_secrets(
                 store,
@@ -58,7 +60,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             )
             .await?,
         )),
-        "PUT /v1/projects/{c}/secrets/{name}/nodes" => {
+        Route::GrantNodes => {
             let c = project(&m)?;
             let name = m.existing("name", "secret", SecretName::parse)?;
             Ok(json(
@@ -74,6 +76,5 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 .await?,
             ))
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

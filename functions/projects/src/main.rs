@@ -6,28 +6,30 @@
 
 use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::{audit, project, settings};
-use keygate::http::{Matched, PageRequest, Router, json, no_content};
+use keygate::http::{Matched, PageRequest, json, no_content};
 use keygate::model::user::{UserSettingsBody, UserSettingsInput};
-use keygate::{App, Error, Result};
+use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-const ROUTES: Router = Router::new(&[
-    "POST /v1/projects",
-    "GET /v1/me/projects",
-    "GET /v1/projects/{p}",
-    "PATCH /v1/projects/{p}",
-    "GET /v1/projects/{p}/members",
-    "PUT /v1/projects/{p}/members/{user}",
-    "DELETE /v1/projects/{p}/members/{user}",
-    "GET /v1/projects/{p}/roles",
-    "PUT /v1/projects/{p}/roles/{role}",
-    "GET /v1/projects/{p}/nodes",
-    "PUT /v1/projects/{p}/nodes/{node}",
-    "GET /v1/projects/{p}/audit",
-    "GET /v1/me/settings",
-    "PUT /v1/me/settings",
-]);
+keygate::routes! {
+    enum Route {
+        Create = "POST /v1/projects",
+        Mine = "GET /v1/me/projects",
+        Get = "GET /v1/projects/{p}",
+        Update = "PATCH /v1/projects/{p}",
+        Members = "GET /v1/projects/{p}/members",
+        PutMember = "PUT /v1/projects/{p}/members/{user}",
+        RemoveMember = "DELETE /v1/projects/{p}/members/{user}",
+        Roles = "GET /v1/projects/{p}/roles",
+        PutRole = "PUT /v1/projects/{p}/roles/{role}",
+        Nodes = "GET /v1/projects/{p}/nodes",
+        PutNode = "PUT /v1/projects/{p}/nodes/{node}",
+        Audit = "GET /v1/projects/{p}/audit",
+        Settings = "GET /v1/me/settings",
+        PutSettings = "PUT /v1/me/settings",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -39,16 +41,16 @@ fn project_id(m: &Matched) -> Result<ProjectId> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
     settings::note_token_locale(store, &caller).await;
-    match m.route {
-        "GET /v1/me/settings" => Ok(json(
+    match route {
+        Route::Settings => Ok(json(
             StatusCode::OK,
             &settings::get(store, &caller, app.config.default_locale).await?,
         )),
-        "PUT /v1/me/settings" => {
+        Route::PutSettings => {
             let body: UserSettingsBody = app.body(&req)?;
             let input = UserSettingsInput::parse(&body)?;
             Ok(json(
@@ -56,7 +58,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &settings::put(store, &caller, app.config.default_locale, input).await?,
             ))
         }
-        "POST /v1/projects" => {
+        Route::Create => {
             let created = project::create(
                 store,
                 &caller,
@@ -66,16 +68,16 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::CREATED, &created))
         }
-        "GET /v1/me/projects" => {
+        Route::Mine => {
             let page =
                 project::my_projects(store, &caller, &PageRequest::from_request(&req)?).await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "GET /v1/projects/{p}" => Ok(json(
+        Route::Get => Ok(json(
             StatusCode::OK,
             &project::get(store, &caller, &project_id(&m)?).await?,
         )),
-        "GET /v1/projects/{p}/members" => {
+        Route::Members => {
             let page = project::list_members(
                 store,
                 &caller,
@@ -85,23 +87,23 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "PATCH /v1/projects/{p}" => Ok(json(
+        Route::Update => Ok(json(
             StatusCode::OK,
             &project::update_settings(store, &caller, &project_id(&m)?, app.body(&req)?).await?,
         )),
-        "PUT /v1/projects/{p}/members/{user}" => {
+        Route::PutMember => {
             let user = m.key("user", UserId::parse)?;
             let member =
                 project::put_member(store, &caller, &project_id(&m)?, &user, app.body(&req)?)
                     .await?;
             Ok(json(StatusCode::OK, &member))
         }
-        "DELETE /v1/projects/{p}/members/{user}" => {
+        Route::RemoveMember => {
             let user = m.key("user", UserId::parse)?;
             project::remove_member(store, &caller, &project_id(&m)?, &user).await?;
             Ok(no_content())
         }
-        "GET /v1/projects/{p}/roles" => {
+        Route::Roles => {
             let page = project::list_roles(
                 store,
                 &caller,
@@ -111,13 +113,13 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "PUT /v1/projects/{p}/roles/{role}" => {
+        Route::PutRole => {
             let role = m.key("role", RoleName::parse)?;
             let saved =
                 project::put_role(store, &caller, &project_id(&m)?, role, app.body(&req)?).await?;
             Ok(json(StatusCode::OK, &saved))
         }
-        "GET /v1/projects/{p}/nodes" => {
+        Route::Nodes => {
             let page = project::list_nodes(
                 store,
                 &caller,
@@ -127,7 +129,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "GET /v1/projects/{p}/audit" => {
+        Route::Audit => {
             let page = audit::list(
                 store,
                 &caller,
@@ -137,12 +139,11 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "PUT /v1/projects/{p}/nodes/{node}" => {
+        Route::PutNode => {
             let node = m.key("node", NodeId::parse)?;
             let saved =
                 project::put_node(store, &caller, &project_id(&m)?, node, app.body(&req)?).await?;
             Ok(json(StatusCode::OK, &saved))
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

@@ -4,17 +4,19 @@
 
 use keygate::domain::ids::{ProjectId, RequestId, TemplateId};
 use keygate::domain::request;
-use keygate::http::{Matched, PageRequest, Router, json, no_content};
-use keygate::{App, Error, Result};
+use keygate::http::{Matched, PageRequest, json, no_content};
+use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-const ROUTES: Router = Router::new(&[
-    "POST /v1/projects/{p}/templates/{t}/requests",
-    "GET /v1/projects/{p}/requests",
-    "DELETE /v1/projects/{p}/requests/{r}",
-    "GET /v1/me/requests",
-]);
+keygate::routes! {
+    enum Route {
+        Create = "POST /v1/projects/{p}/templates/{t}/requests",
+        List = "GET /v1/projects/{p}/requests",
+        Cancel = "DELETE /v1/projects/{p}/requests/{r}",
+        Mine = "GET /v1/me/requests",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -26,11 +28,11 @@ fn project_id(m: &Matched) -> Result<ProjectId> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
-    match m.route {
-        "POST /v1/projects/{p}/templates/{t}/requests" => {
+    match route {
+        Route::Create => {
             let t = m.existing("t", "template", TemplateId::parse)?;
             let created = request::create(
                 store,
@@ -43,7 +45,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::CREATED, &created))
         }
-        "GET /v1/projects/{p}/requests" => {
+        Route::List => {
             let query = req.query_string_parameters();
             let page = request::list_for_owner(
                 store,
@@ -55,15 +57,14 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             .await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "DELETE /v1/projects/{p}/requests/{r}" => {
+        Route::Cancel => {
             let r = m.existing("r", "request", RequestId::parse)?;
             request::cancel(store, &caller, &project_id(&m)?, &r).await?;
             Ok(no_content())
         }
-        "GET /v1/me/requests" => Ok(json(
+        Route::Mine => Ok(json(
             StatusCode::OK,
             &request::list_mine(store, &caller, &PageRequest::from_request(&req)?).await?,
         )),
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

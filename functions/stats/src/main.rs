@@ -3,12 +3,17 @@
 
 use keygate::domain::ids::{KeyId, ProjectId};
 use keygate::domain::usage::{self, Range};
-use keygate::http::{Router, json};
-use keygate::{App, Error, Result};
+use keygate::http::json;
+use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-const ROUTES: Router = Router::new(&["GET /v1/keys/{k}/usage", "GET /v1/projects/{p}/usage"]);
+keygate::routes! {
+    enum Route {
+        KeyUsage = "GET /v1/keys/{k}/usage",
+        ProjectUsage = "GET /v1/projects/{p}/usage",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -21,10 +26,10 @@ fn range(req: &Request) -> Result<Range> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
-    match m.route {
-        "GET /v1/keys/{k}/usage" => {
+    match route {
+        Route::KeyUsage => {
             let k = m.existing("k", "key", KeyId::parse)?;
             let range = range(&req)?;
             Ok(json(
@@ -32,7 +37,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &usage::key_usage(&app.store, &caller, &k, &range).await?,
             ))
         }
-        "GET /v1/projects/{p}/usage" => {
+        Route::ProjectUsage => {
             let p = m.existing("p", "project", ProjectId::parse)?;
             let range = range(&req)?;
             Ok(json(
@@ -40,6 +45,5 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &usage::project_usage(&app.store, &caller, &p, &range).await?,
             ))
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

@@ -3,21 +3,23 @@
 
 use keygate::domain::ids::{FieldId, ProjectId, TemplateId};
 use keygate::domain::template;
-use keygate::http::{Matched, PageRequest, Router, json, no_content};
-use keygate::{App, Error, Result};
+use keygate::http::{Matched, PageRequest, json, no_content};
+use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-const ROUTES: Router = Router::new(&[
-    "GET /v1/projects/{p}/templates",
-    "POST /v1/projects/{p}/templates",
-    "GET /v1/projects/{p}/templates/{t}",
-    "PATCH /v1/projects/{p}/templates/{t}",
-    "DELETE /v1/projects/{p}/templates/{t}",
-    "POST /v1/projects/{p}/templates/{t}/fields",
-    "PATCH /v1/projects/{p}/templates/{t}/fields/{f}",
-    "DELETE /v1/projects/{p}/templates/{t}/fields/{f}",
-]);
+keygate::routes! {
+    enum Route {
+        List = "GET /v1/projects/{p}/templates",
+        Create = "POST /v1/projects/{p}/templates",
+        Get = "GET /v1/projects/{p}/templates/{t}",
+        Update = "PATCH /v1/projects/{p}/templates/{t}",
+        Delete = "DELETE /v1/projects/{p}/templates/{t}",
+        AddField = "POST /v1/projects/{p}/templates/{t}/fields",
+        EditField = "PATCH /v1/projects/{p}/templates/{t}/fields/{f}",
+        DeleteField = "DELETE /v1/projects/{p}/templates/{t}/fields/{f}",
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -40,17 +42,17 @@ fn field_id(m: &Matched) -> Result<FieldId> {
 }
 
 async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
+    let (route, m) = Route::find(req.method(), req.uri().path())?;
     let caller = app.caller(&req).await?;
     let store = &app.store;
-    match m.route {
-        "GET /v1/projects/{p}/templates" => {
+    match route {
+        Route::List => {
             let p = project_id(&m)?;
             let page =
                 template::list(store, &caller, &p, &PageRequest::from_request(&req)?).await?;
             Ok(json(StatusCode::OK, &page))
         }
-        "POST /v1/projects/{p}/templates" => {
+        Route::Create => {
             let p = project_id(&m)?;
             let created = template::create(store, &caller, &p, app.body(&req)?).await?;
             Ok(json(
@@ -58,40 +60,39 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &template::TemplateView::from(created),
             ))
         }
-        "GET /v1/projects/{p}/templates/{t}" => {
+        Route::Get => {
             let (p, t) = ids(&m)?;
             Ok(json(
                 StatusCode::OK,
                 &template::get(store, &caller, &p, &t).await?,
             ))
         }
-        "PATCH /v1/projects/{p}/templates/{t}" => {
+        Route::Update => {
             let (p, t) = ids(&m)?;
             let updated = template::update(store, &caller, &p, &t, app.body(&req)?).await?;
             Ok(json(StatusCode::OK, &template::TemplateView::from(updated)))
         }
-        "DELETE /v1/projects/{p}/templates/{t}" => {
+        Route::Delete => {
             let (p, t) = ids(&m)?;
             template::delete(store, &caller, &p, &t).await?;
             Ok(no_content())
         }
-        "POST /v1/projects/{p}/templates/{t}/fields" => {
+        Route::AddField => {
             let (p, t) = ids(&m)?;
             let field = template::add_field(store, &caller, &p, &t, app.body(&req)?).await?;
             Ok(json(StatusCode::CREATED, &field))
         }
-        "PATCH /v1/projects/{p}/templates/{t}/fields/{f}" => {
+        Route::EditField => {
             let (p, t) = ids(&m)?;
             let field =
                 template::edit_field(store, &caller, &p, &t, &field_id(&m)?, app.body(&req)?)
                     .await?;
             Ok(json(StatusCode::OK, &field))
         }
-        "DELETE /v1/projects/{p}/templates/{t}/fields/{f}" => {
+        Route::DeleteField => {
             let (p, t) = ids(&m)?;
             template::delete_field(store, &caller, &p, &t, &field_id(&m)?).await?;
             Ok(no_content())
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

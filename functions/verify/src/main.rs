@@ -4,18 +4,20 @@
 //! on a token keygate signed is counted in the key's usage, in batches off the request path.
 
 use keygate::decision::{Decider, Target};
-use keygate::http::{Router, json};
+use keygate::http::json;
 use keygate::token::Verifier;
 use keygate::{App, Error, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
-const ROUTES: Router = Router::new(&[
-    "POST /v1/verify",
-    "GET /v1/token",
-    "GET /.well-known/jwks.json",
-]);
+keygate::routes! {
+    enum Route {
+        Verify = "POST /v1/verify",
+        Token = "GET /v1/token",
+        Jwks = "GET /.well-known/jwks.json",
+    }
+}
 
 /// How long clients may cache the public keys (a rotation adds a key well before it signs).
 const JWKS_MAX_AGE: &str = "public, max-age=300";
@@ -86,9 +88,9 @@ fn answer(decision: keygate::decision::Decision) -> Result<Response<Body>> {
 }
 
 async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
-    match m.route {
-        "POST /v1/verify" => {
+    let (route, _) = Route::find(req.method(), req.uri().path())?;
+    match route {
+        Route::Verify => {
             let input: VerifyInput = state.app.body(&req)?;
             check(&input)?;
             let target = Target::Call {
@@ -98,7 +100,7 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
             let decision = state.decider.decide(input.token.trim(), target).await?;
             answer(decision)
         }
-        "GET /v1/token" => {
+        Route::Token => {
             let decision = state
                 .decider
                 .decide(
@@ -108,7 +110,7 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
                 .await?;
             answer(decision)
         }
-        "GET /.well-known/jwks.json" => {
+        Route::Jwks => {
             let mut res = json(StatusCode::OK, &state.decider.jwks().await?);
             res.headers_mut().insert(
                 header::CACHE_CONTROL,
@@ -116,6 +118,5 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
             );
             Ok(res)
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }

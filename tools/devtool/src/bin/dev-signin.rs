@@ -6,14 +6,19 @@
 //! unless every AWS endpoint is loopback (`keygate_dev::loopback`), as on the local stack only.
 
 use keygate::domain::ids::{Email, UserId};
-use keygate::http::{Router, json, json_body};
+use keygate::http::{json, json_body};
 use keygate::{Error, Result};
 use keygate_dev::{DevIssuer, state_dir};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
-const ROUTES: Router = Router::new(&["GET /dev/token", "POST /dev/token"]);
+keygate::routes! {
+    enum Route {
+        Form = "GET /dev/token",
+        SignIn = "POST /dev/token",
+    }
+}
 /// Dev tokens last a working day, like `make token`'s.
 const TTL_SECONDS: u64 = 12 * 3600;
 
@@ -43,10 +48,10 @@ async fn main() -> std::result::Result<(), lambda_http::Error> {
 }
 
 async fn handle(issuer: &'static DevIssuer, req: Request) -> Result<Response<Body>> {
-    let m = ROUTES.find(req.method(), req.uri().path())?;
-    match m.route {
-        "GET /dev/token" => Ok(json(StatusCode::OK, &serde_json::json!({"dev": true}))),
-        "POST /dev/token" => {
+    let (route, _) = Route::find(req.method(), req.uri().path())?;
+    match route {
+        Route::Form => Ok(json(StatusCode::OK, &serde_json::json!({"dev": true}))),
+        Route::SignIn => {
             let input: SignIn = json_body(&req, 4096)?;
             let user = input.user.trim().to_string();
             let email = input
@@ -72,6 +77,5 @@ async fn handle(issuer: &'static DevIssuer, req: Request) -> Result<Response<Bod
                 &serde_json::json!({"token": token, "user": user, "email": email}),
             ))
         }
-        other => Err(Error::Internal(format!("route {other} has no handler"))),
     }
 }
