@@ -65,7 +65,7 @@ Mail the notifier sent (moto keeps the HTML part), e.g. alice's about bob's requ
   curl -s http://127.0.0.1:$MAIL_MOTO_PORT/moto-api/data.json | python3 -c 'import json, sys; [print(m["destinations"]["ToAddresses"], m["subject"]) for m in json.load(sys.stdin)["ses"]["Message"]]'
 
 The platform API behind the local gateway (it asks the authorizer, as API Gateway does):
-  $PLATFORM_API_URL   (the manual's client script end to end: README, "The manual's last step, locally")
+  $PLATFORM_API_URL   (the manual's client script end to end: docs/api.md, "The manual's last step, locally")
 
 More tokens: make token USER=carol EMAIL=carol@example.com      Stop: Ctrl-C
 TXT

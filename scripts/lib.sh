@@ -57,7 +57,7 @@ stack_env() {
   # the emulator).
   export EVENT_BUS_NAME=keygate-local
   # Any signed-in user may create projects on the local stack, so demos and scripts make their
-  # own (deployed, the default is `nobody`; see PROJECT_CREATION in the README).
+  # own (deployed, the default is `nobody`; see PROJECT_CREATION in docs/configuration.md).
   export PROJECT_CREATION=anyone
 }
 
@@ -229,7 +229,7 @@ start_test_stack() {
   stack_env "$state" "$moto_port" "keygate-$1" "$port"
   # Existing mail tests read English; the language tests set each user's own (PUT
   # /v1/me/settings) or token claim, and read this default back from the environment. Deployed
-  # (and `make dev`) the default is `ru`: see DEFAULT_LOCALE in the README.
+  # (and `make dev`) the default is `ru`: see DEFAULT_LOCALE in docs/configuration.md.
   export DEFAULT_LOCALE=en
   log "starting DynamoDB Local, the AWS emulator and the front on 127.0.0.1:$moto_port"
   start_emulators "$moto_port" "$(free_port)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make screenshots`: the console's browser tests on a fresh local stack, then the README's
+# `make screenshots`: the console's browser tests on a fresh local stack, then docs/console.md's
 # screenshots (docs/console/*.png, and docs/console/ru/*.png in Russian) copied from their output.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -4,7 +4,8 @@
 # ports, then every test:
 # unit tests, library tests against the local stack, end-to-end tests over HTTP and `cargo lambda
 # invoke` of every events/ file, the console's language catalogs (scripts/check-i18n.mjs), the
-# console in headless Chromium, schemathesis against the API's
+# Markdown files' relative links and headings (scripts/check-links.mjs), the console in headless
+# Chromium, schemathesis against the API's
 # OpenAPI document (scripts/schemathesis.sh); then cfn-lint on the SAM template. Stops what it
 # started, also when a test fails.
 set -euo pipefail
@@ -19,6 +20,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "checking the console's language catalogs (scripts/check-i18n.mjs; --self-test: it fails on a planted missing key)"
 node scripts/check-i18n.mjs --self-test
 node scripts/check-i18n.mjs
+log "checking the Markdown files' relative links (scripts/check-links.mjs; --self-test: it fails on a planted broken link)"
+node scripts/check-links.mjs --self-test
+node scripts/check-links.mjs
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run

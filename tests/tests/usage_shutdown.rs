@@ -6,7 +6,7 @@
 //! - SIGTERM (Lambda's shutdown, `cargo lambda watch` stopping it): the counts are flushed before
 //!   the process exits, complete, with a flush interval far longer than the test.
 //! - `kill -9`: what it loses is its unflushed batch and nothing more: the counts it flushed
-//!   before are all there, the ones since are gone (the bound README and docs/security.md state).
+//!   before are all there, the ones since are gone (the bound docs/api.md and docs/security.md state).
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
