@@ -15,7 +15,7 @@
 
 #![no_main]
 
-use keygate::domain::ids::{Prefix, ProjectId, RoleName, SecretName};
+use keygate::model::ids::{Prefix, ProjectId, RoleName, SecretName};
 use keygate::domain::import::{ImportInput, NodesInput, plan};
 use keygate::domain::key::{KeyField, RollInput};
 use keygate::domain::project::{

@@ -1,9 +1,9 @@
 //! Who may do what in a project: members read, the owner writes. Someone who is not a member
 //! gets 404, the same answer as for a project that does not exist, so ids do not leak.
 
-use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
+use crate::model::ids::ProjectId;
 use crate::model::project::{Member, Membership};
 use crate::store::Store;
 

@@ -2,7 +2,7 @@
 //! the retries and deadlines of `config::AwsCallConfig` and the roots of trust of `crate::tls`.
 //! Every AWS client keygate builds comes from it.
 
-use crate::config::{AwsCallConfig, ConfigError};
+use crate::config::{AwsCallConfig, ConfigError, env};
 use crate::tls::TlsRoots;
 
 impl AwsCallConfig {
@@ -27,7 +27,7 @@ impl AwsCallConfig {
 /// (the local emulator) come from the standard environment variables; retries and deadlines
 /// from `AwsCallConfig`; the roots of trust from `TLS_ROOTS` (`crate::tls`).
 pub async fn try_aws_config() -> Result<aws_config::SdkConfig, ConfigError> {
-    Ok(sdk_config(&AwsCallConfig::from_env()?, &TlsRoots::from_env()?).await)
+    Ok(sdk_config(&AwsCallConfig::from_env()?, &TlsRoots::from_lookup(&env)?).await)
 }
 
 /// `try_aws_config`, for callers that cannot fail (the dev tool, tests, benches): a bad retry,
@@ -38,7 +38,7 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         tracing::error!(error = %e, "AWS call settings invalid; using the defaults");
         AwsCallConfig::default()
     });
-    let roots = TlsRoots::from_env().unwrap_or_else(|e| {
+    let roots = TlsRoots::from_lookup(&env).unwrap_or_else(|e| {
         tracing::error!(error = %e, "TLS roots invalid; trusting the Amazon roots");
         TlsRoots::default()
     });
@@ -60,7 +60,7 @@ pub async fn sdk_config(calls: &AwsCallConfig, roots: &TlsRoots) -> aws_config::
         .http_client(roots.http_client())
         .retry_config(calls.retry())
         .timeout_config(calls.timeouts());
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
     let in_env = set("AWS_ACCESS_KEY_ID")
         && set("AWS_SECRET_ACCESS_KEY")
         && (set("AWS_REGION") || set("AWS_DEFAULT_REGION"));

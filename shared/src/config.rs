@@ -3,6 +3,12 @@
 
 use std::time::Duration;
 
+/// A variable of the process environment: the one place keygate reads it (each config's
+/// `from_env` here, and the AWS set-up in `aws.rs`: `TLS_ROOTS` and the SDK's own variables).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Where the console users' issuer's public keys (a JWKS document) come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksSource {
@@ -102,7 +108,7 @@ pub enum ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env)
     }
 
     /// Builds the config from any name -> value lookup (the environment, or a map in tests).
@@ -262,7 +268,7 @@ pub struct AuthorizerConfig {
 
 impl AuthorizerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let get = |name: &str| std::env::var(name).ok();
+        let get = env;
         Ok(AuthorizerConfig {
             table_name: required(&get, "TABLE_NAME")?,
             api_keys: ApiKeyConfig::from_lookup(&get)?,
@@ -380,7 +386,7 @@ pub struct SyncConfig {
 
 impl SyncConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -430,7 +436,7 @@ impl Default for AwsCallConfig {
 
 impl AwsCallConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+        Self::from_lookup(&env)
     }
 
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -663,7 +669,7 @@ pub struct NotifierConfig {
     pub table_name: String,
     /// The sender of every mail (`MAIL_FROM`, default `keygate@example.com`); SES must have
     /// this address or its domain verified.
-    pub mail_from: crate::domain::ids::Email,
+    pub mail_from: crate::model::ids::Email,
     /// Base URL of the web console that mails link to (`CONSOLE_URL`, default
     /// `http://127.0.0.1:9000/console`), without a trailing slash.
     pub console_url: String,
@@ -676,7 +682,7 @@ pub struct NotifierConfig {
 
 impl NotifierConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env)
     }
 
     /// Builds the config from any name -> value lookup (the environment, or a map in tests).
@@ -688,7 +694,7 @@ impl NotifierConfig {
         };
         let table_name = value("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let mail_from = value("MAIL_FROM").unwrap_or_else(|| "keygate@example.com".into());
-        let mail_from = crate::domain::ids::Email::parse("MAIL_FROM", &mail_from).map_err(|e| {
+        let mail_from = crate::model::ids::Email::parse("MAIL_FROM", &mail_from).map_err(|e| {
             ConfigError::Invalid {
                 name: "MAIL_FROM",
                 why: e.message,
@@ -731,7 +737,7 @@ pub struct SchedulerConfig {
 
 impl SchedulerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -814,7 +820,7 @@ mod notifier_config_tests {
             c,
             NotifierConfig {
                 table_name: "keygate".into(),
-                mail_from: crate::domain::ids::Email::parse("f", "keygate@example.com")
+                mail_from: crate::model::ids::Email::parse("f", "keygate@example.com")
                     .expect("an address"),
                 console_url: "http://127.0.0.1:9000/console".into(),
                 event_bus: "default".into(),
@@ -1060,7 +1066,7 @@ pub struct LogConfig {
 
 impl LogConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

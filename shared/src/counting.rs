@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::domain::ids::KeyId;
 use crate::error::{Error, Result};
+use crate::model::ids::KeyId;
 use crate::store::{Applied, Store, UsageCount, UsageDelta, UsageWrite};
 
 /// A batch is flushed at once, without waiting for the interval, when it holds counts of this
@@ -73,7 +73,7 @@ impl UsageBatch {
     pub fn new(store: Store, interval: Duration) -> Self {
         UsageBatch {
             store,
-            writer: crate::domain::new_id(),
+            writer: crate::model::ids::new_id(),
             interval,
             pending: Mutex::new(HashMap::new()),
             in_doubt: tokio::sync::Mutex::new(Vec::new()),

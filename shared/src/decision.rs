@@ -21,12 +21,12 @@ use serde::Serialize;
 
 use crate::config::DecisionConfig;
 use crate::counting::UsageBatch;
-use crate::domain::ids::{KeyId, ProjectId, RoleName, UserId};
-use crate::domain::now;
 use crate::error::Result;
 use crate::leases::{Leases, Spend};
+use crate::model::ids::{KeyId, ProjectId, RoleName, UserId};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Role;
+use crate::model::time::now;
 pub use crate::routes::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use crate::store::{Store, UsageCount, Window};
 use crate::token::{Claims, Verifier, kid_of};
@@ -377,7 +377,7 @@ impl Decider {
         let Some(limit) = self.limit_of(key).await? else {
             return Ok(None);
         };
-        let epoch = crate::domain::epoch_seconds()?;
+        let epoch = crate::model::time::epoch_seconds()?;
         let window = Window::at(
             &crate::store::keys::key_calls_subject(&key.id),
             60,

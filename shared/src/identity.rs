@@ -12,9 +12,9 @@ use lambda_http::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::config::{JwksSource, UserTokenConfig};
-use crate::domain::ids::{Email, UserId};
 use crate::error::{Error, Result};
 use crate::keycache::{KeyCache, Kids};
+use crate::model::ids::{Email, UserId};
 use crate::model::locale::Locale;
 use crate::store::{Store, jwks};
 use crate::token::{API_KEY_TOKEN_TYPE, LEEWAY_SECONDS};

@@ -203,8 +203,8 @@ fn record_time(record: &StreamRecord) -> String {
     let millis = i128::from(t.timestamp_millis());
     match time::OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000) {
         // An absent time reads as the epoch.
-        Ok(at) if millis > 0 => crate::domain::format_time(at),
-        _ => crate::domain::now(),
+        Ok(at) if millis > 0 => crate::model::time::format_time(at),
+        _ => crate::model::time::now(),
     }
 }
 

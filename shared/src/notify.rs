@@ -9,10 +9,10 @@
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, NotifierConfig};
-use crate::domain::ids::UserId;
 use crate::error::{Error, Result};
 use crate::lifecycle::Publisher;
 use crate::mail::{self, Mail, Mailer};
+use crate::model::ids::UserId;
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::locale::Locale;
 use crate::model::request::{KeyRequest, RequestStatus};
@@ -58,7 +58,7 @@ impl Notice {
         }
     }
 
-    fn project_id(&self) -> &crate::domain::ids::ProjectId {
+    fn project_id(&self) -> &crate::model::ids::ProjectId {
         match self {
             Notice::RequestCreated(r)
             | Notice::RequestApproved(r)
@@ -322,7 +322,7 @@ impl Announcer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
+    use crate::model::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
     use crate::model::project::Person;
     use serde::Serialize;
     use serde_dynamo::{AttributeValue, Item};

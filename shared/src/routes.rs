@@ -176,7 +176,7 @@ fn percent_decode(value: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::ProjectId;
+    use crate::model::ids::ProjectId;
 
     #[test]
     fn default_routes_match_the_platform_calls() {

@@ -12,10 +12,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, SchedulerConfig};
-use crate::domain::ids::{ProjectId, UserId};
 use crate::error::{Error, Result};
 use crate::mail::{self, Mailer};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{ProjectId, UserId};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::locale::Locale;
 use crate::model::project::{Digest, Project};
@@ -257,7 +257,7 @@ impl Scheduler {
                     .store
                     .mark_key_expired(
                         &key.id,
-                        &crate::domain::now(),
+                        &crate::model::time::now(),
                         &AuditEntry::by_keygate(&key.project_id, "key.expired", "key", &key.id)
                             .key(&key.id),
                     )

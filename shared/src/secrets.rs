@@ -8,8 +8,8 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::types::Tag;
 
 use crate::config::ImportsConfig;
-use crate::domain::ids::{NodeId, Prefix, ProjectId, SecretName};
 use crate::error::{Error, Result};
+use crate::model::ids::{NodeId, Prefix, ProjectId, SecretName};
 
 /// The stack whose import the secret is (its table's name): two stacks sharing a namespace never
 /// take over each other's secrets.

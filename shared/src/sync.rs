@@ -10,14 +10,14 @@
 
 use crate::aws::try_aws_config;
 use crate::config::{ConfigError, SyncConfig};
-use crate::domain::ids::{KeyId, SecretName};
 use crate::domain::key;
-use crate::domain::now;
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{KeyId, SecretName};
 use crate::model::import::{Import, ImportState};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::template::TOKEN_IDENTIFIER;
+use crate::model::time::now;
 use crate::secrets::{SecretTags, TAG_KEY, TAG_KEY_STATUS, Vault};
 use crate::store::{Image, Store};
 use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};

@@ -44,10 +44,6 @@ pub enum TlsRoots {
 }
 
 impl TlsRoots {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
-    }
-
     /// `amazon` (or unset), `system`, or an absolute path to a PEM file of one or more CA
     /// certificates, each of which must parse as a trust anchor.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

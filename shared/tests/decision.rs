@@ -75,7 +75,7 @@ async fn cold_reads_warm_makes_no_call_counts_are_one_flush_and_revocation_shows
         vec!["UpdateItem"],
         "21 decisions of one key and day: one update"
     );
-    let today = &keygate::domain::now()[..10];
+    let today = &keygate::model::time::now()[..10];
     let items = store.usage_between(&k, today, today).await.expect("usage");
     let total: u64 = items.iter().filter_map(|i| i.counters.get("total")).sum();
     assert_eq!(total, 21);

@@ -17,8 +17,8 @@ use aws_sdk_secretsmanager::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use keygate::config::{DEFAULT_SECRETS_NAMESPACE, DEFAULT_SIGNING_KEYS_SECRET_ID, ImportsConfig};
-use keygate::domain::ids::{KeyId, ProjectId};
 use keygate::domain::import::{self, Deps, ImportInput, ImportView};
+use keygate::model::ids::{KeyId, ProjectId};
 use keygate::sdk_calls::CallLog;
 use keygate::secrets::Vault;
 use keygate::store::Store;
@@ -357,7 +357,7 @@ async fn a_failed_delete_can_be_retried_at_once_and_converges() {
     run_import(&env, &env.vault(&Faults::default()), &bob, &c, &k)
         .await
         .expect("import");
-    let prefix = keygate::domain::ids::Prefix::parse("p", "wx").expect("prefix");
+    let prefix = keygate::model::ids::Prefix::parse("p", "wx").expect("prefix");
     let failing = Faults {
         fail_deletes: true,
         ..Faults::default()
@@ -401,8 +401,8 @@ async fn another_stack_never_takes_over_an_imported_secret() {
         .await
         .expect("import");
     let before = env.live(&c).await;
-    let prefix = keygate::domain::ids::Prefix::parse("p", "wx").expect("prefix");
-    let name = keygate::domain::ids::SecretName::parse("n", "wx_token").expect("name");
+    let prefix = keygate::model::ids::Prefix::parse("p", "wx").expect("prefix");
+    let name = keygate::model::ids::SecretName::parse("n", "wx_token").expect("name");
     let tags = keygate::secrets::SecretTags {
         project: &c,
         prefix: &prefix,

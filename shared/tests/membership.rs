@@ -9,9 +9,9 @@ use common::{project_with_member, template_of};
 use keygate::Error;
 use keygate::config::{ApiKeyConfig, DEFAULT_SIGNING_KEYS_SECRET_ID};
 use keygate::domain::audit::AuditEntry;
-use keygate::domain::ids::RequestId;
 use keygate::domain::key;
 use keygate::domain::request::{self, Ask, KeyRequest, NewRequestInput, RequestStatus};
+use keygate::model::ids::RequestId;
 use keygate::store::{Store, Window};
 use keygate::token::Signer;
 
@@ -75,7 +75,7 @@ async fn an_approval_for_someone_no_longer_a_member_is_refused_and_writes_nothin
         template_id: t2,
         ..still
     };
-    let epoch = keygate::domain::epoch_seconds().expect("clock");
+    let epoch = keygate::model::time::epoch_seconds().expect("clock");
     let window = Window::at(&format!("USER#{}#requests", bob.id), 3600, 100, epoch);
     let got = store
         .create_request(

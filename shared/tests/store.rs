@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use keygate::config::ProjectCreation;
-use keygate::domain::ids::{Email, ProjectId, RoleName, UserId};
 use keygate::domain::project::{self, MemberInput, NewProjectInput, RoleInput};
 use keygate::domain::template::{self, NewTemplateInput, TemplatePatch};
 use keygate::http::PageRequest;
+use keygate::model::ids::{Email, ProjectId, RoleName, UserId};
 use keygate::store::Store;
 use keygate::{Caller, Error};
 

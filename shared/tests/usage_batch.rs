@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keygate::counting::{Flushed, LARGE_BATCH_ITEMS, UsageBatch};
-use keygate::domain::ids::KeyId;
+use keygate::model::ids::KeyId;
 use keygate::store::{Store, UsageCount};
 
 /// Long enough that no test sees the timer fire: the tests flush themselves.

@@ -41,7 +41,7 @@ fn partitions(c: &Ctx, user: &str) -> Vec<String> {
         format!("PROJECT#{}", c.f.project),
         keygate::store::keys::rate_window(
             &keygate::store::keys::user_requests_subject(
-                &keygate::domain::ids::UserId::parse("user", user).expect("user id"),
+                &keygate::model::ids::UserId::parse("user", user).expect("user id"),
             ),
             "",
         )

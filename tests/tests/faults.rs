@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use keygate::aws::sdk_config;
 use keygate::config::AwsCallConfig;
-use keygate::domain::ids::ProjectId;
+use keygate::model::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
 use keygate_e2e::{
     Changes, Fault, Fixture, Stack, client_project, import, lambda_invoke, mail_to, main_emulator,

@@ -276,7 +276,7 @@ fn the_prefix_rule_is_the_contracts() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/openapi.json");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi.json")).expect("JSON");
-    let want = format!("^{}$", keygate::domain::ids::PREFIX_PATTERN);
+    let want = format!("^{}$", keygate::model::ids::PREFIX_PATTERN);
     assert_eq!(
         doc["components"]["parameters"]["path_prefix"]["schema"]["pattern"], want,
         "the path parameter"
@@ -301,7 +301,7 @@ fn the_prefix_rule_is_the_contracts() {
     .expect("app.js");
     assert!(
         app.contains("doc.components.parameters.path_prefix.schema.pattern")
-            && !app.contains(keygate::domain::ids::PREFIX_PATTERN),
+            && !app.contains(keygate::model::ids::PREFIX_PATTERN),
         "the console reads the rule from the contract and keeps no copy"
     );
 }

@@ -3,9 +3,9 @@
 //! no-store`, audited as `key.revealed`) (API.md "Requests and approvals"). A route table:
 //! parse -> one call into `keygate::domain` -> respond.
 
-use keygate::domain::ids::{KeyId, ProjectId, RequestId};
 use keygate::domain::{key, request};
 use keygate::http::{Matched, PageRequest, json};
+use keygate::model::ids::{KeyId, ProjectId, RequestId};
 use keygate::{App, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};

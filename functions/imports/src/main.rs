@@ -3,9 +3,9 @@
 //! nodes access to a secret and deletes an import (API.md "Imports"). A route table: parse -> one
 //! call into `keygate::domain::import` -> respond.
 
-use keygate::domain::ids::{Prefix, ProjectId, SecretName};
 use keygate::domain::import;
 use keygate::http::{Matched, PageRequest, json};
+use keygate::model::ids::{Prefix, ProjectId, SecretName};
 use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

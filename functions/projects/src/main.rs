@@ -4,9 +4,9 @@
 //! page call `GET /v1/me/projects`), for the mails written to them later.
 //! A route table: parse -> one call into `keygate::domain::project` -> respond.
 
-use keygate::domain::ids::{NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::{audit, project, settings};
 use keygate::http::{Matched, PageRequest, json, no_content};
+use keygate::model::ids::{NodeId, ProjectId, RoleName, UserId};
 use keygate::model::user::{UserSettingsBody, UserSettingsInput};
 use keygate::{App, Result};
 use lambda_http::http::StatusCode;

@@ -2,9 +2,9 @@
 //! lists their own; the owner lists the project's (API.md "Requests and approvals").
 //! A route table: parse -> one call into `keygate::domain::request` -> respond.
 
-use keygate::domain::ids::{ProjectId, RequestId, TemplateId};
 use keygate::domain::request;
 use keygate::http::{Matched, PageRequest, json, no_content};
+use keygate::model::ids::{ProjectId, RequestId, TemplateId};
 use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};

@@ -1,9 +1,9 @@
 //! The `stats` function: usage of a key (its holder, its project's owner) and the roll-up of a
 //! project's keys (the owner), over a range of days by day or hour (API.md "Usage").
 
-use keygate::domain::ids::{KeyId, ProjectId};
 use keygate::domain::usage::{self, Range};
 use keygate::http::json;
+use keygate::model::ids::{KeyId, ProjectId};
 use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};

@@ -1,9 +1,9 @@
 //! The `templates` function: API key templates and their info fields (API.md "Templates").
 //! A route table: parse -> one call into `keygate::domain::template` -> respond.
 
-use keygate::domain::ids::{FieldId, ProjectId, TemplateId};
 use keygate::domain::template;
 use keygate::http::{Matched, PageRequest, json, no_content};
+use keygate::model::ids::{FieldId, ProjectId, TemplateId};
 use keygate::{App, Result};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

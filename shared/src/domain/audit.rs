@@ -2,10 +2,10 @@
 //! transaction as the change itself (so there is no change without its entry, and no entry for
 //! a change that did not happen). Its owner reads it newest first (`GET /v1/projects/{p}/audit`).
 
-use super::ids::ProjectId;
 use crate::access;
 use crate::error::Result;
 use crate::model::caller::Caller;
+use crate::model::ids::ProjectId;
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 

@@ -10,14 +10,16 @@
 //! project and prefix are taken over, never anyone else's), and a delete removes what it lists.
 
 use super::audit::AuditEntry;
-use super::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName};
 use super::key::{self, ApiKey, KeyStatus};
 use super::template::{TOKEN_IDENTIFIER as TOKEN, field_identifier as identifier};
-use super::{Check, new_id, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
+use crate::model::checks::Check;
+use crate::model::ids::new_id;
+use crate::model::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName};
 use crate::model::project::Membership;
+use crate::model::time::now;
 use crate::page::{Page, PageRequest};
 use crate::secrets::{SecretTags, Vault, Written};
 use crate::store::Store;

@@ -3,14 +3,14 @@
 //! stored claims with the signing key that first signed it.
 
 pub use super::audit::AuditEntry;
-use super::ids::{KeyId, ProjectId, RequestId};
 use super::request::{Ask, KeyRequest, MyRequest, RequestStatus};
-use super::{format_time, now};
 use crate::access;
 use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
+use crate::model::ids::{KeyId, ProjectId, RequestId};
 use crate::model::project::Membership;
+use crate::model::time::{format_time, now};
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 use crate::token::{Signer, Token};
@@ -351,7 +351,7 @@ pub async fn list_project(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Email, RoleName, TemplateId, UserId};
+    use crate::model::ids::{Email, RoleName, TemplateId, UserId};
     use crate::model::project::Person;
 
     fn key(expires_at: Option<&str>, grace_until: Option<&str>, status: KeyStatus) -> ApiKey {

@@ -3,13 +3,14 @@
 //! `crate::model::project`).
 
 use super::audit::AuditEntry;
-use super::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use super::key::{ApiKey, KeyStatus};
 use super::request::{Ask, KeyRequest, RequestStatus};
-use super::{Check, check_name, now};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
+use crate::model::checks::{Check, check_name};
+use crate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use crate::model::time::now;
 use crate::page::{Page, PageRequest};
 use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
 

@@ -3,12 +3,13 @@
 //! enforces one open request at a time and answers "my request" on template lists.
 
 use super::audit::AuditEntry;
-use super::ids::{ProjectId, RequestId, TemplateId};
-use super::{check_text, now};
 use crate::access;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
+use crate::model::checks::check_text;
+use crate::model::ids::{ProjectId, RequestId, TemplateId};
 use crate::model::project::Membership;
+use crate::model::time::now;
 use crate::page::{Page, PageRequest};
 use crate::store::{Store, Window};
 use std::collections::HashMap;
@@ -68,7 +69,7 @@ pub async fn create(
         decided_at: None,
         decided_by: None,
     };
-    let epoch = super::epoch_seconds()?;
+    let epoch = crate::model::time::epoch_seconds()?;
     let window = Window::at(
         &crate::store::keys::user_requests_subject(&caller.id),
         3600,

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::domain::ids::UserId;
 use crate::error::Result;
 use crate::model::caller::Caller;
+use crate::model::ids::UserId;
 use crate::model::locale::Locale;
 use crate::model::user::{UserSettingsInput, UserSettingsView};
 use crate::store::Store;

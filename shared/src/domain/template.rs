@@ -3,13 +3,14 @@
 //! every change is checked against the stored `version` (optimistic concurrency).
 
 use super::audit::AuditEntry;
-pub use super::ids::FIELD_NAME_MAX;
-use super::ids::{FieldId, ProjectId, TemplateId};
 use super::request::{self};
-use super::{Check, check_text, now};
 use crate::access;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
+use crate::model::checks::{Check, check_text};
+pub use crate::model::ids::FIELD_NAME_MAX;
+use crate::model::ids::{FieldId, ProjectId, TemplateId};
+use crate::model::time::now;
 use crate::page::{Page, PageRequest};
 use crate::store::Store;
 

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::ids::{KeyId, ProjectId, UserId};
 use super::key::{self, ApiKey};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
+use crate::model::ids::{KeyId, ProjectId, UserId};
 use crate::store::{Store, UsageShard};
 
 /// Longest range, in days (inclusive of both ends).

@@ -464,7 +464,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
+    use crate::model::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
     use crate::model::key::KeyStatus;
     use crate::model::request::RequestStatus;
 

@@ -1,10 +1,11 @@
 //! Audit data: the types, limits and pure rules of `domain::audit` (no I/O; the
 //! operations that check access and call the store stay in `domain::audit`).
 
-use crate::domain::ids::{KeyId, ProjectId, RequestId};
-use crate::domain::{new_id, now};
 use crate::model::caller::Caller;
+use crate::model::ids::new_id;
+use crate::model::ids::{KeyId, ProjectId, RequestId};
 use crate::model::project::Person;
+use crate::model::time::now;
 use serde::{Deserialize, Serialize};
 
 /// What a change was made to: `{"type": "template", "id": "..."}`.

@@ -1,7 +1,7 @@
 //! Who a request is from, once verified (`identity::Authenticator` makes one): data the
 //! operations and the audit entries they write take.
 
-use crate::domain::ids::{Email, UserId};
+use crate::model::ids::{Email, UserId};
 use crate::model::locale::Locale;
 use crate::model::project::Person;
 

@@ -1,12 +1,12 @@
 //! Import data: the types, limits and pure rules of `domain::import` (no I/O; the
 //! operations that check access and call the store stay in `domain::import`).
 
-use crate::domain::format_time;
-use crate::domain::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName, UserId};
 use crate::error::{Error, FieldError, Result};
+use crate::model::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName, UserId};
 use crate::model::key::{KeyField, KeyStatus};
 use crate::model::project::Person;
 use crate::model::template::{TOKEN_IDENTIFIER as TOKEN, field_identifier as identifier};
+use crate::model::time::format_time;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

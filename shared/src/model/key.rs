@@ -1,12 +1,12 @@
 //! Key data: the types, limits and pure rules of `domain::key` (no I/O; the
 //! operations that check access and call the store stay in `domain::key`).
 
-use crate::domain::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
-use crate::domain::{format_time, now};
 use crate::error::{Error, Result};
 pub use crate::model::audit::AuditEntry;
 use crate::model::caller::Caller;
+use crate::model::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use crate::model::project::Person;
+use crate::model::time::{format_time, now};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
-use crate::domain::{Check, check_text};
 use crate::error::{FieldError, Result};
+use crate::model::checks::{Check, check_text};
+use crate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 
 /// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
 /// project of the same id, and its owner can mint keys the platform's gateway honours for every

@@ -1,8 +1,8 @@
 //! Request data: the types, limits and pure rules of `domain::request` (no I/O; the
 //! operations that check access and call the store stay in `domain::request`).
 
-use crate::domain::ids::{KeyId, ProjectId, RequestId, TemplateId, UserId};
 use crate::error::{Error, Result};
+use crate::model::ids::{KeyId, ProjectId, RequestId, TemplateId, UserId};
 use crate::model::project::Person;
 use serde::{Deserialize, Serialize};
 

@@ -1,11 +1,12 @@
 //! Template data: the types, limits and pure rules of `domain::template` (no I/O; the
 //! operations that check access and call the store stay in `domain::template`).
 
-pub use crate::domain::ids::FIELD_NAME_MAX;
-use crate::domain::ids::{FieldId, ProjectId, RoleName, TemplateId};
-use crate::domain::{Check, check_name, check_text, now};
 use crate::error::{Error, FieldError, Result};
+use crate::model::checks::{Check, check_name, check_text};
+pub use crate::model::ids::FIELD_NAME_MAX;
+use crate::model::ids::{FieldId, ProjectId, RoleName, TemplateId};
 use crate::model::request::MyRequest;
+use crate::model::time::now;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub const TEMPLATE_NAME_MAX: usize = 100;

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::UserId;
 use crate::error::{Error, FieldError, Result};
+use crate::model::ids::UserId;
 use crate::model::locale::Locale;
 
 /// A user's settings item (`USER#u` / `SETTINGS`).

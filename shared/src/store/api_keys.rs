@@ -6,8 +6,8 @@ use super::requests::{Write, ask_attrs, ask_of_request, request_attrs};
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 
 use super::{Attrs, Scope, Store, keys, s, to_attrs};
-use crate::domain::ids::{KeyId, ProjectId, UserId};
 use crate::error::{Error, Result};
+use crate::model::ids::{KeyId, ProjectId, UserId};
 use crate::model::key::{ApiKey, AuditEntry};
 use crate::model::request::{Ask, KeyRequest, RequestStatus};
 use crate::page::{Page, PageRequest};

@@ -9,9 +9,9 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::PROJECTS;
 use super::requests::Write;
 use super::{Scope, Store, keys, sdk_error, to_attrs};
-use crate::domain::ids::ProjectId;
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::ProjectId;
 use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): entries live in their project's partition.

@@ -519,7 +519,7 @@ pub fn like(pattern: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{
+    use crate::model::ids::{
         KeyId, NodeId, Prefix, ProjectId, RequestId, RoleName, SecretName, TemplateId, UserId,
     };
     use crate::store::keys::{self, partitions};

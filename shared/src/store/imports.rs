@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
-use crate::domain::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::model::import::{Import, ImportedSecret};
 use crate::model::project::Node;
 use crate::page::{Page, PageRequest};
@@ -186,7 +186,7 @@ impl Store {
     pub async fn get_import(
         &self,
         c: &ProjectId,
-        prefix: &crate::domain::ids::Prefix,
+        prefix: &crate::model::ids::Prefix,
     ) -> Result<Option<Import>> {
         self.get(&keys::import(c, prefix)).await
     }

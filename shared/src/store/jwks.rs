@@ -61,7 +61,7 @@ impl Store {
     pub async fn publish_jwks(&self, name: &str, jwks: &str) -> Result<()> {
         let item = Published {
             jwks: jwks.to_string(),
-            updated_at: crate::domain::now(),
+            updated_at: crate::model::time::now(),
         };
         self.client
             .put_item()

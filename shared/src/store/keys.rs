@@ -2,7 +2,7 @@
 //! Layout (DESIGN.md): a project's items share the partition `PROJECT#p`; a user's memberships
 //! are found through gsi1 (`USER#u` / `PROJECT#p`).
 
-use crate::domain::ids::{
+use crate::model::ids::{
     KeyId, NodeId, Prefix, ProjectId, RequestId, RoleName, SecretName, TemplateId, UserId,
 };
 

@@ -409,7 +409,7 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .client_request_token(crate::domain::new_id())
+                .client_request_token(crate::model::ids::new_id())
                 .send()
                 .await;
             let err = match result {
@@ -530,7 +530,7 @@ mod tests {
     /// Every entity survives its trip through a DynamoDB item unchanged.
     #[test]
     fn each_entity_round_trips_through_its_item() {
-        use crate::domain::ids::*;
+        use crate::model::ids::*;
         use crate::model::project::{Member, Membership, Node, Person, Project, Role};
         use crate::model::template::{InfoField, Template};
 

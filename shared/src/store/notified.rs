@@ -11,11 +11,11 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::Key;
 use super::keys::partitions::{KEYS, NOTIFIED, PROJECTS};
 use super::{Store, key_attrs, keys, sdk_error, to_attrs};
-use crate::domain::now;
 use crate::error::{Error, Result};
 use crate::model::import::Import;
 use crate::model::key::ApiKey;
 use crate::model::request::KeyRequest;
+use crate::model::time::now;
 
 /// What each method touches (`store::grants`): the notifier's markers have partitions of their
 /// own; the scheduler's markers (`claim_marker`) sit in the project's (`SCHEDULE#digest#day`)
@@ -141,7 +141,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Email, ProjectId, RequestId, TemplateId, UserId};
+    use crate::model::ids::{Email, ProjectId, RequestId, TemplateId, UserId};
     use crate::model::project::Person;
     use crate::model::request::RequestStatus;
     use crate::store::keys::Key;

@@ -6,9 +6,9 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::PROJECTS;
 use super::requests::Write;
 use super::{Scope, Store, keys, s, to_attrs};
-use crate::domain::ids::{ProjectId, UserId};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{ProjectId, UserId};
 use crate::model::project::{Digest, Member, Node, Project, Role};
 use crate::page::{Page, PageRequest};
 
@@ -217,7 +217,7 @@ impl Store {
     pub async fn get_role(
         &self,
         p: &ProjectId,
-        r: &crate::domain::ids::RoleName,
+        r: &crate::model::ids::RoleName,
     ) -> Result<Option<Role>> {
         self.get(&keys::role(p, r)).await
     }

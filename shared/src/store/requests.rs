@@ -7,11 +7,11 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::{PROJECTS, USER_RATES};
 use super::limits::Window;
 use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
-use crate::domain::ids::{ProjectId, RequestId, TemplateId, UserId};
-use crate::domain::now;
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{ProjectId, RequestId, TemplateId, UserId};
 use crate::model::request::{Ask, KeyRequest, RequestStatus};
+use crate::model::time::now;
 use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): requests and asks live in the project's

@@ -8,8 +8,8 @@ use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::PROJECTS;
 use super::requests::{Write, ask_of_request, request_attrs};
 use super::{Scope, Store, key_attrs, keys, s, to_attrs};
-use crate::domain::ids::{ProjectId, TemplateId};
 use crate::model::audit::AuditEntry;
+use crate::model::ids::{ProjectId, TemplateId};
 use crate::model::request::{Ask, KeyRequest, RequestStatus};
 use crate::model::template::Template;
 

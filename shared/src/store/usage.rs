@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::grants::{Attributes, Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};
 use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error};
-use crate::domain::ids::{KeyId, ProjectId, RoleName};
 use crate::error::Result;
+use crate::model::ids::{KeyId, ProjectId, RoleName};
 use crate::model::key::ApiKey;
 use crate::model::project::Role;
 
@@ -71,7 +71,7 @@ pub struct UsageCount {
 }
 
 impl UsageCount {
-    /// `at` is an RFC 3339 UTC time (`domain::now()`).
+    /// `at` is an RFC 3339 UTC time (`model::time::now()`).
     pub fn new(key: &KeyId, at: &str, route: &str) -> Self {
         UsageCount {
             key: key.clone(),

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::USERS;
 use super::{Store, key_attrs, keys, s, sdk_error};
-use crate::domain::ids::UserId;
 use crate::error::Result;
+use crate::model::ids::UserId;
 use crate::model::locale::Locale;
 use crate::model::user::UserSettings;
 
@@ -35,7 +35,7 @@ impl Store {
             .set_key(Some(key_attrs(&keys::user_settings(u))))
             .expression_attribute_values(":et", s("user_settings"))
             .expression_attribute_values(":u", s(u.as_str()))
-            .expression_attribute_values(":at", s(crate::domain::now()));
+            .expression_attribute_values(":at", s(crate::model::time::now()));
         update = match locale {
             Some(l) => update
                 .update_expression(
@@ -69,7 +69,7 @@ impl Store {
             .expression_attribute_values(":et", s("user_settings"))
             .expression_attribute_values(":u", s(u.as_str()))
             .expression_attribute_values(":l", s(locale.as_str()))
-            .expression_attribute_values(":at", s(crate::domain::now()))
+            .expression_attribute_values(":at", s(crate::model::time::now()))
             .send()
             .await;
         match result {

@@ -130,7 +130,7 @@ fn new_key(created_at: String) -> Result<SigningKey, String> {
 impl KeySet {
     /// A new set with one fresh active key.
     pub fn generate() -> Result<Self, String> {
-        let key = new_key(crate::domain::now())?;
+        let key = new_key(crate::model::time::now())?;
         Ok(KeySet {
             active: key.kid.clone(),
             keys: vec![key],
@@ -183,7 +183,7 @@ impl KeySet {
 
     /// Adds a fresh key and makes it the active one; the others keep verifying. Returns its kid.
     pub fn rotate(&mut self) -> Result<String, String> {
-        let key = new_key(crate::domain::now())?;
+        let key = new_key(crate::model::time::now())?;
         self.active = key.kid.clone();
         self.keys.push(key);
         Ok(self.active.clone())

@@ -5,11 +5,11 @@
 use keygate::Caller;
 use keygate::config::ApiKeyConfig;
 use keygate::config::ProjectCreation;
-use keygate::domain::ids::{Email, KeyId, NodeId, ProjectId, RoleName, TemplateId, UserId};
 use keygate::domain::key;
 use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
 use keygate::domain::request::{self, NewRequestInput};
 use keygate::domain::template::{self, NewTemplateInput};
+use keygate::model::ids::{Email, KeyId, NodeId, ProjectId, RoleName, TemplateId, UserId};
 use keygate::store::Store;
 use keygate::token::Signer;
 

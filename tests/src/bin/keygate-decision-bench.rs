@@ -150,7 +150,7 @@ async fn main() {
     // at the default interval, then the shutdown's last flush. Every write is counted.
     let steady_rate: u64 = env_number("BENCH_RATE", 100).clamp(1, 10_000);
     let steady_seconds: u64 = env_number("BENCH_RATE_SECONDS", 30).clamp(1, 600);
-    let today = keygate::domain::now()[..10].to_string();
+    let today = keygate::model::time::now()[..10].to_string();
     let total_before = stack
         .counted_in_table(&key.id, &format!("USAGE#{today}#"))
         .await;

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
-use keygate::domain::ids::KeyId;
+use keygate::model::ids::KeyId;
 use keygate::store::Store;
 use keygate_e2e::{listed_secrets, secrets_client, secrets_namespace, signing_keys};
 

@@ -22,10 +22,10 @@
 use keygate::Caller;
 use keygate::Error;
 use keygate::config::ProjectCreation;
-use keygate::domain::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use keygate::domain::project::{self, MemberInput, NewProjectInput, NodeInput, RoleInput};
 use keygate::domain::request::{self, NewRequestInput};
 use keygate::domain::template::{self, FieldInput, NewTemplateInput};
+use keygate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use keygate::store::Store;
 use keygate_dev::{BoxError, DevIssuer, loopback, node_secrets, pump, setup, state_dir};
 

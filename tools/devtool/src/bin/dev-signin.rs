@@ -5,8 +5,8 @@
 //! function or route, so a deployed build has no way to mint a token; and it refuses to start
 //! unless every AWS endpoint is loopback (`keygate_dev::loopback`), as on the local stack only.
 
-use keygate::domain::ids::{Email, UserId};
 use keygate::http::{json, json_body};
+use keygate::model::ids::{Email, UserId};
 use keygate::{Error, Result};
 use keygate_dev::{DevIssuer, state_dir};
 use lambda_http::http::StatusCode;

@@ -6,6 +6,11 @@ use std::fmt;
 
 use crate::error::FieldError;
 
+/// A new time-sortable id (ULID, lower case).
+pub fn new_id() -> String {
+    ulid::Ulid::new().to_string().to_ascii_lowercase()
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -81,7 +86,7 @@ impl ProjectId {
         .map(Self)
     }
     pub fn generate() -> Self {
-        Self(super::new_id())
+        Self(new_id())
     }
 }
 
@@ -199,7 +204,7 @@ macro_rules! generated_id {
     ($name:ident) => {
         impl $name {
             pub fn generate() -> Self {
-                Self(super::new_id())
+                Self(new_id())
             }
             /// Ids keygate generates are `[0-9a-z]`; anything else cannot name one.
             pub fn parse(field: &str, v: &str) -> Result<Self, FieldError> {

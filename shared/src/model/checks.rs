@@ -1,0 +1,120 @@
+//! The checks of input every model type shares: display names, free text, and `Check`, which
+//! collects every failing field of an input so one response names them all.
+
+use crate::error::{Error, FieldError, Result};
+
+/// Collects field errors so one response names every problem of an input.
+#[derive(Debug, Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs a parse; keeps its value, or records its error and yields `None`.
+    pub fn take<T>(&mut self, r: std::result::Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, e: FieldError) {
+        self.errors.push(e);
+    }
+
+    /// `Err(Invalid)` with every collected error, or `Ok` when there were none.
+    pub fn finish(self) -> Result<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.errors))
+        }
+    }
+}
+
+/// Checks a display name: trimmed, 1..=max characters, no control characters.
+pub fn check_name(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Checks free text: at most `max` characters; newlines and tabs allowed, other controls not.
+pub fn check_text(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters other than newlines and tabs",
+        ));
+    }
+    Ok(value.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(check_name("name", "  Server  ", 10).expect("ok"), "Server");
+        assert!(check_name("name", "   ", 10).is_err());
+        assert!(check_name("name", &"x".repeat(11), 10).is_err());
+        assert_eq!(
+            check_name("name", &"é".repeat(10), 10)
+                .expect("counts chars")
+                .chars()
+                .count(),
+            10
+        );
+        assert!(check_name("name", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn text_allows_newlines_only() {
+        assert!(check_text("d", "line\nline\ttab", 100).is_ok());
+        assert!(check_text("d", "bell\u{7}", 100).is_err());
+        assert!(check_text("d", &"x".repeat(101), 100).is_err());
+        assert_eq!(check_text("d", "", 100).expect("empty ok"), "");
+    }
+
+    #[test]
+    fn check_collects_every_error() {
+        let mut c = Check::new();
+        c.take(check_name("a", "", 5));
+        c.take(check_name("b", "", 5));
+        match c.finish() {
+            Err(Error::Invalid(e)) => assert_eq!(e.len(), 2),
+            other => panic!("expected two errors, got {other:?}"),
+        }
+    }
+}
