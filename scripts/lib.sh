@@ -47,7 +47,7 @@ stack_env() {
   export MAIL_FROM=keygate@example.com CONSOLE_URL="http://127.0.0.1:${4:-9000}/console"
   # Decisions trust cached key records this long: short locally, so a revocation shows at once.
   export DECISION_CACHE_TTL_SECONDS=${DECISION_CACHE_TTL_SECONDS:-2}
-  # Decisions' usage counts are written in batches (keygate::counting): every second locally, so
+  # Decisions' usage counts are written in batches (keygate::usecases::counting): every second locally, so
   # the tests that read usage after calls wait about that long for them.
   export USAGE_FLUSH_SECONDS=${USAGE_FLUSH_SECONDS:-1}
   # AWS call deadlines: the deployed ones (shared/src/config.rs: 2 s per attempt, 5 s per call),
@@ -237,7 +237,7 @@ start_test_stack() {
   log "starting cargo lambda watch on 127.0.0.1:$port"
   # The functions at the template's most verbose LogLevel, as Lambda passes it (both variables;
   # AWS_LAMBDA_LOG_LEVEL wins): keygate's own lines at trace, every other crate at info at most
-  # (shared/src/logging.rs), so that check-logs.sh and tests/tests/observability.rs check the
+  # (shared/src/adapters/logging.rs), so that check-logs.sh and tests/tests/observability.rs check the
   # logs of a trace run for tokens.
   start_watch "$port" --ignore-changes --env-var AWS_LAMBDA_LOG_LEVEL=TRACE --env-var RUST_LOG=trace
   # The first request to each function starts it; do it here rather than in a test's timeout.

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use keygate::decision::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
+use keygate::usecases::decision::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]

@@ -4,11 +4,11 @@
 
 use lambda_http::Request;
 
-use crate::aws::try_aws_config;
+use crate::adapters::aws::try_aws_config;
+use crate::adapters::secrets::Vault;
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::{Authenticator, Caller};
-use crate::secrets::Vault;
 use crate::store::Store;
 use crate::token::Signer;
 
@@ -144,7 +144,7 @@ where
     F: Fn(&'static App, Request) -> Fut,
     Fut: std::future::Future<Output = Result<lambda_http::Response<lambda_http::Body>>> + Send,
 {
-    crate::logging::init()?;
+    crate::adapters::logging::init()?;
     run(app.await?, handle).await
 }
 

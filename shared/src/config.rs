@@ -213,13 +213,13 @@ pub struct DecisionConfig {
     pub audience: String,
     /// Which platform route needs which permission (`PLATFORM_ROUTES`: a JSON object of
     /// `"METHOD /path/{p}/…": "resource:action"`; default: API.md's platform-call table).
-    pub routes: crate::routes::RouteMap,
+    pub routes: crate::model::routes::RouteMap,
     /// How long key records, roles and signing keys are trusted from memory
     /// (`DECISION_CACHE_TTL_SECONDS`, default 30): revocation takes effect within it.
     pub cache_ttl: Duration,
     /// How often a container writes the usage counts it has gathered (`USAGE_FLUSH_SECONDS`,
     /// default 10, 1 to 300; also sooner when its batch is large, and at shutdown): decisions wait
-    /// on no write (`keygate::counting`). 10 s keeps a steadily used key at one write per 10 s
+    /// on no write (`keygate::usecases::counting`). 10 s keeps a steadily used key at one write per 10 s
     /// per container (at 20 calls a second or more, at most 5 writes per 1,000 decisions) while
     /// the statistics lag a busy container by seconds, and a container killed without its
     /// shutdown (`kill -9`) loses at most that long of its counts.
@@ -233,13 +233,13 @@ impl DecisionConfig {
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let api = ApiKeyConfig::from_lookup(get)?;
         let routes = match get("PLATFORM_ROUTES").filter(|v| !v.trim().is_empty()) {
-            None => crate::routes::RouteMap::default_routes(),
-            Some(doc) => {
-                crate::routes::RouteMap::from_json(&doc).map_err(|why| ConfigError::Invalid {
+            None => crate::model::routes::RouteMap::default_routes(),
+            Some(doc) => crate::model::routes::RouteMap::from_json(&doc).map_err(|why| {
+                ConfigError::Invalid {
                     name: "PLATFORM_ROUTES",
                     why,
-                })?
-            }
+                }
+            })?,
         };
         let usage_flush = number_or(get, "USAGE_FLUSH_SECONDS", DEFAULT_USAGE_FLUSH_SECONDS)?;
         if !(1..=300).contains(&usage_flush) {
@@ -1050,7 +1050,7 @@ mod aws_call_tests {
     }
 }
 
-/// How the functions log (`crate::logging`), read before any other variable.
+/// How the functions log (`crate::adapters::logging`), read before any other variable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON` (Lambda sets it for the template's
@@ -1059,7 +1059,7 @@ pub struct LogConfig {
     /// The requested level, per target: `AWS_LAMBDA_LOG_LEVEL` when set (a level, which Lambda
     /// sets from the template's `LogLevel`; `FATAL` reads as `error`), else `RUST_LOG` (a level, or
     /// `target=level` directives, without span or field filters; a target no directive names
-    /// logs at `info`), else `info`. `crate::logging` lets only keygate's own code log below
+    /// logs at `info`), else `info`. `crate::adapters::logging` lets only keygate's own code log below
     /// `info`, whatever is asked here.
     pub requested: tracing_subscriber::filter::Targets,
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, FieldError, Result};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A function's routes as `"METHOD /path/{param}"` strings, in order: the first route whose
-/// method and path match wins. A function declares its table with [`routes!`](crate::routes),
+/// method and path match wins. A function declares its table with [`routes!`](crate::model::routes),
 /// which names each route with a variant of an enum, so a handler's `match` covers every route
 /// and each route string is written once.
 pub struct Router {
@@ -98,7 +98,7 @@ impl Router {
     /// Whether the table is well formed, else what is wrong: each route is `METHOD /path` with
     /// an upper-case method, parameters are `{name}` segments named once per route, and no route
     /// is unreachable (an earlier one with its method matches every path it matches, the same
-    /// route twice included). [`routes!`](crate::routes) runs this in each function's unit tests.
+    /// route twice included). [`routes!`](crate::model::routes) runs this in each function's unit tests.
     pub fn check(&self) -> std::result::Result<(), String> {
         let mut seen: Vec<(&str, Vec<Part<'_>>, &str)> = Vec::new();
         for route in self.routes {
@@ -319,9 +319,9 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-// `Page` and `PageRequest` are the model's (`crate::page`); reading one from a request's query
+// `Page` and `PageRequest` are the model's (`crate::model::page`); reading one from a request's query
 // string is this edge's part.
-pub use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
+pub use crate::model::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 
 impl PageRequest {
     pub fn from_request(req: &Request) -> Result<Self> {

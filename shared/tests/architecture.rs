@@ -1,6 +1,7 @@
 //! The library's modules point one way: no module cycle (a module's `impl Store` blocks count as
-//! the store's, and the token's submodules as the token's), and the model (`src/model/`) imports
-//! nothing but the model and the error type; only `config` reads the environment. Read from the
+//! the store's, and the token's submodules as the token's), no import of a higher layer (`LAYERS`,
+//! as lib.rs lists them), the model (`src/model/`) imports nothing but the model and the error
+//! type, and only `config` reads the environment. Read from the
 //! `use` lines and paths of `shared/src` (comments and test modules left out): a new arrow
 //! against the direction fails here, naming the cycle or the import.
 
@@ -9,6 +10,21 @@ use std::path::Path;
 
 /// The modules whose submodules count as one (their `impl` blocks share the parent's type).
 const UNITS: &[&str] = &["store", "token"];
+/// The layers, lowest first: a module may import its own layer and those below. Each top-level
+/// module of `src/` has one (a new one fails `every_module_has_a_layer` until it is placed).
+const LAYERS: &[&[&str]] = &[
+    &["model", "error"],
+    &["config"],
+    &["adapters", "store", "token", "bearer", "keycache"],
+    &["access", "identity", "domain", "usecases"],
+    &["app", "http"],
+];
+
+fn layer(module: &str) -> Option<usize> {
+    let top = module.split("::").next().unwrap_or_default();
+    LAYERS.iter().position(|l| l.contains(&top))
+}
+
 /// What the model may import.
 const MODEL_MAY_USE: &[&str] = &["model", "error"];
 
@@ -226,5 +242,41 @@ fn only_config_reads_the_environment() {
     assert!(
         readers.is_empty(),
         "modules that read the environment outside config: {readers:?}"
+    );
+}
+
+#[test]
+fn every_module_has_a_layer() {
+    let (modules, _) = graph();
+    let unplaced: Vec<&String> = modules
+        .keys()
+        .filter(|m| !m.is_empty() && layer(m).is_none())
+        .collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules in no layer (add them to LAYERS): {unplaced:?}"
+    );
+}
+
+#[test]
+fn no_module_imports_a_higher_layer() {
+    let (modules, _) = graph();
+    let mut upward = Vec::new();
+    for (m, refs) in &modules {
+        let Some(from) = layer(m) else { continue };
+        for r in refs {
+            if layer(r).is_some_and(|to| to > from) {
+                upward.push(format!("{m} -> {r}"));
+            }
+        }
+    }
+    assert!(
+        modules.keys().any(|m| m.starts_with("usecases::")),
+        "the library was read"
+    );
+    assert!(
+        upward.is_empty(),
+        "imports of a higher layer:\n{}",
+        upward.join("\n")
     );
 }

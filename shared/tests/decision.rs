@@ -7,17 +7,17 @@ mod common;
 
 use std::time::Duration;
 
+use keygate::adapters::sdk_calls::CallLog;
 use keygate::config::{DEFAULT_SIGNING_KEYS_SECRET_ID, DecisionConfig};
-use keygate::decision::{Decider, Target};
 use keygate::domain::key;
-use keygate::sdk_calls::CallLog;
 use keygate::store::Store;
 use keygate::token::{Signer, Verifier};
+use keygate::usecases::decision::{Decider, Target};
 
 #[tokio::test]
 async fn cold_reads_warm_makes_no_call_counts_are_one_flush_and_revocation_shows_after_the_ttl() {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
     let store = Store::new(&sdk, table.clone());

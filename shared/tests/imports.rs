@@ -16,11 +16,11 @@ use aws_sdk_secretsmanager::config::{ConfigBag, Intercept};
 use aws_sdk_secretsmanager::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use keygate::adapters::sdk_calls::CallLog;
+use keygate::adapters::secrets::Vault;
 use keygate::config::{DEFAULT_SECRETS_NAMESPACE, DEFAULT_SIGNING_KEYS_SECRET_ID, ImportsConfig};
 use keygate::domain::import::{self, Deps, ImportInput, ImportView};
 use keygate::model::ids::{KeyId, ProjectId};
-use keygate::sdk_calls::CallLog;
-use keygate::secrets::Vault;
 use keygate::store::Store;
 use keygate::token::Signer;
 use keygate::{Caller, Error};
@@ -86,7 +86,7 @@ impl Env {
     async fn new() -> Env {
         let table = std::env::var("TABLE_NAME")
             .expect("TABLE_NAME is not set: run the tests with `make test`");
-        let sdk = keygate::aws::aws_config().await;
+        let sdk = keygate::adapters::aws::aws_config().await;
         let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
             .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());
         let store = Store::new(&sdk, table.clone());
@@ -403,7 +403,7 @@ async fn another_stack_never_takes_over_an_imported_secret() {
     let before = env.live(&c).await;
     let prefix = keygate::model::ids::Prefix::parse("p", "wx").expect("prefix");
     let name = keygate::model::ids::SecretName::parse("n", "wx_token").expect("name");
-    let tags = keygate::secrets::SecretTags {
+    let tags = keygate::adapters::secrets::SecretTags {
         project: &c,
         prefix: &prefix,
         key: k.as_str(),
@@ -430,5 +430,5 @@ async fn another_stack_never_takes_over_an_imported_secret() {
         .write(&c, &name, "again", &tags, false)
         .await
         .expect("its own secret");
-    assert_eq!(own, keygate::secrets::Written::Adopted);
+    assert_eq!(own, keygate::adapters::secrets::Written::Adopted);
 }

@@ -1,7 +1,7 @@
 //! At `trace` the AWS SDK writes the answers it reads (`aws_smithy_runtime`'s
 //! "read HTTP response body" and the decoded output, for every operation not marked sensitive):
 //! the table's items (e-mail addresses, key records) land in the log of a function run at
-//! `trace` with `lambda_runtime`'s default subscriber. keygate's subscriber (`keygate::logging`)
+//! `trace` with `lambda_runtime`'s default subscriber. keygate's subscriber (`keygate::adapters::logging`)
 //! at the same level writes none of it, nor any other crate's `debug`/`trace` line. Shown with a
 //! real `GetItem` against a loopback stand-in for DynamoDB.
 
@@ -136,7 +136,7 @@ async fn at_trace_the_sdk_logs_what_it_reads_and_keygates_subscriber_does_not() 
     let text = get_item_logged_by(&url, unpinned, &out).await;
     assert!(
         text.contains("read HTTP response body") && text.contains(MARKER),
-        "the SDK no longer writes response bodies at trace: revisit keygate::logging's evidence \
+        "the SDK no longer writes response bodies at trace: revisit keygate::adapters::logging's evidence \
          and this test\n{text}"
     );
 
@@ -150,7 +150,7 @@ async fn at_trace_the_sdk_logs_what_it_reads_and_keygates_subscriber_does_not() 
     let out = Buffer::default();
     let text = get_item_logged_by(
         &url,
-        keygate::logging::subscriber(&config, out.clone()),
+        keygate::adapters::logging::subscriber(&config, out.clone()),
         &out,
     )
     .await;

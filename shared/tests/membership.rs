@@ -19,7 +19,7 @@ use keygate::token::Signer;
 async fn an_approval_for_someone_no_longer_a_member_is_refused_and_writes_nothing() {
     let table =
         std::env::var("TABLE_NAME").expect("TABLE_NAME is not set: run the tests with `make test`");
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let store = Store::new(&sdk, table);
     let secret_id = std::env::var("SIGNING_KEYS_SECRET_ID")
         .unwrap_or_else(|_| DEFAULT_SIGNING_KEYS_SECRET_ID.into());

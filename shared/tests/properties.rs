@@ -4,12 +4,12 @@
 //! Bounded cases; no emulator needed.
 
 use keygate::Error;
+use keygate::adapters::secrets::Vault;
 use keygate::config::{DEFAULT_SECRETS_NAMESPACE, ImportsConfig};
 use keygate::domain::import::plan;
 use keygate::domain::key::KeyField;
 use keygate::domain::template::{TOKEN_IDENTIFIER, check_field_name, field_identifier};
 use keygate::model::ids::{Prefix, ProjectId, SECRET_NAME_MAX, SecretName};
-use keygate::secrets::Vault;
 use proptest::prelude::*;
 
 const CASES: u32 = 512;

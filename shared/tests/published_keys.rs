@@ -22,7 +22,7 @@ use serde_json::Value;
 
 async fn env() -> (aws_config::SdkConfig, Store) {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let store = Store::new(&sdk, table);
     (sdk, store)
 }

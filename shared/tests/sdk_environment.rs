@@ -3,9 +3,9 @@
 //! read; without them, the SDK's default chains run and do read it. A test binary of its own: it
 //! sets process environment variables, before anything else runs.
 
-use keygate::aws::sdk_config;
+use keygate::adapters::aws::sdk_config;
+use keygate::adapters::tls::TlsRoots;
 use keygate::config::AwsCallConfig;
-use keygate::tls::TlsRoots;
 
 #[test]
 fn with_lambdas_environment_no_shared_config_file_is_read() {

@@ -21,7 +21,7 @@ struct Env {
 async fn env() -> Env {
     let table =
         std::env::var("TABLE_NAME").expect("TABLE_NAME is not set: run the tests with `make test`");
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     Env {
         store: Store::new(&sdk, table.clone()),
         ddb: aws_sdk_dynamodb::Client::new(&sdk),

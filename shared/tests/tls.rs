@@ -1,4 +1,4 @@
-//! Whom keygate's AWS calls trust (`TLS_ROOTS`, shared/src/tls.rs), shown with real TLS
+//! Whom keygate's AWS calls trust (`TLS_ROOTS`, shared/src/adapters/tls.rs), shown with real TLS
 //! handshakes against a loopback HTTPS server whose certificate comes from a test CA
 //! (`common/tls_server.rs`): the compiled-in Amazon roots refuse it before any request is sent;
 //! a `TLS_ROOTS` file with that CA accepts it. And the compiled-in roots are exactly the five
@@ -6,7 +6,7 @@
 
 use std::sync::atomic::Ordering;
 
-use keygate::tls::{AMAZON_ROOTS_PEM, TlsRoots};
+use keygate::adapters::tls::{AMAZON_ROOTS_PEM, TlsRoots};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 

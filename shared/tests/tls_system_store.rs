@@ -9,7 +9,7 @@ mod tls_server;
 
 use std::sync::atomic::Ordering;
 
-use keygate::tls::TlsRoots;
+use keygate::adapters::tls::TlsRoots;
 use tls_server::{FIXTURES, assert_refused, list_tables, server};
 
 #[test]

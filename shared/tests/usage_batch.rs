@@ -1,4 +1,4 @@
-//! The decisions' usage batch (`keygate::counting`) against DynamoDB Local through the stack's
+//! The decisions' usage batch (`keygate::usecases::counting`) against DynamoDB Local through the stack's
 //! AWS front: after a flush the table holds exactly the counts recorded, per hour, route and
 //! reason; a flush whose write landed but whose answer was lost counts once when retried; a flush
 //! that failed before reaching the table is kept and lands once; an item's newer counts wait
@@ -9,16 +9,16 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keygate::counting::{Flushed, LARGE_BATCH_ITEMS, UsageBatch};
 use keygate::model::ids::KeyId;
 use keygate::store::{Store, UsageCount};
+use keygate::usecases::counting::{Flushed, LARGE_BATCH_ITEMS, UsageBatch};
 
 /// Long enough that no test sees the timer fire: the tests flush themselves.
 const NEVER: Duration = Duration::from_secs(3600);
 
 async fn store() -> Store {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: run with `make test`");
-    Store::new(&keygate::aws::aws_config().await, table)
+    Store::new(&keygate::adapters::aws::aws_config().await, table)
 }
 
 /// The front's `/_keygate/faults` (scripts/aws_front.py), over plain HTTP/1.1 on loopback.
@@ -201,7 +201,7 @@ async fn store_item(
     k: &KeyId,
     sk: &str,
 ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
     aws_sdk_dynamodb::Client::new(&sdk)
         .get_item()

@@ -65,7 +65,7 @@ async fn published_kids(store: &Store) -> Option<Vec<String>> {
 
 #[tokio::test]
 async fn the_key_commands_keep_the_published_keys_in_step_with_the_secret() {
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let id = unique("devtool-");
     let table = format!("keygate-{id}");
     keygate_dev::setup::create_table(&sdk, &table)
@@ -480,7 +480,7 @@ async fn dev_only_commands_refuse_anything_but_a_loopback_endpoint_before_any_aw
 
 #[tokio::test]
 async fn dev_only_commands_run_against_the_loopback_stack() {
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run against a local stack");
     let mail = std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| endpoint.clone());

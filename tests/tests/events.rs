@@ -13,9 +13,9 @@
 
 use std::path::PathBuf;
 
+use keygate::adapters::stream::StreamEvent;
 use keygate::store::{Image, Store};
-use keygate::stream::StreamEvent;
-use keygate::sync::{Change, decide};
+use keygate::usecases::sync::{Change, decide};
 use keygate_e2e::{Fixture, Stack, unique};
 use serde_json::{Value, json};
 

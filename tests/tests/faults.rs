@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate::aws::sdk_config;
+use keygate::adapters::aws::sdk_config;
 use keygate::config::AwsCallConfig;
 use keygate::model::ids::ProjectId;
 use keygate::store::{Store, TRANSACTION_ATTEMPTS};
@@ -568,7 +568,7 @@ async fn with_the_default_deadlines_a_hung_read_is_retried_and_given_up_at_the_c
     let stack = Stack::new().await;
     let calls = AwsCallConfig::default();
     let store = Store::new(
-        &sdk_config(&calls, &keygate::tls::TlsRoots::default()).await,
+        &sdk_config(&calls, &keygate::adapters::tls::TlsRoots::default()).await,
         stack.table.clone(),
     );
     let p = ProjectId::parse("p", &unique("p")).expect("a project id");

@@ -285,7 +285,7 @@ async fn leases_never_let_more_than_the_limit_through_several_processes() {
         "{allowed} of {calls} allowed, limit {LIMIT}"
     );
     // Only the other processes' unspent blocks go unused: at most an eighth of the limit each.
-    let unused = (PROCESSES as u64 - 1) * u64::from(keygate::leases::max_block(LIMIT));
+    let unused = (PROCESSES as u64 - 1) * u64::from(keygate::usecases::leases::max_block(LIMIT));
     assert!(
         allowed + unused >= u64::from(LIMIT),
         "{allowed} allowed, limit {LIMIT}"

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keygate::mail::{Mail, Mailer};
+use keygate::adapters::mail::{Mail, Mailer};
 use keygate_e2e::{MAIL_SETTLE, unique, wait_for_mail};
 
 #[tokio::test]

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use keygate::mail::Mailer;
-use keygate::notify::Notifier;
+use keygate::adapters::mail::Mailer;
+use keygate::adapters::stream::StreamEvent;
 use keygate::store::Store;
-use keygate::stream::StreamEvent;
+use keygate::usecases::notify::Notifier;
 use keygate_e2e::{Stack, lambda_invoke, mail_to, unique, wait_for_mail};
 use serde_json::{Value, json};
 

@@ -129,7 +129,7 @@ async fn requests_and_decisions_are_logged_as_json_with_metrics_and_without_toke
 
 /// The test stack runs its functions at the most verbose level the template allows
 /// (`scripts/lib.sh`: `trace`), where `lambda_runtime` writes every raw event and the AWS SDK
-/// what it reads unless keygate holds them at `info` (`keygate::logging`). Calls that carry an
+/// what it reads unless keygate holds them at `info` (`keygate::adapters::logging`). Calls that carry an
 /// API key in a body (`POST /v1/verify`), a header (`GET /v1/token`) and an authorizer event, its
 /// reveal, an import that writes it to Secrets Manager, and the signer's read of its private
 /// keys leave none of them in any log of the stack.

@@ -3,7 +3,7 @@
 //! `Authorization` header and body, API keys and console tokens included. Each function's binary
 //! (as `make test` builds it) is started as Lambda would at `AWS_LAMBDA_LOG_LEVEL=TRACE`, against
 //! a loopback Runtime API that hands out one event carrying a token: keygate's functions log
-//! none of it (`keygate::logging`); the baseline `coldstart-hello` (the default subscriber, as
+//! none of it (`keygate::adapters::logging`); the baseline `coldstart-hello` (the default subscriber, as
 //! `cargo lambda new` makes it) logs it, which shows the event is there to leak. No stack needed.
 
 use std::io::Write;
@@ -176,7 +176,7 @@ fn at_trace_lambda_runtimes_default_subscriber_logs_the_raw_event() {
     let output = output_at_trace("coldstart-hello", &event("verify/verify-allowed.200.json"));
     assert!(
         output.contains("raw JSON event received from Lambda") && output.contains(SIGNATURE),
-        "lambda_runtime no longer logs the raw event at trace: revisit keygate::logging's \
+        "lambda_runtime no longer logs the raw event at trace: revisit keygate::adapters::logging's \
          evidence and this test\n{output}"
     );
 }

@@ -141,7 +141,7 @@ fn a_bad_project_creation_setting_stops_the_projects_function_at_init() {
 
 #[test]
 fn a_bad_log_level_stops_every_function_at_init() {
-    // Read first (keygate::logging), before any other setting: the console builds no AWS client
+    // Read first (keygate::adapters::logging), before any other setting: the console builds no AWS client
     // and stops too.
     for function in FUNCTIONS.iter().chain(&["console"]) {
         let (ok, output, connected) = start(function, "AWS_LAMBDA_LOG_LEVEL", "verbose");

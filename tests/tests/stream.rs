@@ -99,8 +99,8 @@ fn every_reader_has_a_local_pump_and_an_iterator_age_alarm() {
 #[test]
 fn the_notifier_hears_of_every_record_a_mail_or_an_event_comes_from() {
     let body = resource("NotifierFunction");
-    // keygate::lifecycle::decide: requests, keys and imports (INSERT, MODIFY), an import's
-    // REMOVE; keygate::notify::decide: requests and keys, a subset.
+    // keygate::usecases::lifecycle::decide: requests, keys and imports (INSERT, MODIFY), an import's
+    // REMOVE; keygate::usecases::notify::decide: requests and keys, a subset.
     assert!(
         body.contains(
             r#"- Pattern: '{"dynamodb": {"NewImage": {"entity_type": {"S": ["request", "key", "import"]}}}}'"#

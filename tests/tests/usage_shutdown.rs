@@ -1,4 +1,4 @@
-//! What a container's batched usage counts (`keygate::counting`) become when it stops. The
+//! What a container's batched usage counts (`keygate::usecases::counting`) become when it stops. The
 //! function's binary (verify, the authorizer; as `make test` builds them) is started as Lambda
 //! would, against a loopback Runtime API that accepts the shutdown hook's extension and hands
 //! out the events of events/ with a real key of the stack; its counts go to the stack's table.

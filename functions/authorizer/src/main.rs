@@ -1,14 +1,14 @@
 //! The `authorizer` function: an API Gateway HTTP API Lambda REQUEST authorizer (payload 2.0,
 //! simple responses) in front of the platform API. The decision is `POST /v1/verify`'s, made and
-//! counted (in batches, off the request path) by `keygate::decision`; the context carries the
+//! counted (in batches, off the request path) by `keygate::usecases::decision`; the context carries the
 //! key id, holder, project and role (or the reason of a refusal) to the platform's integration.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as AuthorizerRequest;
-use keygate::aws::try_aws_config;
+use keygate::adapters::aws::try_aws_config;
 use keygate::config::AuthorizerConfig;
-use keygate::decision::{Decider, Decision, Target};
 use keygate::store::Store;
 use keygate::token::Verifier;
+use keygate::usecases::decision::{Decider, Decision, Target};
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 use serde::Serialize;
 
@@ -80,7 +80,7 @@ async fn authorize(decider: &Decider, event: AuthorizerRequest) -> Result<Simple
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    keygate::logging::init()?;
+    keygate::adapters::logging::init()?;
     let config = AuthorizerConfig::from_env()?;
     let sdk = try_aws_config().await?;
     let store = Store::new(&sdk, config.table_name);
@@ -89,7 +89,7 @@ async fn main() -> Result<(), Error> {
     let decider: &'static Decider =
         Box::leak(Box::new(Decider::new(store, verifier, &config.decision)));
     // Counts are written in batches by a task of their own, and flushed when the container stops.
-    keygate::counting::run_in_background(decider.usage()).await;
+    keygate::usecases::counting::run_in_background(decider.usage()).await;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<AuthorizerRequest>| async move {
             authorize(decider, event.payload).await

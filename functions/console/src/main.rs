@@ -22,7 +22,7 @@ keygate::routes! {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
-    keygate::logging::init()?;
+    keygate::adapters::logging::init()?;
     keygate::app::run((), handle).await
 }
 

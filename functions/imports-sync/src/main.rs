@@ -1,14 +1,14 @@
 //! The `imports-sync` function: DynamoDB stream batches of the table -> the imports of revoked
 //! and rolled keys (token secret deleted, or rewritten with the new key's token). The rules live
-//! in `keygate::sync`; this is the runtime's entry point and nothing more.
+//! in `keygate::usecases::sync`; this is the runtime's entry point and nothing more.
 
-use keygate::stream::{BatchResponse, StreamEvent};
-use keygate::sync::ImportSync;
+use keygate::adapters::stream::{BatchResponse, StreamEvent};
+use keygate::usecases::sync::ImportSync;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    keygate::logging::init()?;
+    keygate::adapters::logging::init()?;
     // Built once per container; leaked so the handler borrows it for the process's lifetime.
     let sync: &'static ImportSync = Box::leak(Box::new(ImportSync::from_env().await?));
     lambda_runtime::run(service_fn(

@@ -3,9 +3,9 @@
 //! signing keys' public half (`GET /.well-known/jwks.json`). API.md "Using a key". Every decision
 //! on a token keygate signed is counted in the key's usage, in batches off the request path.
 
-use keygate::decision::{Decider, Target};
 use keygate::http::json;
 use keygate::token::Verifier;
+use keygate::usecases::decision::{Decider, Target};
 use keygate::{App, Error, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -37,14 +37,14 @@ struct VerifyInput {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    keygate::logging::init()?;
+    keygate::adapters::logging::init()?;
     let app = App::from_env().await?;
     // The decider reads the published public keys through the app's store: this function
     // never reads the private signing keys (no Secrets Manager client, no grant).
     let verifier = Verifier::new(app.store.clone(), app.config.api_keys.signing_keys_ttl);
     let decider = Decider::new(app.store.clone(), verifier, &app.config.decision);
     // Counts are written in batches by a task of their own, and flushed when the container stops.
-    keygate::counting::run_in_background(decider.usage()).await;
+    keygate::usecases::counting::run_in_background(decider.usage()).await;
     keygate::app::run(State { app, decider }, handle).await
 }
 
@@ -74,7 +74,7 @@ fn check(input: &VerifyInput) -> Result<()> {
 
 /// The decision as the answer: 200 with it, or 429 (a problem with `Retry-After`) when the key
 /// is over its template's calls per minute.
-fn answer(decision: keygate::decision::Decision) -> Result<Response<Body>> {
+fn answer(decision: keygate::usecases::decision::Decision) -> Result<Response<Body>> {
     match decision.retry_after {
         Some(retry_after) => Err(Error::RateLimited {
             what: format!(

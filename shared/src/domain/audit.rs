@@ -6,7 +6,7 @@ use crate::access;
 use crate::error::Result;
 use crate::model::caller::Caller;
 use crate::model::ids::ProjectId;
-use crate::page::{Page, PageRequest};
+use crate::model::page::{Page, PageRequest};
 use crate::store::Store;
 
 // The types, limits and pure rules are the model's.

@@ -13,15 +13,15 @@ use super::audit::AuditEntry;
 use super::key::{self, ApiKey, KeyStatus};
 use super::template::{TOKEN_IDENTIFIER as TOKEN, field_identifier as identifier};
 use crate::access;
+use crate::adapters::secrets::{SecretTags, Vault, Written};
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
 use crate::model::checks::Check;
 use crate::model::ids::new_id;
 use crate::model::ids::{KeyId, NodeId, Prefix, ProjectId, SecretName};
+use crate::model::page::{Page, PageRequest};
 use crate::model::project::Membership;
 use crate::model::time::now;
-use crate::page::{Page, PageRequest};
-use crate::secrets::{SecretTags, Vault, Written};
 use crate::store::Store;
 use crate::token::Signer;
 
@@ -190,7 +190,7 @@ pub async fn create(
         }
     };
     if let Err(e) = finished {
-        crate::metrics::count("import_failures", &[]);
+        crate::adapters::metrics::count("import_failures", &[]);
         tracing::warn!(project = %c, prefix = %prefix, key_id = %k, error = %e, "import failed; undone");
         undo(deps, &record, previous.as_ref(), &written).await;
         return Err(e);

@@ -9,9 +9,9 @@ use crate::config::ApiKeyConfig;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, RequestId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::project::Membership;
 use crate::model::time::{format_time, now};
-use crate::page::{Page, PageRequest};
 use crate::store::Store;
 use crate::token::{Signer, Token};
 use serde::Deserialize;
@@ -99,7 +99,7 @@ pub async fn approve(
             &audit(p, caller, "request.approved", &approved.id, &key.id),
         )
         .await?;
-    crate::metrics::count("approvals", &[]);
+    crate::adapters::metrics::count("approvals", &[]);
     tracing::info!(project = %p, request = %approved.id, key_id = %key.id, "request approved, key issued");
     Ok((approved, key.view()))
 }

@@ -10,8 +10,8 @@ use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
 use crate::model::checks::{Check, check_name};
 use crate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::time::now;
-use crate::page::{Page, PageRequest};
 use crate::store::{MEMBER_CHANGED, MemberRemoval, Store, TRANSACTION_ITEMS_MAX};
 
 // The types, limits and pure rules are the model's (`crate::model::project`); the operations
@@ -288,7 +288,7 @@ async fn plan_removal(
     }
     // Keys no ask points at any more: the old key of a roll, still in its grace.
     let mut page = PageRequest {
-        size: crate::page::MAX_PAGE_SIZE,
+        size: crate::model::page::MAX_PAGE_SIZE,
         cursor: None,
     };
     loop {

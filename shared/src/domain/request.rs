@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::model::caller::Caller;
 use crate::model::checks::check_text;
 use crate::model::ids::{ProjectId, RequestId, TemplateId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::project::Membership;
 use crate::model::time::now;
-use crate::page::{Page, PageRequest};
 use crate::store::{Store, Window};
 use std::collections::HashMap;
 

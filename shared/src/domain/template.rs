@@ -10,8 +10,8 @@ use crate::model::caller::Caller;
 use crate::model::checks::{Check, check_text};
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, TemplateId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::time::now;
-use crate::page::{Page, PageRequest};
 use crate::store::Store;
 
 // The types, limits and pure rules are the model's.

@@ -1,6 +1,6 @@
 //! Usage statistics of keys (API.md "Usage"): a key's calls over a range of days, by day or hour,
 //! allowed and denied, by route; and the owner's roll-up of a project's keys. Counters are summed
-//! over the items of each day (one per container that counted: `keygate::counting`; numbered
+//! over the items of each day (one per container that counted: `keygate::usecases::counting`; numbered
 //! shards from earlier versions alike); a range without use is zeros, not an error.
 
 use std::collections::BTreeMap;

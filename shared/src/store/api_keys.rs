@@ -9,8 +9,8 @@ use super::{Attrs, Scope, Store, keys, s, to_attrs};
 use crate::error::{Error, Result};
 use crate::model::ids::{KeyId, ProjectId, UserId};
 use crate::model::key::{ApiKey, AuditEntry};
+use crate::model::page::{Page, PageRequest};
 use crate::model::request::{Ask, KeyRequest, RequestStatus};
-use crate::page::{Page, PageRequest};
 
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};

@@ -12,7 +12,7 @@ use super::{Scope, Store, keys, sdk_error, to_attrs};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::ProjectId;
-use crate::page::{Page, PageRequest};
+use crate::model::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): entries live in their project's partition.
 pub(super) const OPERATIONS: &[Operation] = &[

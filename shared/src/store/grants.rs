@@ -743,7 +743,7 @@ mod tests {
     #[test]
     fn the_rate_windows_are_taken_where_the_grants_say() {
         let squeeze = |s: &str| s.split_whitespace().collect::<String>();
-        let decision = squeeze(include_str!("../decision.rs"));
+        let decision = squeeze(include_str!("../usecases/decision.rs"));
         assert_eq!(decision.matches("Window::at(").count(), 1);
         assert!(
             decision.contains("Window::at(&crate::store::keys::key_calls_subject("),
@@ -847,13 +847,13 @@ mod tests {
         ),
         (
             "decision.rs",
-            include_str!("../decision.rs"),
+            include_str!("../usecases/decision.rs"),
             &["verify", "authorizer"],
             &[],
         ),
         (
             "counting.rs",
-            include_str!("../counting.rs"),
+            include_str!("../usecases/counting.rs"),
             &["verify", "authorizer"],
             &[],
         ),
@@ -871,19 +871,19 @@ mod tests {
         ),
         (
             "notify.rs",
-            include_str!("../notify.rs"),
+            include_str!("../usecases/notify.rs"),
             &["notifier"],
             &[],
         ),
         (
             "schedule.rs",
-            include_str!("../schedule.rs"),
+            include_str!("../usecases/schedule.rs"),
             &["scheduler"],
             &[],
         ),
         (
             "sync.rs",
-            include_str!("../sync.rs"),
+            include_str!("../usecases/sync.rs"),
             &["imports-sync"],
             &[],
         ),

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::{KeyId, NodeId, ProjectId, SecretName};
 use crate::model::import::{Import, ImportedSecret};
+use crate::model::page::{Page, PageRequest};
 use crate::model::project::Node;
-use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): records and secrets live in the client
 /// project's partition; a key's imports are found through gsi1; an import's writes check that

@@ -202,7 +202,7 @@ pub fn secret(c: &ProjectId, name: &SecretName) -> Key {
 }
 
 /// One writer's usage counters of a key for one day: `KEY#k` / `USAGE#yyyy-mm-dd#<writer>`, the
-/// writer being the container that counted (`keygate::counting`; items of earlier versions have
+/// writer being the container that counted (`keygate::usecases::counting`; items of earlier versions have
 /// a shard number there). Days sort as text, so a range of days is one `BETWEEN`.
 pub fn usage(k: &KeyId, day: &str, writer: &str) -> Key {
     Key {

@@ -1,7 +1,7 @@
 //! Fixed-window rate limits: one counter item per subject and window (`RATE#<subject>` /
 //! `<window>`), taken with a conditional `ADD` so that concurrent containers never let more than
 //! the limit through: one call at a time (a request's slot), or a lease of several that a
-//! decision container spends from memory (`crate::leases`). The table's TTL removes a window's
+//! decision container spends from memory (`crate::usecases::leases`). The table's TTL removes a window's
 //! counter after it has passed.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::page::{Page, PageRequest};
+use crate::model::page::{Page, PageRequest};
 use keys::{IndexKey, Key};
 
 pub const GSI1: &str = "gsi1";
@@ -357,7 +357,7 @@ impl Store {
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut page = PageRequest {
-            size: crate::page::MAX_PAGE_SIZE,
+            size: crate::model::page::MAX_PAGE_SIZE,
             cursor: None,
         };
         loop {

@@ -9,8 +9,8 @@ use super::{Scope, Store, keys, s, to_attrs};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::{ProjectId, UserId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::project::{Digest, Member, Node, Project, Role};
-use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): all in the project's partition, but the lists
 /// by user (gsi1) and of the projects with the digest on (gsi3). Every change carries its

@@ -10,9 +10,9 @@ use super::{Attrs, Scope, Store, key_attrs, keys, s, to_attrs};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::{ProjectId, RequestId, TemplateId, UserId};
+use crate::model::page::{Page, PageRequest};
 use crate::model::request::{Ask, KeyRequest, RequestStatus};
 use crate::model::time::now;
-use crate::page::{Page, PageRequest};
 
 /// What each method touches (`store::grants`): requests and asks live in the project's
 /// partition (a user's requests are listed through gsi1); a new request also takes a slot of its

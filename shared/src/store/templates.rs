@@ -29,7 +29,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
 /// Pending requests a template deletion closes in its one transaction (3 + 2 per request <= 100).
 pub const MAX_REQUESTS_CLOSED_WITH_TEMPLATE: usize = 48;
 use crate::error::{Error, Result};
-use crate::page::{Page, PageRequest};
+use crate::model::page::{Page, PageRequest};
 
 /// The guard item's attributes (written only; the template id is what a delete checks).
 #[derive(Serialize)]

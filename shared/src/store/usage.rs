@@ -1,4 +1,4 @@
-//! Usage counters (`KEY#k` / `USAGE#yyyy-mm-dd#<writer>`): each container (`keygate::counting`)
+//! Usage counters (`KEY#k` / `USAGE#yyyy-mm-dd#<writer>`): each container (`keygate::usecases::counting`)
 //! adds its decisions' counts to its own item of the key's day in batches, one conditional
 //! `UpdateItem ADD` per item and flush; and the reads the decisions and the statistics need.
 
@@ -210,7 +210,7 @@ impl Store {
     /// the item's `seq` being below the write's, and sets it. A retry of an update that landed
     /// (its answer lost) fails that condition and changes nothing: [`Applied::Before`]. This
     /// holds only because a writer never sends an item's next update before the previous one is
-    /// known applied (`keygate::counting`). The race it prevents: counting one batch twice.
+    /// known applied (`keygate::usecases::counting`). The race it prevents: counting one batch twice.
     pub async fn add_usage(&self, w: &UsageWrite) -> Result<Applied> {
         let Some(update) = usage_update(w) else {
             return Ok(Applied::Now);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use keygate::aws::sdk_config;
+use keygate::adapters::aws::sdk_config;
+use keygate::adapters::tls::TlsRoots;
 use keygate::config::AwsCallConfig;
-use keygate::tls::TlsRoots;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,17 +6,17 @@
 //! runtime), (c) DynamoDB calls per decision, cold and warm, counted by an SDK interceptor, (d)
 //! DynamoDB writes per 1,000 decisions of one key at a steady rate, with the batch's flush task
 //! running at the default `USAGE_FLUSH_SECONDS`, (e) the lease writes of a rate-limited key
-//! (`keygate::leases`) per 1,000 calls. Bounded: `BENCH_DECISIONS` iterations (default
+//! (`keygate::usecases::leases`) per 1,000 calls. Bounded: `BENCH_DECISIONS` iterations (default
 //! 20000) of each timed loop; `BENCH_RATE` decisions a second (default 100) for
 //! `BENCH_RATE_SECONDS` (default 30) in (d).
 
 use std::time::{Duration, Instant};
 
+use keygate::adapters::sdk_calls::CallLog;
 use keygate::config::DecisionConfig;
-use keygate::decision::{Decider, Target};
-use keygate::sdk_calls::CallLog;
 use keygate::store::Store;
 use keygate::token::Verifier;
+use keygate::usecases::decision::{Decider, Target};
 use keygate_e2e::{Fixture, Stack};
 
 /// A call's label in the report: what it does for the decision.
@@ -56,7 +56,7 @@ async fn main() {
         path: &path,
     };
 
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let calls = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)

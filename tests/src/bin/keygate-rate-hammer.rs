@@ -9,11 +9,11 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use keygate::adapters::sdk_calls::CallLog;
 use keygate::config::DecisionConfig;
-use keygate::decision::{Decider, Target};
-use keygate::sdk_calls::CallLog;
 use keygate::store::Store;
 use keygate::token::Verifier;
+use keygate::usecases::decision::{Decider, Target};
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -35,7 +35,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(8)
         .clamp(1, 256);
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let log = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)

@@ -162,7 +162,7 @@ pub fn require(command: &str, what: &str) -> Result<String, BoxError> {
 /// loads). Loading it makes no call to an AWS service (credentials are resolved on first use).
 pub async fn dev_sdk_config(command: &str, what: &str) -> Result<aws_config::SdkConfig, BoxError> {
     require(command, what)?;
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     match sdk.endpoint_url() {
         Some(url) if is_loopback_url(url) => Ok(sdk),
         other => Err(Refusal {

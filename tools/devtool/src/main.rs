@@ -84,7 +84,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             let doc = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             // The functions would refuse an unusable document; refuse it here, before it is live.
             keygate::identity::KeySet::from_jwks(&doc).map_err(|e| format!("{file}: {e}"))?;
-            let sdk = keygate::aws::aws_config().await;
+            let sdk = keygate::adapters::aws::aws_config().await;
             Store::new(&sdk, table()?)
                 .publish_jwks(keygate::store::jwks::USERS, &doc)
                 .await?;
@@ -288,7 +288,7 @@ async fn seed() -> Result<(), BoxError> {
 /// is published before the secret holds it (nothing signs with a key verify does not know); a
 /// retired key is unpublished after the secret drops it.
 async fn signing_keys(action: &[&str]) -> Result<(), BoxError> {
-    let sdk = keygate::aws::aws_config().await;
+    let sdk = keygate::adapters::aws::aws_config().await;
     let id = setup::signing_keys_secret_id();
     let store = || table().map(|t| Store::new(&sdk, t));
     if action == ["init"] {

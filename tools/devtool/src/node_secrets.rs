@@ -5,7 +5,7 @@
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry};
-use keygate::secrets::TAG_NODES;
+use keygate::adapters::secrets::TAG_NODES;
 
 use crate::BoxError;
 

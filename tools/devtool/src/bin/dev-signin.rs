@@ -31,7 +31,7 @@ struct SignIn {
 
 #[tokio::main]
 async fn main() -> std::result::Result<(), lambda_http::Error> {
-    keygate::logging::init()?;
+    keygate::adapters::logging::init()?;
     // Started anywhere but the local stack (deployed by hand, run with a deployment's
     // environment), it would hand console tokens to whoever asks: refuse at init, as the dev-only
     // commands of `keygate-dev` do, unless every AWS endpoint is loopback (on Lambda there is none).

@@ -7,13 +7,13 @@
 
 use serde::Serialize;
 
+use crate::adapters::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::error::{Error, Result};
 use crate::model::import::{Import, ImportState};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Person;
 use crate::model::request::{KeyRequest, RequestStatus};
 use crate::store::Image;
-use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 
 /// `source` of every event.
 pub const SOURCE: &str = "keygate";

@@ -10,17 +10,17 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::aws::try_aws_config;
+use crate::adapters::aws::try_aws_config;
+use crate::adapters::mail::{self, Mailer};
 use crate::config::{ConfigError, SchedulerConfig};
 use crate::error::{Error, Result};
-use crate::mail::{self, Mailer};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::{ProjectId, UserId};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::locale::Locale;
+use crate::model::page::PageRequest;
 use crate::model::project::{Digest, Project};
 use crate::model::user::resolve;
-use crate::page::PageRequest;
 use crate::store::{Store, keys};
 
 /// Markers of digests and reminders are kept this long (then TTL removes them): longer than any
@@ -141,7 +141,7 @@ impl Scheduler {
             ..Report::default()
         };
         let mut page = PageRequest {
-            size: crate::page::MAX_PAGE_SIZE,
+            size: crate::model::page::MAX_PAGE_SIZE,
             cursor: None,
         };
         loop {
@@ -195,13 +195,13 @@ impl Scheduler {
         }
         match self.mailer.send(mail).await {
             Ok(message_id) => {
-                crate::metrics::count("mails_sent", &[("kind", kind)]);
+                crate::adapters::metrics::count("mails_sent", &[("kind", kind)]);
                 tracing::info!(kind, marker = %marker.sk, message_id, "scheduled mail sent");
                 report.mails_sent += 1;
                 Ok(())
             }
             Err(e) => {
-                crate::metrics::count("mails_failed", &[("kind", kind)]);
+                crate::adapters::metrics::count("mails_failed", &[("kind", kind)]);
                 self.store.release_marker(marker).await?;
                 Err(e)
             }

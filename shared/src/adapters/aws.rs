@@ -1,9 +1,9 @@
 //! The AWS SDK's set-up, once per container: one `SdkConfig` from the standard environment, with
-//! the retries and deadlines of `config::AwsCallConfig` and the roots of trust of `crate::tls`.
+//! the retries and deadlines of `config::AwsCallConfig` and the roots of trust of `crate::adapters::tls`.
 //! Every AWS client keygate builds comes from it.
 
+use crate::adapters::tls::TlsRoots;
 use crate::config::{AwsCallConfig, ConfigError, env};
-use crate::tls::TlsRoots;
 
 impl AwsCallConfig {
     /// The SDK's standard retry mode with these attempts and backoffs.
@@ -25,7 +25,7 @@ impl AwsCallConfig {
 
 /// The one AWS configuration of a container. Region, credentials and `AWS_ENDPOINT_URL`
 /// (the local emulator) come from the standard environment variables; retries and deadlines
-/// from `AwsCallConfig`; the roots of trust from `TLS_ROOTS` (`crate::tls`).
+/// from `AwsCallConfig`; the roots of trust from `TLS_ROOTS` (`crate::adapters::tls`).
 pub async fn try_aws_config() -> Result<aws_config::SdkConfig, ConfigError> {
     Ok(sdk_config(&AwsCallConfig::from_env()?, &TlsRoots::from_lookup(&env)?).await)
 }

@@ -8,7 +8,9 @@
 //! put the same value again, deletes of what is gone succeed, and each import's table change is
 //! conditional on the state it was read in (an import already moved or revoked is skipped).
 
-use crate::aws::try_aws_config;
+use crate::adapters::aws::try_aws_config;
+use crate::adapters::secrets::{SecretTags, TAG_KEY, TAG_KEY_STATUS, Vault};
+use crate::adapters::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::config::{ConfigError, SyncConfig};
 use crate::domain::key;
 use crate::error::{Error, Result};
@@ -18,9 +20,7 @@ use crate::model::import::{Import, ImportState};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::template::TOKEN_IDENTIFIER;
 use crate::model::time::now;
-use crate::secrets::{SecretTags, TAG_KEY, TAG_KEY_STATUS, Vault};
 use crate::store::{Image, Store};
-use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 use crate::token::Signer;
 
 /// A change of a key that its imports must follow.

@@ -2,14 +2,14 @@
 //! the token (signature and claims), then the key's record (revoked? expired?), then the route
 //! (known? the key's project?), then the role's permission for it. Every decision on a token we
 //! signed is counted in the key's usage: in memory, written in batches off the request path
-//! (`keygate::counting`), so a decision waits on no write.
+//! (`keygate::usecases::counting`), so a decision waits on no write.
 //!
 //! A warm container decides from memory: the signing keys, key records and roles are cached for
 //! a configured time (revocation takes effect within it), so a warm decision makes no DynamoDB
 //! call at all. A cold one reads the key and the role in one `BatchGetItem`, then (when allowed)
 //! its template's rate limit, cached per template like keys and roles. A key whose template sets
 //! calls per minute spends one slot of the minute's window per allowed call, from a lease the
-//! container takes on a block of the window (`crate::leases`: one conditional `ADD` per block,
+//! container takes on a block of the window (`crate::usecases::leases`: one conditional `ADD` per block,
 //! refused past the limit, so the limit holds across containers); its denials are counted like
 //! any other.
 
@@ -20,16 +20,16 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::DecisionConfig;
-use crate::counting::UsageBatch;
 use crate::error::Result;
-use crate::leases::{Leases, Spend};
 use crate::model::ids::{KeyId, ProjectId, RoleName, UserId};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Role;
+pub use crate::model::routes::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use crate::model::time::now;
-pub use crate::routes::{DEFAULT_ROUTES, PlatformRoute, RouteMap, is_plain_segment};
 use crate::store::{Store, UsageCount, Window};
 use crate::token::{Claims, Verifier, kid_of};
+use crate::usecases::counting::UsageBatch;
+use crate::usecases::leases::{Leases, Spend};
 
 /// Cached entries beyond this many are dropped all at once (a bound, not an LRU: a container
 /// sees few keys, and a refill costs one read per key).
@@ -306,7 +306,7 @@ impl Decider {
             .as_deref()
             .map(|r| r.split(':').next().unwrap_or(r))
             .unwrap_or("ok");
-        crate::metrics::count(
+        crate::adapters::metrics::count(
             "decisions",
             &[
                 (
@@ -372,7 +372,7 @@ impl Decider {
 
     /// `Some(seconds to wait)` when the key's calls this minute are at its template's limit;
     /// otherwise the call takes one of them: from this container's lease on the window when it
-    /// has one (no call), else with a new lease (`crate::leases`).
+    /// has one (no call), else with a new lease (`crate::usecases::leases`).
     async fn over_limit(&self, key: &ApiKey) -> Result<Option<u64>> {
         let Some(limit) = self.limit_of(key).await? else {
             return Ok(None);

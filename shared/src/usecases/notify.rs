@@ -5,21 +5,21 @@
 //!
 //! The `notifier` function is one of the table stream's two readers (DynamoDB Streams serves at
 //! most two per shard; `imports-sync` is the other): it also publishes the lifecycle events
-//! (`crate::lifecycle`). [`Announcer`] does both for each record.
+//! (`crate::usecases::lifecycle`). [`Announcer`] does both for each record.
 
-use crate::aws::try_aws_config;
+use crate::adapters::aws::try_aws_config;
+use crate::adapters::mail::{self, Mail, Mailer};
 use crate::config::{ConfigError, NotifierConfig};
 use crate::error::{Error, Result};
-use crate::lifecycle::Publisher;
-use crate::mail::{self, Mail, Mailer};
 use crate::model::ids::UserId;
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::locale::Locale;
 use crate::model::request::{KeyRequest, RequestStatus};
 use crate::model::user::resolve;
 use crate::store::{Image, Store};
+use crate::usecases::lifecycle::Publisher;
 
-use crate::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
+use crate::adapters::stream::{BatchResponse, StreamEvent, StreamRecord, for_each_record};
 
 /// A change someone must hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,12 +233,12 @@ impl Notifier {
         }
         match self.mailer.send(&mail).await {
             Ok(message_id) => {
-                crate::metrics::count("mails_sent", &[("kind", kind)]);
+                crate::adapters::metrics::count("mails_sent", &[("kind", kind)]);
                 tracing::info!(event_id, kind, message_id, "mail sent");
                 Ok(Outcome::Sent { kind, message_id })
             }
             Err(send_error) => {
-                crate::metrics::count("mails_failed", &[("kind", kind)]);
+                crate::adapters::metrics::count("mails_failed", &[("kind", kind)]);
                 if let Err(e) = self.store.release_notification(event_id).await {
                     // The marker stays, so a retry would skip this mail: say so loudly.
                     tracing::error!(event_id, kind, error = %e, "could not release the marker of an unsent mail; it will not be retried");
@@ -554,7 +554,7 @@ mod tests {
         let inserted = record("INSERT", None, Some(image("audit", &entry)));
         assert_eq!(decide(&inserted).expect("decides"), None);
         assert_eq!(
-            crate::lifecycle::decide(&inserted).expect("decides"),
+            crate::usecases::lifecycle::decide(&inserted).expect("decides"),
             None,
             "no lifecycle event"
         );
@@ -590,7 +590,7 @@ mod tests {
         let mut response = BatchResponse::default();
         response
             .batch_item_failures
-            .push(crate::stream::failure("100".into()));
+            .push(crate::adapters::stream::failure("100".into()));
         assert_eq!(
             serde_json::to_value(&response).expect("json"),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "100"}]})

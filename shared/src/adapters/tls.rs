@@ -27,7 +27,7 @@ use rustls_pki_types::pem::PemObject;
 use crate::config::ConfigError;
 
 /// The Amazon Trust Services roots, PEM.
-pub const AMAZON_ROOTS_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
+pub const AMAZON_ROOTS_PEM: &str = include_str!("../../certs/amazon-trust-services.pem");
 
 const VAR: &str = "TLS_ROOTS";
 

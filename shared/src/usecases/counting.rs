@@ -210,7 +210,7 @@ impl UsageBatch {
             }
             Err(e) => {
                 // Alarmable: counts kept in memory are what a killed container would lose.
-                crate::metrics::count("usage_flush_failures", &[]);
+                crate::adapters::metrics::count("usage_flush_failures", &[]);
                 tracing::warn!(why, error = %e, "usage flush incomplete")
             }
         }
