@@ -9,6 +9,7 @@ use keygate::config::{DEFAULT_SECRETS_NAMESPACE, ImportsConfig};
 use keygate::domain::import::plan;
 use keygate::domain::key::KeyField;
 use keygate::domain::template::{TOKEN_IDENTIFIER, check_field_name, field_identifier};
+use keygate::model::checks::Text;
 use keygate::model::ids::{Prefix, ProjectId, SECRET_NAME_MAX, SecretName};
 use proptest::prelude::*;
 
@@ -34,7 +35,7 @@ fn fields(names: Vec<String>) -> Vec<KeyField> {
         .into_iter()
         .map(|name| KeyField {
             name,
-            description: String::new(),
+            description: Text::default(),
             value: "v".into(),
         })
         .collect()

@@ -1,6 +1,7 @@
 //! The library against the emulator (`make test` starts it and exports its address): each test
 //! uses its own project ids and checks both the result and what the table holds afterwards.
 
+use keygate::model::checks::Name;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -204,7 +205,7 @@ async fn stale_replace_is_a_version_mismatch_and_keeps_the_stored_template() {
     assert_eq!(v2.version, 2);
     // A writer that read version 1 loses at the store's condition, not only at the pre-check.
     let mut stale = t.clone();
-    stale.name = "Third".into();
+    stale.name = Name::parse("test", "Third").expect("checked");
     stale.version = 2;
     let audit =
         keygate::domain::audit::AuditEntry::new(&p, &alice, "template.updated", "template", &t.id);

@@ -351,6 +351,7 @@ pub async fn list_project(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::checks::Name;
     use crate::model::ids::{Email, RoleName, TemplateId, UserId};
     use crate::model::project::Person;
 
@@ -360,7 +361,7 @@ mod tests {
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
             request_id: RequestId::generate(),
-            name: "T".into(),
+            name: Name::parse("test", "T").expect("checked"),
             role: RoleName::parse("r", "reader").expect("role"),
             holder: Person {
                 id: UserId::parse("u", "bob").expect("id"),

@@ -4,11 +4,11 @@
 
 use super::audit::AuditEntry;
 use super::key::{ApiKey, KeyStatus};
-use super::request::{Ask, KeyRequest, RequestStatus};
+use super::request::{Ask, KeyRequest, RequestStatus, system_reason};
 use crate::access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
-use crate::model::checks::{Check, check_name};
+use crate::model::checks::Check;
 use crate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 use crate::model::page::{Page, PageRequest};
 use crate::model::time::now;
@@ -50,7 +50,7 @@ pub async fn create(
         }
         (None, _) => Some(ProjectId::generate()),
     };
-    let name = c.take(check_name("name", &input.name, PROJECT_NAME_MAX));
+    let name = c.take(ProjectName::parse("name", &input.name));
     c.finish()?;
     let (Some(id), Some(name)) = (id, name) else {
         return Err(Error::internal("checked project input without values"));
@@ -259,7 +259,7 @@ async fn plan_removal(
                 }
                 let closed = KeyRequest {
                     status: RequestStatus::Cancelled,
-                    reason: Some("the requester was removed from the project".into()),
+                    reason: Some(system_reason("the requester was removed from the project")?),
                     decided_at: Some(at.clone()),
                     decided_by: Some(caller.person()),
                     ..req
@@ -366,8 +366,7 @@ pub async fn put_node(
     input: NodeInput,
 ) -> Result<Node> {
     access::require_owner(store, p, caller).await?;
-    let name =
-        check_name("name", &input.name, NODE_NAME_MAX).map_err(|e| Error::Invalid(vec![e]))?;
+    let name = NodeName::parse("name", &input.name).map_err(|e| Error::Invalid(vec![e]))?;
     let node = Node {
         project_id: p.clone(),
         id,

@@ -6,7 +6,6 @@ use super::audit::AuditEntry;
 use crate::access;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
-use crate::model::checks::check_text;
 use crate::model::ids::{ProjectId, RequestId, TemplateId};
 use crate::model::page::{Page, PageRequest};
 use crate::model::project::Membership;
@@ -45,12 +44,8 @@ pub async fn create(
     per_hour: u32,
 ) -> Result<KeyRequest> {
     access::require_member(store, p, caller).await?;
-    let comment = check_text(
-        "comment",
-        input.comment.as_deref().unwrap_or(""),
-        COMMENT_MAX,
-    )
-    .map_err(|e| Error::Invalid(vec![e]))?;
+    let comment = Comment::parse("comment", input.comment.as_deref().unwrap_or(""))
+        .map_err(|e| Error::Invalid(vec![e]))?;
     let template = store
         .get_template(p, t)
         .await?
@@ -96,7 +91,7 @@ async fn close(
     caller: &Caller,
     req: KeyRequest,
     status: RequestStatus,
-    reason: Option<String>,
+    reason: Option<Reason>,
 ) -> Result<KeyRequest> {
     if req.status != RequestStatus::Pending {
         return Err(Error::Conflict(format!(
@@ -151,11 +146,7 @@ pub async fn reject(
         .get_request(p, r)
         .await?
         .ok_or_else(|| not_found(p, r))?;
-    let reason = match input
-        .reason
-        .as_deref()
-        .map(|r| check_text("reason", r, REASON_MAX))
-    {
+    let reason = match input.reason.as_deref().map(|r| Reason::parse("reason", r)) {
         Some(Ok(r)) if !r.is_empty() => Some(r),
         Some(Err(e)) => return Err(Error::Invalid(vec![e])),
         _ => None,
@@ -205,13 +196,14 @@ pub async fn my_requests(
 pub fn closed_by_template_deletion(
     caller: &Caller,
     pending: Vec<KeyRequest>,
-) -> Vec<(KeyRequest, Ask)> {
-    pending
+) -> Result<Vec<(KeyRequest, Ask)>> {
+    let reason = system_reason("the template was deleted")?;
+    Ok(pending
         .into_iter()
         .map(|req| {
             let closed = KeyRequest {
                 status: RequestStatus::Cancelled,
-                reason: Some("the template was deleted".into()),
+                reason: Some(reason.clone()),
                 decided_at: Some(now()),
                 decided_by: Some(caller.person()),
                 ..req
@@ -219,7 +211,7 @@ pub fn closed_by_template_deletion(
             let ask = Ask::of(&closed);
             (closed, ask)
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::request::{self};
 use crate::access;
 use crate::error::{Error, Result};
 use crate::model::caller::Caller;
-use crate::model::checks::{Check, check_text};
+use crate::model::checks::Check;
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, TemplateId};
 use crate::model::page::{Page, PageRequest};
@@ -97,7 +97,7 @@ pub async fn delete(store: &Store, caller: &Caller, p: &ProjectId, t: &TemplateI
     let old = load(store, p, t).await?;
     // Pending requests close with the template, in the same transaction: none can be approved later.
     let closing =
-        request::closed_by_template_deletion(caller, store.pending_requests_of(p, t).await?);
+        request::closed_by_template_deletion(caller, store.pending_requests_of(p, t).await?)?;
     let audit = AuditEntry::new(p, caller, "template.deleted", "template", t);
     store.delete_template(&old, &closing, &audit).await
 }
@@ -183,7 +183,7 @@ pub async fn edit_field(
     let description = patch
         .description
         .as_deref()
-        .map(|d| c.take(check_text("description", d, FIELD_DESCRIPTION_MAX)));
+        .map(|d| c.take(FieldDescription::parse("description", d)));
     let value = patch
         .value
         .as_deref()

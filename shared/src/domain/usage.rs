@@ -13,6 +13,7 @@ use crate::access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, UserId};
+use crate::model::template::TemplateName;
 use crate::store::{Store, UsageShard};
 
 /// Longest range, in days (inclusive of both ends).
@@ -232,7 +233,7 @@ pub async fn key_usage(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyTotals {
     pub key_id: KeyId,
-    pub name: String,
+    pub name: TemplateName,
     pub holder: UserId,
     pub status: key::KeyStatus,
     pub total: u64,

@@ -1,7 +1,82 @@
-//! The checks of input every model type shares: display names, free text, and `Check`, which
-//! collects every failing field of an input so one response names them all.
+//! The checks of input every model type shares: display names ([`Name`]), free text ([`Text`]),
+//! and `Check`, which collects every failing field of an input so one response names them all.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FieldError, Result};
+
+/// A display name as the model checked it: trimmed, 1..=`MAX` characters, no control characters
+/// ([`check_name`]). Serialized as the plain string; read back from the table without a check,
+/// as the ids are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name<const MAX: usize>(String);
+
+/// Free text as the model checked it: trimmed, at most `MAX` characters, no control characters
+/// but newlines and tabs, may be empty ([`check_text`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text<const MAX: usize>(String);
+
+macro_rules! checked_string {
+    ($name:ident, $check:ident) => {
+        impl<const MAX: usize> $name<MAX> {
+            /// The most characters a value may have.
+            pub const MAX: usize = MAX;
+
+            /// Checks `value` (named `field` in the error).
+            pub fn parse(field: &str, value: &str) -> std::result::Result<Self, FieldError> {
+                $check(field, value, MAX).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const MAX: usize> std::ops::Deref for $name<MAX> {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const MAX: usize> AsRef<str> for $name<MAX> {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const MAX: usize> fmt::Display for $name<MAX> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<const MAX: usize> PartialEq<str> for $name<MAX> {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl<const MAX: usize> PartialEq<&str> for $name<MAX> {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl<const MAX: usize> From<$name<MAX>> for String {
+            fn from(v: $name<MAX>) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+checked_string!(Name, check_name);
+checked_string!(Text, check_text);
 
 /// Collects field errors so one response names every problem of an input.
 #[derive(Debug, Default)]
@@ -40,7 +115,7 @@ impl Check {
 }
 
 /// Checks a display name: trimmed, 1..=max characters, no control characters.
-pub fn check_name(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
+fn check_name(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -61,7 +136,7 @@ pub fn check_name(field: &str, value: &str, max: usize) -> std::result::Result<S
 }
 
 /// Checks free text: at most `max` characters; newlines and tabs allowed, other controls not.
-pub fn check_text(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
+fn check_text(field: &str, value: &str, max: usize) -> std::result::Result<String, FieldError> {
     if value.chars().count() > max {
         return Err(FieldError::new(
             field,
@@ -97,6 +172,20 @@ mod tests {
             10
         );
         assert!(check_name("name", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn names_and_texts_keep_their_checks_and_serialize_as_strings() {
+        let n = Name::<10>::parse("name", "  Server ").expect("ok");
+        assert_eq!(n, "Server");
+        assert_eq!(serde_json::to_string(&n).expect("json"), "\"Server\"");
+        assert!(Name::<10>::parse("name", "").is_err());
+        assert!(Name::<3>::parse("name", "abcd").is_err());
+        let t = Text::<5>::parse("d", "").expect("empty text is fine");
+        assert_eq!(t.as_str(), "");
+        assert_eq!(Text::<5>::parse("d", "abcdef").unwrap_err().field, "d");
+        let back: Name<10> = serde_json::from_str("\"Server\"").expect("read back");
+        assert_eq!(back, n);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub use crate::model::audit::AuditEntry;
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use crate::model::project::Person;
+use crate::model::template::{FieldDescription, TemplateName};
 use crate::model::time::{format_time, now};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -16,7 +17,7 @@ pub const ROLL_GRACE_MAX_SECONDS: u64 = 7 * 24 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyField {
     pub name: String,
-    pub description: String,
+    pub description: FieldDescription,
     pub value: String,
 }
 
@@ -46,7 +47,7 @@ pub struct ApiKey {
     pub template_id: TemplateId,
     pub request_id: RequestId,
     /// The template's name at approval.
-    pub name: String,
+    pub name: TemplateName,
     pub role: RoleName,
     pub holder: Person,
     pub fields: Vec<KeyField>,
@@ -89,7 +90,7 @@ pub struct KeyView {
     pub project_id: ProjectId,
     pub template_id: TemplateId,
     pub request_id: RequestId,
-    pub name: String,
+    pub name: TemplateName,
     pub role: RoleName,
     pub holder: Person,
     pub fields: Vec<KeyField>,

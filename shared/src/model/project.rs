@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, Result};
-use crate::model::checks::{Check, check_text};
+use crate::model::checks::{Check, Name, Text};
 use crate::model::ids::{Email, NodeId, ProjectId, RoleName, UserId};
 
 /// Who may create a project (`PROJECT_CREATION`). A keygate project stands for the platform's
@@ -27,6 +27,13 @@ pub enum ProjectCreation {
 pub const PROJECT_NAME_MAX: usize = 100;
 pub const NODE_NAME_MAX: usize = 100;
 pub const ROLE_DESCRIPTION_MAX: usize = 500;
+
+/// A project's name (1..=100 characters).
+pub type ProjectName = Name<PROJECT_NAME_MAX>;
+/// A node's display name (1..=100 characters).
+pub type NodeName = Name<NODE_NAME_MAX>;
+/// What a role is for (at most 500 characters).
+pub type RoleDescription = Text<ROLE_DESCRIPTION_MAX>;
 pub const PERMISSIONS_MAX: usize = 100;
 pub const PERMISSION_PART_MAX: usize = 64;
 
@@ -40,7 +47,7 @@ pub struct Person {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: ProjectId,
-    pub name: String,
+    pub name: ProjectName,
     pub owner: Person,
     pub created_at: String,
     /// Whether the owner gets a daily summary of the pending requests.
@@ -115,7 +122,7 @@ pub enum Membership {
 pub struct Member {
     pub project_id: ProjectId,
     /// Project names do not change, so memberships carry it for "my projects" listings.
-    pub project_name: String,
+    pub project_name: ProjectName,
     pub user: Person,
     pub membership: Membership,
     pub added_at: String,
@@ -125,7 +132,7 @@ pub struct Member {
 pub struct Role {
     pub project_id: ProjectId,
     pub name: RoleName,
-    pub description: String,
+    pub description: RoleDescription,
     pub permissions: Vec<String>,
     pub updated_at: String,
 }
@@ -134,7 +141,7 @@ pub struct Role {
 pub struct Node {
     pub project_id: ProjectId,
     pub id: NodeId,
-    pub name: String,
+    pub name: NodeName,
     pub updated_at: String,
 }
 
@@ -187,12 +194,11 @@ pub fn check_permission(field: &str, p: &str) -> std::result::Result<String, Fie
 
 impl RoleInput {
     /// Checks the role; permissions come back sorted and without duplicates.
-    pub fn check(self) -> Result<(String, Vec<String>)> {
+    pub fn check(self) -> Result<(RoleDescription, Vec<String>)> {
         let mut c = Check::new();
-        let description = c.take(check_text(
+        let description = c.take(RoleDescription::parse(
             "description",
             self.description.as_deref().unwrap_or(""),
-            ROLE_DESCRIPTION_MAX,
         ));
         if self.permissions.is_empty() {
             c.push(FieldError::new(

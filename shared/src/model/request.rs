@@ -2,12 +2,26 @@
 //! operations that check access and call the store stay in `domain::request`).
 
 use crate::error::{Error, Result};
+use crate::model::checks::Text;
 use crate::model::ids::{KeyId, ProjectId, RequestId, TemplateId, UserId};
 use crate::model::project::Person;
+use crate::model::template::TemplateName;
 use serde::{Deserialize, Serialize};
 
 pub const COMMENT_MAX: usize = 1000;
 pub const REASON_MAX: usize = 1000;
+
+/// The requester's comment on a request (at most 1,000 characters, may be empty).
+pub type Comment = Text<COMMENT_MAX>;
+/// Why a request was rejected or cancelled (at most 1,000 characters).
+pub type Reason = Text<REASON_MAX>;
+
+/// A reason keygate gives itself (a removed requester, a deleted template), held to the same
+/// check as one a person writes.
+pub fn system_reason(text: &str) -> Result<Reason> {
+    Reason::parse("reason", text)
+        .map_err(|e| Error::Internal(format!("reason {text:?} fails its check: {}", e.message)))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,12 +62,12 @@ pub struct KeyRequest {
     pub id: RequestId,
     pub project_id: ProjectId,
     pub template_id: TemplateId,
-    pub template_name: String,
+    pub template_name: TemplateName,
     pub requester: Person,
-    pub comment: String,
+    pub comment: Comment,
     pub status: RequestStatus,
     /// Why it was rejected or cancelled, when it was.
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub key_id: Option<KeyId>,
     pub created_at: String,
     pub decided_at: Option<String>,
@@ -68,7 +82,7 @@ pub struct MyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<KeyId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
 }
 
 /// The per-(user, template) record (`PROJECT#p` / `ASK#u#t`): the latest request and, once

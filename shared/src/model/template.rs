@@ -2,7 +2,7 @@
 //! operations that check access and call the store stay in `domain::template`).
 
 use crate::error::{Error, FieldError, Result};
-use crate::model::checks::{Check, check_name, check_text};
+use crate::model::checks::{Check, Name, Text};
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, RoleName, TemplateId};
 use crate::model::request::MyRequest;
@@ -16,6 +16,13 @@ pub const TTL_DAYS_MAX: u32 = 3650;
 pub const RATE_LIMIT_MAX: u32 = 100_000;
 pub const FIELDS_MAX: usize = 20;
 pub const FIELD_DESCRIPTION_MAX: usize = 500;
+
+/// A template's name (1..=100 characters); also its keys' name.
+pub type TemplateName = Name<TEMPLATE_NAME_MAX>;
+/// What a template's keys are for (at most 1,000 characters).
+pub type TemplateDescription = Text<TEMPLATE_DESCRIPTION_MAX>;
+/// What an info field holds (at most 500 characters).
+pub type FieldDescription = Text<FIELD_DESCRIPTION_MAX>;
 pub const FIELD_VALUE_MAX: usize = 2048;
 /// How often a field change re-reads the template after a concurrent change before giving up.
 pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
@@ -24,7 +31,7 @@ pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
 pub struct InfoField {
     pub id: FieldId,
     pub name: String,
-    pub description: String,
+    pub description: FieldDescription,
     pub value: String,
 }
 
@@ -32,8 +39,8 @@ pub struct InfoField {
 pub struct Template {
     pub id: TemplateId,
     pub project_id: ProjectId,
-    pub name: String,
-    pub description: String,
+    pub name: TemplateName,
+    pub description: TemplateDescription,
     pub role: RoleName,
     pub ttl_days: Option<u32>,
     /// Calls per minute each of the template's keys may make (`null`: no limit); beyond it a
@@ -205,10 +212,9 @@ pub fn check_rate_limit(v: u32) -> std::result::Result<u32, FieldError> {
 
 pub fn check_field(c: &mut Check, at: &str, input: FieldInput, id: FieldId) -> Option<InfoField> {
     let name = c.take(check_field_name(&format!("{at}name"), &input.name));
-    let description = c.take(check_text(
+    let description = c.take(FieldDescription::parse(
         &format!("{at}description"),
         input.description.as_deref().unwrap_or(""),
-        FIELD_DESCRIPTION_MAX,
     ));
     let value = c.take(check_field_value(&format!("{at}value"), &input.value));
     Some(InfoField {
@@ -264,11 +270,10 @@ pub fn check_fields(fields: &[InfoField], at: impl Fn(usize) -> String) -> Resul
 impl NewTemplateInput {
     pub fn check(self, project_id: &ProjectId) -> Result<Template> {
         let mut c = Check::new();
-        let name = c.take(check_name("name", &self.name, TEMPLATE_NAME_MAX));
-        let description = c.take(check_text(
+        let name = c.take(TemplateName::parse("name", &self.name));
+        let description = c.take(TemplateDescription::parse(
             "description",
             self.description.as_deref().unwrap_or(""),
-            TEMPLATE_DESCRIPTION_MAX,
         ));
         let role = c.take(RoleName::parse("role", &self.role));
         let ttl_days = self.ttl_days.map(|t| c.take(check_ttl(t)));
@@ -323,14 +328,14 @@ impl TemplatePatch {
         if let Some(name) = self
             .name
             .as_deref()
-            .and_then(|n| c.take(check_name("name", n, TEMPLATE_NAME_MAX)))
+            .and_then(|n| c.take(TemplateName::parse("name", n)))
         {
             t.name = name;
         }
         if let Some(d) = self
             .description
             .as_deref()
-            .and_then(|d| c.take(check_text("description", d, TEMPLATE_DESCRIPTION_MAX)))
+            .and_then(|d| c.take(TemplateDescription::parse("description", d)))
         {
             t.description = d;
         }

@@ -495,6 +495,7 @@ mod transact_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::checks::{Name, Text};
 
     #[derive(Debug, Serialize, Deserialize, PartialEq)]
     struct Thing {
@@ -565,7 +566,7 @@ mod tests {
             "project",
             Project {
                 id: p.clone(),
-                name: "Server".into(),
+                name: Name::parse("test", "Server").expect("checked"),
                 owner: person.clone(),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
                 digest: crate::model::project::Digest::Daily,
@@ -575,7 +576,7 @@ mod tests {
         );
         let member = Member {
             project_id: p.clone(),
-            project_name: "Server".into(),
+            project_name: Name::parse("test", "Server").expect("checked"),
             user: person.clone(),
             membership: Membership::Owner,
             added_at: "t".into(),
@@ -584,7 +585,7 @@ mod tests {
         let role = Role {
             project_id: p.clone(),
             name: RoleName::parse("r", "reader").expect("role"),
-            description: String::new(),
+            description: Text::default(),
             permissions: vec!["files:read".into(), "packages:read".into()],
             updated_at: "t".into(),
         };
@@ -594,7 +595,7 @@ mod tests {
             Node {
                 project_id: p.clone(),
                 id: NodeId::parse("n", "input").expect("node"),
-                name: "Input".into(),
+                name: Name::parse("test", "Input").expect("checked"),
                 updated_at: "t".into(),
             },
             &[],
@@ -602,15 +603,15 @@ mod tests {
         let field = InfoField {
             id: FieldId::generate(),
             name: "project id".into(),
-            description: "d".into(),
+            description: Text::parse("test", "d").expect("checked"),
             value: "server".into(),
         };
         for ttl_days in [None, Some(30)] {
             let template = Template {
                 id: TemplateId::generate(),
                 project_id: p.clone(),
-                name: "Weather".into(),
-                description: String::new(),
+                name: Name::parse("test", "Weather").expect("checked"),
+                description: Text::default(),
                 role: RoleName::parse("r", "reader").expect("role"),
                 ttl_days,
                 rate_limit_per_minute: None,

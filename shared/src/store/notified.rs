@@ -141,6 +141,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::checks::{Name, Text};
     use crate::model::ids::{Email, ProjectId, RequestId, TemplateId, UserId};
     use crate::model::project::Person;
     use crate::model::request::RequestStatus;
@@ -151,12 +152,12 @@ mod tests {
             id: RequestId::generate(),
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
-            template_name: "Weather".into(),
+            template_name: Name::parse("test", "Weather").expect("checked"),
             requester: Person {
                 id: UserId::parse("u", "bob").expect("id"),
                 email: Email::parse("e", "bob@example.com").expect("email"),
             },
-            comment: String::new(),
+            comment: Text::default(),
             status: RequestStatus::Pending,
             reason: None,
             key_id: None,

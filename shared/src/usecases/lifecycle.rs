@@ -82,11 +82,11 @@ fn request_facts(r: &KeyRequest) -> RequestFacts {
     RequestFacts {
         id: r.id.to_string(),
         template_id: r.template_id.to_string(),
-        template_name: r.template_name.clone(),
+        template_name: r.template_name.to_string(),
         requester: r.requester.clone(),
         status: r.status,
         key_id: r.key_id.as_ref().map(ToString::to_string),
-        reason: r.reason.clone(),
+        reason: r.reason.as_deref().map(str::to_string),
     }
 }
 
@@ -94,7 +94,7 @@ fn key_facts(k: &ApiKey) -> KeyFacts {
     KeyFacts {
         id: k.id.to_string(),
         template_id: k.template_id.to_string(),
-        name: k.name.clone(),
+        name: k.name.to_string(),
         role: k.role.to_string(),
         holder: k.holder.clone(),
         expires_at: k.expires_at.clone(),

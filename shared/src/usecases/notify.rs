@@ -322,6 +322,7 @@ impl Announcer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::checks::{Name, Text};
     use crate::model::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
     use crate::model::project::Person;
     use serde::Serialize;
@@ -339,9 +340,9 @@ mod tests {
             id: RequestId::generate(),
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
-            template_name: "Weather".into(),
+            template_name: Name::parse("test", "Weather").expect("checked"),
             requester: someone("bob"),
-            comment: String::new(),
+            comment: Text::default(),
             status,
             reason: None,
             key_id: None,
@@ -357,7 +358,7 @@ mod tests {
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
             request_id: RequestId::generate(),
-            name: "Weather".into(),
+            name: Name::parse("test", "Weather").expect("checked"),
             role: RoleName::parse("r", "reader").expect("role"),
             holder: someone("bob"),
             fields: vec![],

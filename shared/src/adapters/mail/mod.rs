@@ -184,7 +184,7 @@ pub fn request_created(console: &str, l: Locale, project: &Project, r: &KeyReque
         intro,
         facts: vec![
             (w.project, project_line(project)),
-            (w.template, r.template_name.clone()),
+            (w.template, r.template_name.to_string()),
             (w.requester, person(&r.requester)),
             (w.requested_at, l.date_time(&r.created_at)),
             (w.status, w.pending.into()),
@@ -200,7 +200,7 @@ pub fn request_approved(console: &str, l: Locale, project: &Project, r: &KeyRequ
     let w = catalog::words(l);
     let mut facts = vec![
         (w.project, project_line(project)),
-        (w.template, r.template_name.clone()),
+        (w.template, r.template_name.to_string()),
         (w.requester, person(&r.requester)),
         (
             w.status,
@@ -236,9 +236,10 @@ pub fn request_rejected(console: &str, l: Locale, project: &Project, r: &KeyRequ
     let w = catalog::words(l);
     let reason = r
         .reason
-        .clone()
+        .as_deref()
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| w.no_reason.into());
+        .unwrap_or(w.no_reason)
+        .to_string();
     closed(
         console,
         l,
@@ -255,9 +256,9 @@ pub fn request_cancelled(console: &str, l: Locale, project: &Project, r: &KeyReq
     let w = catalog::words(l);
     let reason = r
         .reason
-        .clone()
+        .as_deref()
         .filter(|s| !s.trim().is_empty())
-        .map(|reason| (w.reason, reason));
+        .map(|reason| (w.reason, reason.to_string()));
     closed(
         console,
         l,
@@ -288,7 +289,7 @@ fn closed(
         intro,
         facts: vec![
             (w.project, project_line(project)),
-            (w.template, r.template_name.clone()),
+            (w.template, r.template_name.to_string()),
             (w.requester, person(&r.requester)),
             (
                 w.status,
@@ -312,7 +313,7 @@ pub fn key_revoked(console: &str, l: Locale, project: &Project, k: &ApiKey) -> M
         intro,
         facts: vec![
             (w.project, project_line(project)),
-            (w.template, k.name.clone()),
+            (w.template, k.name.to_string()),
             (w.requester, person(&k.holder)),
             (w.key, k.id.to_string()),
             (
@@ -384,7 +385,7 @@ pub fn key_expiring(console: &str, l: Locale, project: &Project, k: &ApiKey, day
         intro,
         facts: vec![
             (w.project, project_line(project)),
-            (w.template, k.name.clone()),
+            (w.template, k.name.to_string()),
             (w.holder, person(&k.holder)),
             (w.key, k.id.to_string()),
             (w.expires_at, expires),
@@ -464,6 +465,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::checks::{Name, Text};
     use crate::model::ids::{Email, KeyId, ProjectId, RequestId, RoleName, TemplateId, UserId};
     use crate::model::key::KeyStatus;
     use crate::model::request::RequestStatus;
@@ -480,7 +482,7 @@ mod tests {
     fn project() -> Project {
         Project {
             id: ProjectId::parse("p", "server").expect("id"),
-            name: "Weather <server> & \"friends\"".into(),
+            name: Name::parse("test", "Weather <server> & \"friends\"").expect("checked"),
             owner: someone("alice"),
             created_at: "2026-01-01T00:00:00.000Z".into(),
             digest: Default::default(),
@@ -494,12 +496,14 @@ mod tests {
             id: RequestId::parse("r", "01jreq").expect("id"),
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
-            template_name: "Reader <script>alert('x')</script>".into(),
+            template_name: Name::parse("test", "Reader <script>alert('x')</script>")
+                .expect("checked"),
             requester: someone("bob"),
-            comment: "For the <b>nightly</b> job\nand the hourly one".into(),
+            comment: Text::parse("test", "For the <b>nightly</b> job\nand the hourly one")
+                .expect("checked"),
             status,
             reason: (status == RequestStatus::Rejected)
-                .then(|| "Use the \"public\" template".into()),
+                .then(|| Text::parse("test", "Use the \"public\" template").expect("checked")),
             key_id: (status == RequestStatus::Approved)
                 .then(|| KeyId::parse("k", "01jkey").expect("id")),
             created_at: "2026-01-02T00:00:00.000Z".into(),
@@ -514,7 +518,7 @@ mod tests {
             project_id: ProjectId::parse("p", "server").expect("id"),
             template_id: TemplateId::generate(),
             request_id: RequestId::parse("r", "01jreq").expect("id"),
-            name: "Reader <script>alert('x')</script>".into(),
+            name: Name::parse("test", "Reader <script>alert('x')</script>").expect("checked"),
             role: RoleName::parse("r", "reader").expect("role"),
             holder: someone("bob"),
             fields: vec![],
@@ -645,7 +649,7 @@ mod tests {
     #[test]
     fn cancellation_goes_to_the_requester_with_the_reason() {
         let mut r = request(RequestStatus::Cancelled);
-        r.reason = Some("the template was deleted".into());
+        r.reason = Some(Text::parse("test", "the template was deleted").expect("checked"));
         let m = request_cancelled(CONSOLE, Locale::En, &project(), &r);
         assert_eq!(m.to, "bob@example.com");
         assert!(m.subject.contains("was cancelled"));
@@ -675,7 +679,7 @@ mod tests {
         expiring.status = KeyStatus::Active;
         expiring.expires_at = Some("2026-12-07T14:05:00.000Z".into());
         let mut cancelled = request(RequestStatus::Cancelled);
-        cancelled.reason = Some("the template was deleted".into());
+        cancelled.reason = Some(Text::parse("test", "the template was deleted").expect("checked"));
         let pending: Vec<KeyRequest> = (0..2).map(|_| request(RequestStatus::Pending)).collect();
         vec![
             (
