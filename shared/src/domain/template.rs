@@ -11,11 +11,30 @@ use crate::model::checks::Check;
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, TemplateId};
 use crate::model::page::{Page, PageRequest};
+use crate::model::request::MyRequest;
 use crate::model::time::now;
 use crate::store::Store;
+use serde::Serialize;
 
 // The types, limits and pure rules are the model's.
 pub use crate::model::template::*;
+
+/// A template as a member sees it: with the caller's latest request for it (`null` if none).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateView {
+    #[serde(flatten)]
+    pub template: Template,
+    pub my_request: Option<MyRequest>,
+}
+
+impl From<Template> for TemplateView {
+    fn from(template: Template) -> Self {
+        TemplateView {
+            template,
+            my_request: None,
+        }
+    }
+}
 
 async fn load(store: &Store, p: &ProjectId, t: &TemplateId) -> Result<Template> {
     store

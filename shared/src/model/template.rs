@@ -5,7 +5,6 @@ use crate::error::{Error, FieldError, Result};
 use crate::model::checks::{Check, Name, Text};
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, RoleName, TemplateId};
-use crate::model::request::MyRequest;
 use crate::model::time::now;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -62,23 +61,6 @@ impl Template {
 
 pub fn fold(name: &str) -> String {
     name.to_lowercase()
-}
-
-/// A template as a member sees it: with the caller's latest request for it (`null` if none).
-#[derive(Debug, Clone, Serialize)]
-pub struct TemplateView {
-    #[serde(flatten)]
-    pub template: Template,
-    pub my_request: Option<MyRequest>,
-}
-
-impl From<Template> for TemplateView {
-    fn from(template: Template) -> Self {
-        TemplateView {
-            template,
-            my_request: None,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
