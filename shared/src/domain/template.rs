@@ -198,7 +198,7 @@ pub async fn edit_field(
     let name = patch
         .name
         .as_deref()
-        .map(|n| c.take(check_field_name("name", n)));
+        .map(|n| c.take(FieldName::parse("name", n)));
     let description = patch
         .description
         .as_deref()
@@ -348,9 +348,9 @@ mod tests {
             errors(input("a", many).check(&project()))[0].field,
             "fields"
         );
-        assert!(check_field_name("n", &"a".repeat(FIELD_NAME_MAX + 1)).is_err());
-        assert!(check_field_name("n", "Input node-1_x").is_ok());
-        assert!(check_field_name("n", "emoji 🙂").is_err());
+        assert!(FieldName::parse("n", &"a".repeat(FIELD_NAME_MAX + 1)).is_err());
+        assert!(FieldName::parse("n", "Input node-1_x").is_ok());
+        assert!(FieldName::parse("n", "emoji 🙂").is_err());
     }
 
     #[test]

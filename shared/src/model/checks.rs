@@ -1,8 +1,6 @@
 //! The checks of input every model type shares: display names ([`Name`]), free text ([`Text`]),
 //! and `Check`, which collects every failing field of an input so one response names them all.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FieldError, Result};
@@ -20,6 +18,9 @@ pub struct Name<const MAX: usize>(String);
 #[serde(transparent)]
 pub struct Text<const MAX: usize>(String);
 
+/// The methods of a checked string type: `parse` with its check, `as_str`, `Deref<Target = str>`,
+/// `AsRef<str>`, `Display`, comparison with `str`, and `String::from`. `[const MAX]` for the
+/// types bounded by a type parameter, `[]` for one with its own rule.
 macro_rules! checked_string {
     ($name:ident, $check:ident) => {
         impl<const MAX: usize> $name<MAX> {
@@ -30,50 +31,67 @@ macro_rules! checked_string {
             pub fn parse(field: &str, value: &str) -> std::result::Result<Self, FieldError> {
                 $check(field, value, MAX).map(Self)
             }
-
+        }
+        $crate::model::checks::checked_string!(@common [const MAX: usize] $name<MAX>);
+    };
+    (@plain $name:ident, $check:ident) => {
+        impl $name {
+            /// Checks `value` (named `field` in the error).
+            pub fn parse(
+                field: &str,
+                value: &str,
+            ) -> std::result::Result<Self, $crate::error::FieldError> {
+                $check(field, value).map(Self)
+            }
+        }
+        $crate::model::checks::checked_string!(@common [] $name);
+    };
+    (@common [$($generics:tt)*] $ty:ty) => {
+        impl<$($generics)*> $ty {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
         }
 
-        impl<const MAX: usize> std::ops::Deref for $name<MAX> {
+        impl<$($generics)*> std::ops::Deref for $ty {
             type Target = str;
             fn deref(&self) -> &str {
                 &self.0
             }
         }
 
-        impl<const MAX: usize> AsRef<str> for $name<MAX> {
+        impl<$($generics)*> AsRef<str> for $ty {
             fn as_ref(&self) -> &str {
                 &self.0
             }
         }
 
-        impl<const MAX: usize> fmt::Display for $name<MAX> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl<$($generics)*> std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl<const MAX: usize> PartialEq<str> for $name<MAX> {
+        impl<$($generics)*> PartialEq<str> for $ty {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other
             }
         }
 
-        impl<const MAX: usize> PartialEq<&str> for $name<MAX> {
+        impl<$($generics)*> PartialEq<&str> for $ty {
             fn eq(&self, other: &&str) -> bool {
                 self.0 == *other
             }
         }
 
-        impl<const MAX: usize> From<$name<MAX>> for String {
-            fn from(v: $name<MAX>) -> String {
+        impl<$($generics)*> From<$ty> for String {
+            fn from(v: $ty) -> String {
                 v.0
             }
         }
     };
 }
+pub(crate) use checked_string;
 
 checked_string!(Name, check_name);
 checked_string!(Text, check_text);

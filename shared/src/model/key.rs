@@ -6,7 +6,7 @@ pub use crate::model::audit::AuditEntry;
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use crate::model::project::Person;
-use crate::model::template::{FieldDescription, TemplateName};
+use crate::model::template::{FieldDescription, FieldName, TemplateName};
 use crate::model::time::{format_time, now};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ pub const ROLL_GRACE_MAX_SECONDS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyField {
-    pub name: String,
+    pub name: FieldName,
     pub description: FieldDescription,
     pub value: String,
 }

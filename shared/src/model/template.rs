@@ -2,7 +2,7 @@
 //! operations that check access and call the store stay in `domain::template`).
 
 use crate::error::{Error, FieldError, Result};
-use crate::model::checks::{Check, Name, Text};
+use crate::model::checks::{Check, Name, Text, checked_string};
 pub use crate::model::ids::FIELD_NAME_MAX;
 use crate::model::ids::{FieldId, ProjectId, RoleName, TemplateId};
 use crate::model::time::now;
@@ -29,7 +29,7 @@ pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfoField {
     pub id: FieldId,
-    pub name: String,
+    pub name: FieldName,
     pub description: FieldDescription,
     pub value: String,
 }
@@ -127,8 +127,15 @@ pub fn field_identifier(name: &str) -> String {
 /// The identifier of an import's token secret (`<prefix>_token`): no field may take it.
 pub const TOKEN_IDENTIFIER: &str = "token";
 
-/// A field name: `[A-Za-z][A-Za-z0-9 _-]{0,63}`.
-pub fn check_field_name(field: &str, v: &str) -> std::result::Result<String, FieldError> {
+/// An info field's name: `[A-Za-z][A-Za-z0-9 _-]{0,63}`, distinct within its template as an
+/// identifier ([`field_identifier`]), which names its secret on import.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FieldName(String);
+
+checked_string!(@plain FieldName, check_field_name);
+
+fn check_field_name(field: &str, v: &str) -> std::result::Result<String, FieldError> {
     let v = v.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -193,7 +200,7 @@ pub fn check_rate_limit(v: u32) -> std::result::Result<u32, FieldError> {
 }
 
 pub fn check_field(c: &mut Check, at: &str, input: FieldInput, id: FieldId) -> Option<InfoField> {
-    let name = c.take(check_field_name(&format!("{at}name"), &input.name));
+    let name = c.take(FieldName::parse(&format!("{at}name"), &input.name));
     let description = c.take(FieldDescription::parse(
         &format!("{at}description"),
         input.description.as_deref().unwrap_or(""),

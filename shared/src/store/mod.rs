@@ -496,6 +496,7 @@ mod transact_tests {
 mod tests {
     use super::*;
     use crate::model::checks::{Name, Text};
+    use crate::model::template::FieldName;
 
     #[derive(Debug, Serialize, Deserialize, PartialEq)]
     struct Thing {
@@ -602,7 +603,7 @@ mod tests {
         );
         let field = InfoField {
             id: FieldId::generate(),
-            name: "project id".into(),
+            name: FieldName::parse("test", "project id").expect("checked"),
             description: Text::parse("test", "d").expect("checked"),
             value: "server".into(),
         };
