@@ -19,6 +19,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "checking the console's language catalogs (scripts/check-i18n.mjs; --self-test: it fails on a planted missing key)"
 node scripts/check-i18n.mjs --self-test
 node scripts/check-i18n.mjs
+log "checking that infra/openapi.json is what the code generates (tools/openapi; make openapi rewrites it)"
+cargo run -q -p keygate-openapi -- --check infra/openapi.json
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run

@@ -243,9 +243,13 @@ pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView
     Ok(revoked.view())
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Roll))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollInput {
+    /// How long the old key still verifies (default 0: revoked at once).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::grace_seconds))]
     pub grace_seconds: Option<u64>,
 }
 

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 /// Longest grace an old key keeps verifying after a roll (7 days).
 pub const ROLL_GRACE_MAX_SECONDS: u64 = 7 * 24 * 3600;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyField {
     pub name: String,
@@ -20,6 +21,7 @@ pub struct KeyField {
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
@@ -83,6 +85,8 @@ pub struct ApiKey {
 
 /// A key as its holder and its project's owner see it: the stored key with its status as of now
 /// (`expired` past `expires_at`, `revoked` past a roll's grace), never the token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Key))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyView {
     pub id: KeyId,
@@ -94,11 +98,21 @@ pub struct KeyView {
     pub holder: Person,
     pub fields: Vec<KeyField>,
     pub status: KeyStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub issued_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revoked_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub replaced_by: Option<KeyId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub grace_until: Option<String>,
 }
 

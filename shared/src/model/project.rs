@@ -31,27 +31,33 @@ pub const PERMISSIONS_MAX: usize = 100;
 pub const PERMISSION_PART_MAX: usize = 64;
 
 /// A user as shown beside a resource (owner, requester, holder).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub id: UserId,
     pub email: Email,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: ProjectId,
     pub name: String,
     pub owner: Person,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub created_at: String,
     /// Whether the owner gets a daily summary of the pending requests.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub digest: Digest,
     /// Which mail tells the owner about a new request.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub notify: Notify,
 }
 
 /// The owner's digest of pending requests (`digest` in the projects routes).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Digest {
@@ -61,6 +67,7 @@ pub enum Digest {
 }
 
 /// How the owner hears of a new request: a mail `each` time, only in the `digest`, or `both`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Notify {
@@ -97,13 +104,17 @@ impl Project {
 }
 
 /// `PATCH /v1/projects/{p}`: the owner's mail settings.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProjectSettings))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     pub digest: Option<Digest>,
+    /// Must be `each` while `digest` is `off` (422).
     pub notify: Option<Notify>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Membership {
@@ -111,6 +122,7 @@ pub enum Membership {
     Member,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub project_id: ProjectId,
@@ -118,49 +130,67 @@ pub struct Member {
     pub project_name: String,
     pub user: Person,
     pub membership: Membership,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub added_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub project_id: ProjectId,
     pub name: RoleName,
     pub description: String,
     pub permissions: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub updated_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     pub project_id: ProjectId,
     pub id: NodeId,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub updated_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewProject))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewProjectInput {
+    /// Chosen by the caller; generated when absent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::ids::ProjectId>))]
     pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::project_name))]
     pub name: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::ids::Email))]
     pub email: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::role_description))]
     pub description: Option<String>,
+    /// `resource:action` strings or `*`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::permissions))]
     pub permissions: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::node_name))]
     pub name: String,
 }
 

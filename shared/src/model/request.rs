@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const COMMENT_MAX: usize = 1000;
 pub const REASON_MAX: usize = 1000;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestStatus {
@@ -43,6 +44,8 @@ impl RequestStatus {
 }
 
 /// A request for a key. Stored as `PROJECT#p` / `REQUEST#r`, indexed by requester in gsi1.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "A request for a key."))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRequest {
     pub id: RequestId,
@@ -53,21 +56,34 @@ pub struct KeyRequest {
     pub comment: String,
     pub status: RequestStatus,
     /// Why it was rejected or cancelled, when it was.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key_id: Option<KeyId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_by: Option<Person>,
 }
 
 /// The caller's latest request for one template, as shown on template lists (`my_request`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The caller's latest request for the template.")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyRequest {
     pub id: RequestId,
     pub status: RequestStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub key_id: Option<KeyId>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reason: Option<String>,
 }
 
@@ -85,15 +101,21 @@ pub struct Ask {
     pub key_expires_at: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewRequest))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequestInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::comment))]
     pub comment: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Rejection))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RejectInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::reason))]
     pub reason: Option<String>,
 }
 

@@ -19,6 +19,7 @@ pub const FIELD_VALUE_MAX: usize = 2048;
 /// How often a field change re-reads the template after a concurrent change before giving up.
 pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfoField {
     pub id: FieldId,
@@ -27,6 +28,7 @@ pub struct InfoField {
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     pub id: TemplateId,
@@ -34,14 +36,21 @@ pub struct Template {
     pub name: String,
     pub description: String,
     pub role: RoleName,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::ttl_days))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ttl_days: Option<u32>,
     /// Calls per minute each of the template's keys may make (`null`: no limit); beyond it a
     /// call is refused with 429 and counted as denied (`rate_limited`).
     #[serde(default)]
+    /// Calls per minute a key of this template may make; `null`: no limit.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::template_rate_limit))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub rate_limit_per_minute: Option<u32>,
     pub fields: Vec<InfoField>,
     pub version: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
     pub updated_at: String,
 }
 
@@ -73,44 +82,80 @@ impl From<Template> for TemplateView {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldInput {
+    /// Unique in the template as an identifier; `token` is reserved.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::new_field_name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::field_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::field_value))]
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewTemplate))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTemplateInput {
+    /// Unique in the project, case-insensitively (409).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::new_template_name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::template_description))]
     pub description: Option<String>,
+    /// Must exist in the project (422).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::ids::RoleName))]
     pub role: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::ttl_days))]
     pub ttl_days: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::rate_limit))]
     pub rate_limit_per_minute: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::template_fields))]
     pub fields: Option<Vec<FieldInput>>,
 }
 
 /// `ttl_days` distinguishes absent (keep) from `null` (clear).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "`version` and at least one change.")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::template_name))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::template_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::ids::RoleName>))]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    /// `null` removes the expiry.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::ttl_days_patch))]
     pub ttl_days: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
+    /// `null` removes the limit.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::rate_limit_patch))]
     pub rate_limit_per_minute: Option<Option<u32>>,
+    /// The version read; another one is a 412.
     pub version: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "At least one of the fields.")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldPatch {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::field_name))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::field_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::field_value))]
     pub value: Option<String>,
 }
 
