@@ -333,3 +333,85 @@ impl ToSchema for crate::model::template::TemplateView {
         <MyRequest as ToSchema>::schemas(schemas);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn json_of<T: PartialSchema>() -> Value {
+        serde_json::to_value(T::schema()).expect("a schema is JSON")
+    }
+
+    /// A checked id's schema states the rule its `parse` checks: a value at the longest length
+    /// passes both, one character more fails both (the pattern's bound and `maxLength` agree
+    /// with the constant).
+    #[test]
+    fn id_schemas_state_their_checks() {
+        let cases: [(Value, &str, usize, fn(&str) -> bool); 6] = [
+            (json_of::<ProjectId>(), PROJECT_ID_PATTERN, PROJECT_ID_MAX, |v| {
+                ProjectId::parse("p", v).is_ok()
+            }),
+            (json_of::<UserId>(), USER_ID_PATTERN, USER_ID_MAX, |v| {
+                UserId::parse("u", v).is_ok()
+            }),
+            (json_of::<RoleName>(), ROLE_NAME_PATTERN, ROLE_NAME_MAX, |v| {
+                RoleName::parse("r", v).is_ok()
+            }),
+            (json_of::<NodeId>(), NODE_ID_PATTERN, NODE_ID_MAX, |v| {
+                NodeId::parse("n", v).is_ok()
+            }),
+            (json_of::<Prefix>(), PREFIX_PATTERN, PREFIX_MAX, |v| {
+                Prefix::parse("p", v).is_ok()
+            }),
+            (json_of::<KeyId>(), GENERATED_ID_PATTERN, GENERATED_ID_MAX, |v| {
+                KeyId::parse("k", v).is_ok()
+            }),
+        ];
+        for (schema, rule, max, parses) in cases {
+            assert_eq!(schema["type"], "string");
+            assert_eq!(schema["pattern"], format!("^{rule}$"));
+            assert_eq!(schema["maxLength"], json!(max));
+            // `first{0,n}` or `any{1,n}`: the longest match is n + 1 or n characters.
+            let (low, high) = rule
+                .rsplit_once('{')
+                .and_then(|(_, b)| b.strip_suffix('}')?.split_once(','))
+                .and_then(|(l, h)| Some((l.parse::<usize>().ok()?, h.parse::<usize>().ok()?)))
+                .expect("a bounded repetition");
+            assert_eq!(high + usize::from(low == 0), max, "{rule}");
+            assert!(parses(&"a".repeat(max)), "{rule}: {max} characters");
+            assert!(!parses(&"a".repeat(max + 1)), "{rule}: {} characters", max + 1);
+        }
+        let secret = json_of::<SecretName>();
+        assert_eq!(secret["maxLength"], json!(SECRET_NAME_MAX));
+        assert_eq!(json_of::<Email>()["maxLength"], json!(EMAIL_MAX));
+    }
+
+    #[test]
+    fn input_limits_are_the_models() {
+        use crate::model::project::{PERMISSIONS_MAX, PROJECT_NAME_MAX};
+        let name = serde_json::to_value(fields::project_name()).expect("JSON");
+        assert_eq!(name["maxLength"], json!(PROJECT_NAME_MAX));
+        assert_eq!(name["minLength"], json!(1));
+        let permissions = serde_json::to_value(fields::permissions()).expect("JSON");
+        assert_eq!(permissions["maxItems"], json!(PERMISSIONS_MAX));
+        assert_eq!(
+            permissions["items"]["pattern"],
+            "^(\\*|[a-z][a-z0-9_]{0,63}:[a-z][a-z0-9_]{0,63})$"
+        );
+    }
+
+    #[test]
+    fn a_template_as_answered_is_the_template_and_my_request() {
+        use crate::model::template::TemplateView;
+        let v = json_of::<TemplateView>();
+        assert_eq!(TemplateView::name(), "Template");
+        assert!(v["properties"]["version"].is_object());
+        assert_eq!(
+            v["properties"]["my_request"]["oneOf"][0]["$ref"],
+            "#/components/schemas/MyRequest"
+        );
+        let required = v["required"].as_array().expect("required");
+        assert!(required.contains(&json!("my_request")));
+    }
+}

@@ -54,22 +54,39 @@ pub struct Jwks {
 /// One Ed25519 public key (RFC 8037).
 #[derive(ToSchema)]
 pub struct Jwk {
-    #[schema(value_type = String, pattern = "^OKP$")]
-    pub kty: Const,
-    #[schema(value_type = String, pattern = "^Ed25519$")]
-    pub crv: Const,
-    #[schema(value_type = String, pattern = "^sig$")]
+    #[schema(inline)]
+    pub kty: Kty,
+    #[schema(inline)]
+    pub crv: Crv,
+    #[schema(inline)]
     #[serde(rename = "use")]
-    pub usage: Const,
-    #[schema(value_type = String, pattern = "^EdDSA$")]
-    pub alg: Const,
+    pub usage: Use,
+    #[schema(inline)]
+    pub alg: Alg,
     pub kid: String,
     /// The public key, base64url.
     pub x: String,
 }
 
-/// A fixed string (its pattern says which).
-pub struct Const;
+// The JWK members keygate's keys always have (token/mod.rs, `jwks`): one value each.
+#[derive(ToSchema)]
+pub enum Kty {
+    #[serde(rename = "OKP")]
+    Okp,
+}
+#[derive(ToSchema)]
+pub enum Crv {
+    Ed25519,
+}
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Use {
+    Sig,
+}
+#[derive(ToSchema)]
+pub enum Alg {
+    EdDSA,
+}
 
 // `POST /v1/verify`'s body (functions/verify's `VerifyInput` and its `check`).
 #[derive(ToSchema)]
