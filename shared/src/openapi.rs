@@ -349,24 +349,33 @@ mod tests {
     #[test]
     fn id_schemas_state_their_checks() {
         let cases: [(Value, &str, usize, fn(&str) -> bool); 6] = [
-            (json_of::<ProjectId>(), PROJECT_ID_PATTERN, PROJECT_ID_MAX, |v| {
-                ProjectId::parse("p", v).is_ok()
-            }),
+            (
+                json_of::<ProjectId>(),
+                PROJECT_ID_PATTERN,
+                PROJECT_ID_MAX,
+                |v| ProjectId::parse("p", v).is_ok(),
+            ),
             (json_of::<UserId>(), USER_ID_PATTERN, USER_ID_MAX, |v| {
                 UserId::parse("u", v).is_ok()
             }),
-            (json_of::<RoleName>(), ROLE_NAME_PATTERN, ROLE_NAME_MAX, |v| {
-                RoleName::parse("r", v).is_ok()
-            }),
+            (
+                json_of::<RoleName>(),
+                ROLE_NAME_PATTERN,
+                ROLE_NAME_MAX,
+                |v| RoleName::parse("r", v).is_ok(),
+            ),
             (json_of::<NodeId>(), NODE_ID_PATTERN, NODE_ID_MAX, |v| {
                 NodeId::parse("n", v).is_ok()
             }),
             (json_of::<Prefix>(), PREFIX_PATTERN, PREFIX_MAX, |v| {
                 Prefix::parse("p", v).is_ok()
             }),
-            (json_of::<KeyId>(), GENERATED_ID_PATTERN, GENERATED_ID_MAX, |v| {
-                KeyId::parse("k", v).is_ok()
-            }),
+            (
+                json_of::<KeyId>(),
+                GENERATED_ID_PATTERN,
+                GENERATED_ID_MAX,
+                |v| KeyId::parse("k", v).is_ok(),
+            ),
         ];
         for (schema, rule, max, parses) in cases {
             assert_eq!(schema["type"], "string");
@@ -380,7 +389,11 @@ mod tests {
                 .expect("a bounded repetition");
             assert_eq!(high + usize::from(low == 0), max, "{rule}");
             assert!(parses(&"a".repeat(max)), "{rule}: {max} characters");
-            assert!(!parses(&"a".repeat(max + 1)), "{rule}: {} characters", max + 1);
+            assert!(
+                !parses(&"a".repeat(max + 1)),
+                "{rule}: {} characters",
+                max + 1
+            );
         }
         let secret = json_of::<SecretName>();
         assert_eq!(secret["maxLength"], json!(SECRET_NAME_MAX));
