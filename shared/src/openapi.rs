@@ -348,7 +348,9 @@ mod tests {
     /// with the constant).
     #[test]
     fn id_schemas_state_their_checks() {
-        let cases: [(Value, &str, usize, fn(&str) -> bool); 6] = [
+        /// A schema, the rule and length it should state, and whether a value parses.
+        type Case = (Value, &'static str, usize, fn(&str) -> bool);
+        let cases: [Case; 6] = [
             (
                 json_of::<ProjectId>(),
                 PROJECT_ID_PATTERN,
