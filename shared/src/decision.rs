@@ -108,7 +108,7 @@ pub struct Decision {
     /// The matched route (`null` for an unknown one).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub route: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
     /// Seconds until a rate-limited key may call again (`Retry-After`); not in the body.

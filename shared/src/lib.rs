@@ -20,8 +20,6 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod notify;
-#[cfg(feature = "openapi")]
-pub mod openapi;
 pub mod page;
 pub mod routes;
 pub mod schedule;

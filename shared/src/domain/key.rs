@@ -249,7 +249,7 @@ pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView
 #[serde(deny_unknown_fields)]
 pub struct RollInput {
     /// How long the old key still verifies (default 0: revoked at once).
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::grace_seconds))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::key::schemas::grace_seconds))]
     pub grace_seconds: Option<u64>,
 }
 

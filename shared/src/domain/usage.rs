@@ -128,9 +128,9 @@ pub struct ReasonTotal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyUsage {
     pub key_id: KeyId,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Day))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub from: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Day))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub to: String,
     pub granularity: Granularity,
     pub total: u64,
@@ -139,7 +139,7 @@ pub struct KeyUsage {
     pub series: Vec<Point>,
     pub routes: Vec<RouteTotal>,
     pub denied_by_reason: Vec<ReasonTotal>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
 }
@@ -249,7 +249,7 @@ pub struct KeyTotals {
     pub total: u64,
     pub allowed: u64,
     pub denied: u64,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
 }
@@ -259,9 +259,9 @@ pub struct KeyTotals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectUsage {
     pub project_id: ProjectId,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Day))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub from: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Day))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub to: String,
     pub items: Vec<KeyTotals>,
 }

@@ -26,7 +26,7 @@ pub struct Target {
 pub struct AuditEntry {
     pub project_id: ProjectId,
     pub id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub at: String,
     /// Who made the change; `null` for keygate itself (a key seen past its expiry, an import
     /// following its key's revocation or roll).

@@ -106,7 +106,7 @@ pub struct SecretView {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub field: Option<String>,
     pub nodes: Vec<NodeId>,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
@@ -200,7 +200,7 @@ pub struct ImportInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodesInput {
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::nodes))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::import::schemas::nodes))]
     pub nodes: Vec<String>,
 }
 
@@ -220,4 +220,25 @@ pub fn in_progress(i: &Import) -> Error {
         i.project_id,
         i.lease_until.as_deref().unwrap_or("soon")
     ))
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::ArrayBuilder;
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::NODES_MAX;
+    use crate::domain::ids::NodeId;
+
+    pub fn nodes() -> RefOr<Schema> {
+        RefOr::T(Schema::Array(
+            ArrayBuilder::new()
+                .items(NodeId::schema())
+                .max_items(Some(NODES_MAX))
+                .unique_items(true)
+                .build(),
+        ))
+    }
 }

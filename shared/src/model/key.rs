@@ -98,20 +98,20 @@ pub struct KeyView {
     pub holder: Person,
     pub fields: Vec<KeyField>,
     pub status: KeyStatus,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub issued_at: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revoked_at: Option<String>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub replaced_by: Option<KeyId>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub grace_until: Option<String>,
 }
@@ -204,4 +204,26 @@ pub struct Claims {
     pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
+}
+
+/// The schemas of the key routes' input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::ROLL_GRACE_MAX_SECONDS;
+    use crate::model::schema::object;
+
+    pub fn grace_seconds() -> RefOr<Schema> {
+        object(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(ROLL_GRACE_MAX_SECONDS))
+                .description(Some(
+                    "How long the old key still verifies (default 0: revoked at once).",
+                )),
+        )
+    }
 }

@@ -10,5 +10,7 @@ pub mod key;
 pub mod locale;
 pub mod project;
 pub mod request;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod template;
 pub mod user;

@@ -44,7 +44,7 @@ pub struct Project {
     pub id: ProjectId,
     pub name: String,
     pub owner: Person,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub created_at: String,
     /// Whether the owner gets a daily summary of the pending requests.
     #[serde(default)]
@@ -130,7 +130,7 @@ pub struct Member {
     pub project_name: String,
     pub user: Person,
     pub membership: Membership,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub added_at: String,
 }
 
@@ -141,7 +141,7 @@ pub struct Role {
     pub name: RoleName,
     pub description: String,
     pub permissions: Vec<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
@@ -151,7 +151,7 @@ pub struct Node {
     pub project_id: ProjectId,
     pub id: NodeId,
     pub name: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
@@ -163,7 +163,7 @@ pub struct NewProjectInput {
     /// Chosen by the caller; generated when absent.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::ids::ProjectId>))]
     pub id: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::project_name))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::project_name))]
     pub name: String,
 }
 
@@ -179,10 +179,10 @@ pub struct MemberInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::role_description))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::role_description))]
     pub description: Option<String>,
     /// `resource:action` strings or `*`.
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::permissions))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::permissions))]
     pub permissions: Vec<String>,
 }
 
@@ -190,7 +190,7 @@ pub struct RoleInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeInput {
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::node_name))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::node_name))]
     pub name: String,
 }
 
@@ -246,5 +246,43 @@ impl RoleInput {
         permissions.sort();
         permissions.dedup();
         Ok((description.unwrap_or_default(), permissions))
+    }
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{
+        NODE_NAME_MAX, PERMISSION_PART_MAX, PERMISSIONS_MAX, PROJECT_NAME_MAX, ROLE_DESCRIPTION_MAX,
+    };
+    use crate::model::schema::{described, object, text};
+
+    pub fn project_name() -> RefOr<Schema> {
+        object(text(1, PROJECT_NAME_MAX))
+    }
+    pub fn node_name() -> RefOr<Schema> {
+        object(text(1, NODE_NAME_MAX))
+    }
+    pub fn role_description() -> RefOr<Schema> {
+        object(text(0, ROLE_DESCRIPTION_MAX))
+    }
+    /// `check_permission`: `*`, or `resource:action` of two identifiers.
+    pub fn permissions() -> RefOr<Schema> {
+        let part = format!("[a-z][a-z0-9_]{{0,{}}}", PERMISSION_PART_MAX - 1);
+        let item = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^(\\*|{part}:{part})$")));
+        let array = ArrayBuilder::new()
+            .items(item)
+            .min_items(Some(1))
+            .max_items(Some(PERMISSIONS_MAX))
+            .build();
+        described(
+            RefOr::T(Schema::Array(array)),
+            "`resource:action` strings or `*`.",
+        )
     }
 }

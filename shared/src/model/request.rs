@@ -60,9 +60,9 @@ pub struct KeyRequest {
     pub reason: Option<String>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key_id: Option<KeyId>,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Timestamp))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub created_at: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_at: Option<String>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
@@ -106,7 +106,7 @@ pub struct Ask {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequestInput {
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::comment))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::request::schemas::comment))]
     pub comment: Option<String>,
 }
 
@@ -115,7 +115,7 @@ pub struct NewRequestInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RejectInput {
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::fields::reason))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::request::schemas::reason))]
     pub reason: Option<String>,
 }
 
@@ -140,4 +140,20 @@ impl Ask {
 
 pub fn not_found(p: &ProjectId, r: &RequestId) -> Error {
     Error::NotFound(format!("request {r} in project {p}"))
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{COMMENT_MAX, REASON_MAX};
+    use crate::model::schema::{object, text};
+
+    pub fn comment() -> RefOr<Schema> {
+        object(text(0, COMMENT_MAX))
+    }
+    pub fn reason() -> RefOr<Schema> {
+        object(text(0, REASON_MAX))
+    }
 }

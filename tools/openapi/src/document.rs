@@ -15,11 +15,11 @@ use keygate::model::project::{
     Member, MemberInput, NewProjectInput, Node, NodeInput, Project, Role, RoleInput, SettingsInput,
 };
 use keygate::model::request::{KeyRequest, NewRequestInput, RejectInput, RequestStatus};
+use keygate::model::schema::{Day, INLINE};
 use keygate::model::template::{
     FieldInput, FieldPatch, InfoField, NewTemplateInput, TemplatePatch, TemplateView,
 };
 use keygate::model::user::{UserSettingsInput, UserSettingsView};
-use keygate::openapi::{Day, INLINE};
 use keygate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 use serde_json::{Value, json};
 use utoipa::openapi::header::HeaderBuilder;

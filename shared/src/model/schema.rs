@@ -2,7 +2,9 @@
 //! tools/openapi, which generates infra/openapi.json): each checked id or e-mail is a string with
 //! the pattern and length its `parse` checks (the same constants), timestamps and days are
 //! strings of their format. Structs and enums derive theirs (`#[cfg_attr(feature = "openapi",
-//! derive(utoipa::ToSchema))]`) and refer to these.
+//! derive(utoipa::ToSchema))]`) and refer to these; an input field whose rule is a constant of
+//! its module takes its schema from that module's `schemas` (`#[schema(schema_with = ...)]`), so
+//! the number the check uses is the number the contract states.
 //!
 //! The generator writes the schemas named in [`INLINE`] into each place that uses them rather
 //! than as components of their own, as the contract always stated them (the console and the
@@ -10,8 +12,9 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::OneOfBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -139,199 +142,38 @@ pub const INLINE: [&str; 13] = [
     "Day",
 ];
 
-/// The schemas of input fields whose rule is a constant of the model (`#[schema(schema_with =
-/// ...)]`): the number the check uses is the number the contract states.
-pub mod fields {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
-    use utoipa::openapi::{Ref, RefOr, Schema};
-    use utoipa::{PartialSchema, ToSchema};
-
-    use super::text;
-    use crate::domain::ids::{FIELD_NAME_MAX, NodeId};
-    use crate::model::import::NODES_MAX;
-    use crate::model::key::ROLL_GRACE_MAX_SECONDS;
-    use crate::model::project::{
-        NODE_NAME_MAX, PERMISSION_PART_MAX, PERMISSIONS_MAX, PROJECT_NAME_MAX, ROLE_DESCRIPTION_MAX,
-    };
-    use crate::model::request::{COMMENT_MAX, REASON_MAX};
-    use crate::model::template::{
-        FIELD_DESCRIPTION_MAX, FIELD_VALUE_MAX, FIELDS_MAX, FieldInput, RATE_LIMIT_MAX,
-        TEMPLATE_DESCRIPTION_MAX, TEMPLATE_NAME_MAX, TTL_DAYS_MAX,
-    };
-
-    /// `schema_with` replaces a field's whole schema, its doc comment included: the fields whose
-    /// description matters say it here.
-    fn described(mut schema: RefOr<Schema>, description: &str) -> RefOr<Schema> {
-        match &mut schema {
-            RefOr::T(Schema::Object(o)) => o.description = Some(description.into()),
-            RefOr::T(Schema::Array(a)) => a.description = Some(description.into()),
-            _ => {}
-        }
-        schema
-    }
-
-    fn object(b: ObjectBuilder) -> RefOr<Schema> {
-        RefOr::T(Schema::Object(b.build()))
-    }
-
-    /// An integer from `min` to `max`, or `null`.
-    fn nullable_integer(min: u64, max: u64) -> ObjectBuilder {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
-            .minimum(Some(min))
-            .maximum(Some(max))
-    }
-
-    pub fn project_name() -> RefOr<Schema> {
-        object(text(1, PROJECT_NAME_MAX))
-    }
-    pub fn node_name() -> RefOr<Schema> {
-        object(text(1, NODE_NAME_MAX))
-    }
-    pub fn role_description() -> RefOr<Schema> {
-        object(text(0, ROLE_DESCRIPTION_MAX))
-    }
-    /// `check_permission`: `*`, or `resource:action` of two identifiers.
-    pub fn permissions() -> RefOr<Schema> {
-        described(permissions_only(), "`resource:action` strings or `*`.")
-    }
-    fn permissions_only() -> RefOr<Schema> {
-        let part = format!("[a-z][a-z0-9_]{{0,{}}}", PERMISSION_PART_MAX - 1);
-        let item = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(format!("^(\\*|{part}:{part})$")));
-        RefOr::T(Schema::Array(
-            ArrayBuilder::new()
-                .items(item)
-                .min_items(Some(1))
-                .max_items(Some(PERMISSIONS_MAX))
-                .build(),
-        ))
-    }
-    pub fn template_name() -> RefOr<Schema> {
-        object(text(1, TEMPLATE_NAME_MAX))
-    }
-    pub fn template_description() -> RefOr<Schema> {
-        object(text(0, TEMPLATE_DESCRIPTION_MAX))
-    }
-    pub fn ttl_days() -> RefOr<Schema> {
-        object(nullable_integer(1, TTL_DAYS_MAX.into()))
-    }
-    pub fn rate_limit() -> RefOr<Schema> {
-        object(nullable_integer(1, RATE_LIMIT_MAX.into()))
-    }
-    pub fn template_rate_limit() -> RefOr<Schema> {
-        described(
-            rate_limit(),
-            "Calls per minute a key of this template may make; `null`: no limit.",
-        )
-    }
-    pub fn rate_limit_patch() -> RefOr<Schema> {
-        described(rate_limit(), "`null` removes the limit.")
-    }
-    pub fn ttl_days_patch() -> RefOr<Schema> {
-        described(ttl_days(), "`null` removes the expiry.")
-    }
-    pub fn new_template_name() -> RefOr<Schema> {
-        described(
-            template_name(),
-            "Unique in the project, case-insensitively (409).",
-        )
-    }
-    pub fn new_field_name() -> RefOr<Schema> {
-        described(
-            field_name(),
-            "Unique in the template as an identifier; `token` is reserved.",
-        )
-    }
-    /// `check_field_name`: a letter, then letters, digits, spaces, `_` and `-`.
-    pub fn field_name() -> RefOr<Schema> {
-        object(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(format!(
-                    "^[A-Za-z][A-Za-z0-9 _-]{{0,{}}}$",
-                    FIELD_NAME_MAX - 1
-                ))),
-        )
-    }
-    pub fn field_description() -> RefOr<Schema> {
-        object(text(0, FIELD_DESCRIPTION_MAX))
-    }
-    pub fn field_value() -> RefOr<Schema> {
-        object(text(1, FIELD_VALUE_MAX))
-    }
-    pub fn template_fields() -> RefOr<Schema> {
-        RefOr::T(Schema::Array(
-            ArrayBuilder::new()
-                .items(Ref::from_schema_name(<FieldInput as ToSchema>::name()))
-                .max_items(Some(FIELDS_MAX))
-                .build(),
-        ))
-    }
-    pub fn comment() -> RefOr<Schema> {
-        object(text(0, COMMENT_MAX))
-    }
-    pub fn reason() -> RefOr<Schema> {
-        object(text(0, REASON_MAX))
-    }
-    pub fn grace_seconds() -> RefOr<Schema> {
-        object(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(0))
-                .maximum(Some(ROLL_GRACE_MAX_SECONDS))
-                .description(Some(
-                    "How long the old key still verifies (default 0: revoked at once).",
-                )),
-        )
-    }
-    pub fn nodes() -> RefOr<Schema> {
-        RefOr::T(Schema::Array(
-            ArrayBuilder::new()
-                .items(NodeId::schema())
-                .max_items(Some(NODES_MAX))
-                .unique_items(true)
-                .build(),
-        ))
-    }
+/// An integer from `min` to `max`, or `null`.
+pub fn nullable_integer(min: u64, max: u64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+        .minimum(Some(min))
+        .maximum(Some(max))
 }
 
-/// A template as the API answers it: the template's fields and the caller's `my_request`
-/// (`TemplateView` flattens the `Template` it holds; the schema does too, rather than an `allOf`
-/// that no `additionalProperties: false` could close).
-impl PartialSchema for crate::model::template::TemplateView {
-    fn schema() -> RefOr<Schema> {
-        use crate::model::request::MyRequest;
-        use crate::model::template::Template;
-        let mut schema = Template::schema();
-        if let RefOr::T(Schema::Object(object)) = &mut schema {
-            let my_request = OneOfBuilder::new()
-                .item(Ref::from_schema_name(MyRequest::name()))
-                .item(ObjectBuilder::new().schema_type(Type::Null));
-            object
-                .properties
-                .insert("my_request".into(), my_request.into());
-            object.required.push("my_request".into());
-            object.description = Some(
-                "A template; `my_request` is the caller's latest request for it, or `null`.".into(),
-            );
-        }
-        schema
-    }
+/// A built object schema, as `schema_with` functions return it.
+pub fn object(b: ObjectBuilder) -> RefOr<Schema> {
+    RefOr::T(Schema::Object(b.build()))
 }
 
-impl ToSchema for crate::model::template::TemplateView {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Template")
+/// `schema_with` replaces a field's whole schema, its doc comment included: the fields whose
+/// description matters give it with this.
+pub fn described(mut schema: RefOr<Schema>, description: &str) -> RefOr<Schema> {
+    match &mut schema {
+        RefOr::T(Schema::Object(o)) => o.description = Some(description.into()),
+        RefOr::T(Schema::Array(a)) => a.description = Some(description.into()),
+        _ => {}
     }
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        use crate::model::request::MyRequest;
-        use crate::model::template::Template;
-        <Template as ToSchema>::schemas(schemas);
-        schemas.push((MyRequest::name().into_owned(), MyRequest::schema()));
-        <MyRequest as ToSchema>::schemas(schemas);
-    }
+    schema
+}
+
+/// `T | null`, `T` by reference.
+pub fn nullable_ref(name: &str) -> RefOr<Schema> {
+    RefOr::T(Schema::OneOf(
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(name))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    ))
 }
 
 #[cfg(test)]
@@ -405,10 +247,12 @@ mod tests {
     #[test]
     fn input_limits_are_the_models() {
         use crate::model::project::{PERMISSIONS_MAX, PROJECT_NAME_MAX};
-        let name = serde_json::to_value(fields::project_name()).expect("JSON");
+        let name =
+            serde_json::to_value(crate::model::project::schemas::project_name()).expect("JSON");
         assert_eq!(name["maxLength"], json!(PROJECT_NAME_MAX));
         assert_eq!(name["minLength"], json!(1));
-        let permissions = serde_json::to_value(fields::permissions()).expect("JSON");
+        let permissions =
+            serde_json::to_value(crate::model::project::schemas::permissions()).expect("JSON");
         assert_eq!(permissions["maxItems"], json!(PERMISSIONS_MAX));
         assert_eq!(
             permissions["items"]["pattern"],
