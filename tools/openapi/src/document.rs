@@ -54,12 +54,30 @@ pub fn generate() -> Value {
     value
 }
 
-/// The document's text: pretty-printed, keys sorted (serde_json's map is ordered), a final
-/// newline.
+/// The document's text: pretty-printed, every object's keys sorted, a final newline.
 pub fn render(doc: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(doc)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// `v` with every object's keys in order, whichever map serde_json was built with (its
+/// `preserve_order` feature, if a dependency ever turns it on, keeps insertion order).
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 #[derive(Default)]
