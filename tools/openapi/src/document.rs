@@ -45,13 +45,13 @@ const JSON: &str = "application/json";
 const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The document, as the JSON infra/openapi.json holds.
-pub fn generate() -> Value {
+pub fn generate() -> Result<Value, serde_json::Error> {
     let mut doc = Doc::default();
     operations(&mut doc);
     let api = doc.build();
-    let mut value = serde_json::to_value(&api).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(&api)?;
     finish(&mut value);
-    value
+    Ok(value)
 }
 
 /// The document's text: pretty-printed, every object's keys sorted, a final newline.
@@ -1313,5 +1313,57 @@ fn nullable(map: &mut serde_json::Map<String, Value>) {
     map.remove("oneOf");
     for (k, v) in merged.as_object().into_iter().flatten() {
         map.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` names something the document has (an error status without a shared problem
+    /// answer, a schema no operation registered, would not).
+    #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        out.push(r);
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc = generate().expect("the document serializes");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 100, "{}", found.len());
+        for r in found {
+            let pointer = r.strip_prefix('#').expect("a local reference");
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    #[test]
+    fn the_shape_of_the_api() {
+        let doc = generate().expect("the document serializes");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().expect("paths");
+        let operations: usize = paths
+            .values()
+            .map(|item| item.as_object().map_or(0, |o| o.len()))
+            .sum();
+        assert_eq!((paths.len(), operations), (37, 44));
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for name in INLINE {
+            assert!(!schemas.contains_key(name), "{name} is written in place");
+        }
+        // The console reads the prefix rule from here (functions/console/assets/app.js).
+        assert_eq!(
+            doc["components"]["parameters"]["path_prefix"]["schema"]["pattern"],
+            format!("^{}$", keygate::domain::ids::PREFIX_PATTERN)
+        );
     }
 }

@@ -13,7 +13,13 @@ const USAGE: &str = "usage: keygate-openapi [--check FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let generated = document::generate();
+    let generated = match document::generate() {
+        Ok(doc) => doc,
+        Err(e) => {
+            eprintln!("the document does not serialize: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match args.as_slice() {
         [] => {
             print!("{}", document::render(&generated));
