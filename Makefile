@@ -1,5 +1,5 @@
 # The two commands of the README, and the helpers they use.
-.PHONY: dev test token node-secrets tools build release validate deploy lint fmt bench fuzz screenshots digest reminders
+.PHONY: dev test token node-secrets tools build release validate deploy lint fmt bench fuzz screenshots digest reminders openapi
 
 dev:          ## run keygate locally with demo data on http://127.0.0.1:9000
 	bash scripts/dev.sh
@@ -47,6 +47,10 @@ deploy:       ## sam build + sam deploy (samconfig.toml); the only target that t
 	bash scripts/install-tools.sh
 	PATH="$(CURDIR)/.keygate/venv/bin:$$PATH" AWS_LC_SYS_NO_JITTER_ENTROPY=1 SAM_CLI_TELEMETRY=0 .keygate/sam/bin/sam build
 	SAM_CLI_TELEMETRY=0 .keygate/sam/bin/sam deploy
+
+openapi:      ## regenerate infra/openapi.json from the code's types (tools/openapi); make test fails when it is stale
+	cargo run -q -p keygate-openapi > infra/openapi.json.tmp
+	mv infra/openapi.json.tmp infra/openapi.json
 
 lint:         ## formatting, clippy and the SAM template
 	cargo fmt --all -- --check

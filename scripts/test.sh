@@ -23,6 +23,8 @@ node scripts/check-i18n.mjs
 log "checking the Markdown files' relative links (scripts/check-links.mjs; --self-test: it fails on a planted broken link)"
 node scripts/check-links.mjs --self-test
 node scripts/check-links.mjs
+log "checking that infra/openapi.json is what the code generates (tools/openapi; make openapi rewrites it)"
+cargo run -q -p keygate-openapi -- --check infra/openapi.json
 log "building the workspace and its tests"
 cargo build --workspace
 cargo test --workspace --no-run

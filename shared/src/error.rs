@@ -6,8 +6,10 @@ use serde::Serialize;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One invalid input: which field (a JSON path such as `fields[2].name`) and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    /// A JSON path such as `fields[2].name`, or a parameter name.
     pub field: String,
     pub message: String,
 }

@@ -114,7 +114,7 @@ pub async fn create(
             prefix: prefix.clone(),
             key_id: k.clone(),
             importer: caller.id.clone(),
-            field: field.map(|i| key.fields[i].name.to_string()),
+            field: field.map(|i| key.fields[i].name.clone()),
             nodes: Vec::new(),
             state: SecretState::Pending,
             key_status: KeyStatus::Active,

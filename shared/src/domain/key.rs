@@ -61,7 +61,7 @@ pub async fn approve(
             .fields
             .iter()
             .map(|f| KeyField {
-                name: f.name.clone(),
+                name: f.name.to_string(),
                 description: f.description.clone(),
                 value: f.value.clone(),
             })
@@ -243,9 +243,13 @@ pub async fn revoke(store: &Store, caller: &Caller, k: &KeyId) -> Result<KeyView
     Ok(revoked.view())
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Roll))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollInput {
+    /// How long the old key still verifies (default 0: revoked at once).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::key::schemas::grace_seconds))]
     pub grace_seconds: Option<u64>,
 }
 

@@ -36,6 +36,74 @@ impl From<Template> for TemplateView {
     }
 }
 
+/// A template as the API answers it (feature `openapi`): the template's fields and the caller's
+/// `my_request` (`TemplateView` flattens the `Template` it holds; the schema does too, rather
+/// than an `allOf` that no `additionalProperties: false` could close).
+#[cfg(feature = "openapi")]
+mod schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{MyRequest, Template, TemplateView};
+    use crate::model::schema::nullable_ref;
+
+    /// A template as the API answers it: the template's fields and the caller's `my_request`
+    /// (`TemplateView` flattens the `Template` it holds; the schema does too, rather than an
+    /// `allOf` that no `additionalProperties: false` could close).
+    impl PartialSchema for TemplateView {
+        fn schema() -> RefOr<Schema> {
+            let mut schema = Template::schema();
+            if let RefOr::T(Schema::Object(object)) = &mut schema {
+                object
+                    .properties
+                    .insert("my_request".into(), nullable_ref(&MyRequest::name()));
+                object.required.push("my_request".into());
+                object.description = Some(
+                    "A template; `my_request` is the caller's latest request for it, or `null`."
+                        .into(),
+                );
+            }
+            schema
+        }
+    }
+
+    impl ToSchema for TemplateView {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("Template")
+        }
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            <Template as ToSchema>::schemas(schemas);
+            schemas.push((MyRequest::name().into_owned(), MyRequest::schema()));
+            <MyRequest as ToSchema>::schemas(schemas);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use serde_json::json;
+
+        fn json_of<T: PartialSchema>() -> serde_json::Value {
+            serde_json::to_value(T::schema()).expect("a schema is JSON")
+        }
+
+        #[test]
+        fn a_template_as_answered_is_the_template_and_my_request() {
+            let v = json_of::<TemplateView>();
+            assert_eq!(TemplateView::name(), "Template");
+            assert!(v["properties"]["version"].is_object());
+            assert_eq!(
+                v["properties"]["my_request"]["oneOf"][0]["$ref"],
+                "#/components/schemas/MyRequest"
+            );
+            let required = v["required"].as_array().expect("required");
+            assert!(required.contains(&json!("my_request")));
+        }
+    }
+}
+
 async fn load(store: &Store, p: &ProjectId, t: &TemplateId) -> Result<Template> {
     store
         .get_template(p, t)

@@ -26,6 +26,7 @@ const ROLLUP_CONCURRENCY: usize = 8;
 const DAY_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
@@ -98,6 +99,8 @@ impl Range {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Counts))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Point {
     /// The day (`yyyy-mm-dd`) or the hour (`yyyy-mm-ddThh:00:00Z`).
@@ -107,12 +110,14 @@ pub struct Point {
     pub denied: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteTotal {
     pub route: String,
     pub total: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReasonTotal {
     pub reason: String,
@@ -120,10 +125,13 @@ pub struct ReasonTotal {
 }
 
 /// `GET /v1/keys/{k}/usage`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyUsage {
     pub key_id: KeyId,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub to: String,
     pub granularity: Granularity,
     pub total: u64,
@@ -132,6 +140,8 @@ pub struct KeyUsage {
     pub series: Vec<Point>,
     pub routes: Vec<RouteTotal>,
     pub denied_by_reason: Vec<ReasonTotal>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
 }
 
@@ -230,6 +240,7 @@ pub async fn key_usage(
     usage_of(store, k, range).await
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyTotals {
     pub key_id: KeyId,
@@ -239,14 +250,19 @@ pub struct KeyTotals {
     pub total: u64,
     pub allowed: u64,
     pub denied: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
 }
 
 /// `GET /v1/projects/{p}/usage`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectUsage {
     pub project_id: ProjectId,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Day))]
     pub to: String,
     pub items: Vec<KeyTotals>,
 }

@@ -9,6 +9,7 @@ use crate::model::time::now;
 use serde::{Deserialize, Serialize};
 
 /// What a change was made to: `{"type": "template", "id": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     #[serde(rename = "type")]
@@ -17,22 +18,33 @@ pub struct Target {
 }
 
 /// One line of a project's audit trail (`PROJECT#p` / `AUDIT#at#id`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "One state change of a project: who, when, what.")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub project_id: ProjectId,
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub at: String,
     /// Who made the change; `null` for keygate itself (a key seen past its expiry, an import
     /// following its key's revocation or roll).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub actor: Option<Person>,
     /// `<thing>.<what happened>`: `template.created`, `key.revoked`, `import.deleted`, ...
     pub action: String,
+    /// What the change was made to, e.g. `{"type": "template", "id": ...}`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub target: Option<Target>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub request_id: Option<RequestId>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key_id: Option<KeyId>,
 }
 

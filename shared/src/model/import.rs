@@ -82,6 +82,7 @@ pub struct ImportedSecret {
 }
 
 /// Where a secret comes from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
     pub key_id: KeyId,
@@ -91,13 +92,21 @@ pub struct Source {
 }
 
 /// A secret as `GET /v1/projects/{c}/secrets` lists it: never its value.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Secret))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "An imported secret; never its value.")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretView {
     pub name: SecretName,
     pub source: Source,
     /// The info field it holds; `null` for the token.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub field: Option<String>,
     pub nodes: Vec<NodeId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
@@ -118,6 +127,8 @@ impl ImportedSecret {
 }
 
 /// `201`/`200` of an import: what was written, with each secret's nodes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Import))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportView {
     pub prefix: Prefix,
@@ -125,6 +136,8 @@ pub struct ImportView {
     pub secrets: Vec<GrantView>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Grant))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GrantView {
     pub name: SecretName,
@@ -169,16 +182,25 @@ pub fn plan(prefix: &Prefix, fields: &[KeyField]) -> Result<Vec<(SecretName, Opt
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The caller's own active key, imported under `prefix`.")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportInput {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ids::KeyId))]
     pub key_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ids::Prefix))]
     pub prefix: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodesInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::import::schemas::nodes))]
     pub nodes: Vec<String>,
 }
 
@@ -198,4 +220,25 @@ pub fn in_progress(i: &Import) -> Error {
         i.project_id,
         i.lease_until.as_deref().unwrap_or("soon")
     ))
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::ArrayBuilder;
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::NODES_MAX;
+    use crate::model::ids::NodeId;
+
+    pub fn nodes() -> RefOr<Schema> {
+        RefOr::T(Schema::Array(
+            ArrayBuilder::new()
+                .items(NodeId::schema())
+                .max_items(Some(NODES_MAX))
+                .unique_items(true)
+                .build(),
+        ))
+    }
 }

@@ -6,7 +6,7 @@ pub use crate::model::audit::AuditEntry;
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use crate::model::project::Person;
-use crate::model::template::{FieldDescription, FieldName, TemplateName};
+use crate::model::template::{FieldDescription, TemplateName};
 use crate::model::time::{format_time, now};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,13 +14,17 @@ use time::OffsetDateTime;
 /// Longest grace an old key keeps verifying after a roll (7 days).
 pub const ROLL_GRACE_MAX_SECONDS: u64 = 7 * 24 * 3600;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyField {
-    pub name: FieldName,
+    /// The field's name as it was at approval: a key approved before templates checked names
+    /// carries what it carried then, so this is not a checked `FieldName`.
+    pub name: String,
     pub description: FieldDescription,
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
@@ -84,6 +88,8 @@ pub struct ApiKey {
 
 /// A key as its holder and its project's owner see it: the stored key with its status as of now
 /// (`expired` past `expires_at`, `revoked` past a roll's grace), never the token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Key))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyView {
     pub id: KeyId,
@@ -95,11 +101,21 @@ pub struct KeyView {
     pub holder: Person,
     pub fields: Vec<KeyField>,
     pub status: KeyStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub issued_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revoked_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub replaced_by: Option<KeyId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub grace_until: Option<String>,
 }
 
@@ -191,4 +207,26 @@ pub struct Claims {
     pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
+}
+
+/// The schemas of the key routes' input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::ROLL_GRACE_MAX_SECONDS;
+    use crate::model::schema::object;
+
+    pub fn grace_seconds() -> RefOr<Schema> {
+        object(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(ROLL_GRACE_MAX_SECONDS))
+                .description(Some(
+                    "How long the old key still verifies (default 0: revoked at once).",
+                )),
+        )
+    }
 }

@@ -13,6 +13,8 @@ pub mod page;
 pub mod project;
 pub mod request;
 pub mod routes;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod template;
 pub mod time;
 pub mod user;

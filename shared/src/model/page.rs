@@ -16,9 +16,12 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// A page of a list: `{"items": [...], "next": "<cursor>" | null}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The cursor of the next page; `null` on the last one.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next: Option<String>,
 }
 

@@ -38,27 +38,33 @@ pub const PERMISSIONS_MAX: usize = 100;
 pub const PERMISSION_PART_MAX: usize = 64;
 
 /// A user as shown beside a resource (owner, requester, holder).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub id: UserId,
     pub email: Email,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: ProjectId,
     pub name: ProjectName,
     pub owner: Person,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub created_at: String,
     /// Whether the owner gets a daily summary of the pending requests.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub digest: Digest,
     /// Which mail tells the owner about a new request.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub notify: Notify,
 }
 
 /// The owner's digest of pending requests (`digest` in the projects routes).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Digest {
@@ -68,6 +74,7 @@ pub enum Digest {
 }
 
 /// How the owner hears of a new request: a mail `each` time, only in the `digest`, or `both`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Notify {
@@ -104,13 +111,17 @@ impl Project {
 }
 
 /// `PATCH /v1/projects/{p}`: the owner's mail settings.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProjectSettings))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     pub digest: Option<Digest>,
+    /// Must be `each` while `digest` is `off` (422).
     pub notify: Option<Notify>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Membership {
@@ -118,6 +129,7 @@ pub enum Membership {
     Member,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub project_id: ProjectId,
@@ -125,49 +137,67 @@ pub struct Member {
     pub project_name: ProjectName,
     pub user: Person,
     pub membership: Membership,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub added_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub project_id: ProjectId,
     pub name: RoleName,
     pub description: RoleDescription,
     pub permissions: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     pub project_id: ProjectId,
     pub id: NodeId,
     pub name: NodeName,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewProject))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewProjectInput {
+    /// Chosen by the caller; generated when absent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::ids::ProjectId>))]
     pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::project_name))]
     pub name: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ids::Email))]
     pub email: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::role_description))]
     pub description: Option<String>,
+    /// `resource:action` strings or `*`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::permissions))]
     pub permissions: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::project::schemas::node_name))]
     pub name: String,
 }
 
@@ -222,5 +252,43 @@ impl RoleInput {
         permissions.sort();
         permissions.dedup();
         Ok((description.unwrap_or_default(), permissions))
+    }
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{
+        NODE_NAME_MAX, PERMISSION_PART_MAX, PERMISSIONS_MAX, PROJECT_NAME_MAX, ROLE_DESCRIPTION_MAX,
+    };
+    use crate::model::schema::{described, object, text};
+
+    pub fn project_name() -> RefOr<Schema> {
+        object(text(1, PROJECT_NAME_MAX))
+    }
+    pub fn node_name() -> RefOr<Schema> {
+        object(text(1, NODE_NAME_MAX))
+    }
+    pub fn role_description() -> RefOr<Schema> {
+        object(text(0, ROLE_DESCRIPTION_MAX))
+    }
+    /// `check_permission`: `*`, or `resource:action` of two identifiers.
+    pub fn permissions() -> RefOr<Schema> {
+        let part = format!("[a-z][a-z0-9_]{{0,{}}}", PERMISSION_PART_MAX - 1);
+        let item = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^(\\*|{part}:{part})$")));
+        let array = ArrayBuilder::new()
+            .items(item)
+            .min_items(Some(1))
+            .max_items(Some(PERMISSIONS_MAX))
+            .build();
+        described(
+            RefOr::T(Schema::Array(array)),
+            "`resource:action` strings or `*`.",
+        )
     }
 }

@@ -23,6 +23,7 @@ pub fn system_reason(text: &str) -> Result<Reason> {
         .map_err(|e| Error::Internal(format!("reason {text:?} fails its check: {}", e.message)))
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestStatus {
@@ -57,6 +58,8 @@ impl RequestStatus {
 }
 
 /// A request for a key. Stored as `PROJECT#p` / `REQUEST#r`, indexed by requester in gsi1.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "A request for a key."))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRequest {
     pub id: RequestId,
@@ -67,21 +70,34 @@ pub struct KeyRequest {
     pub comment: Comment,
     pub status: RequestStatus,
     /// Why it was rejected or cancelled, when it was.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<Reason>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key_id: Option<KeyId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub decided_by: Option<Person>,
 }
 
 /// The caller's latest request for one template, as shown on template lists (`my_request`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The caller's latest request for the template.")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyRequest {
     pub id: RequestId,
     pub status: RequestStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub key_id: Option<KeyId>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reason: Option<Reason>,
 }
 
@@ -99,15 +115,21 @@ pub struct Ask {
     pub key_expires_at: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewRequest))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequestInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::request::schemas::comment))]
     pub comment: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Rejection))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RejectInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::request::schemas::reason))]
     pub reason: Option<String>,
 }
 
@@ -132,4 +154,20 @@ impl Ask {
 
 pub fn not_found(p: &ProjectId, r: &RequestId) -> Error {
     Error::NotFound(format!("request {r} in project {p}"))
+}
+
+/// The schemas of this module's input fields (feature `openapi`, see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{COMMENT_MAX, REASON_MAX};
+    use crate::model::schema::{object, text};
+
+    pub fn comment() -> RefOr<Schema> {
+        object(text(0, COMMENT_MAX))
+    }
+    pub fn reason() -> RefOr<Schema> {
+        object(text(0, REASON_MAX))
+    }
 }

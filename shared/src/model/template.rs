@@ -26,6 +26,7 @@ pub const FIELD_VALUE_MAX: usize = 2048;
 /// How often a field change re-reads the template after a concurrent change before giving up.
 pub const FIELD_CHANGE_ATTEMPTS: usize = 3;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfoField {
     pub id: FieldId,
@@ -34,6 +35,7 @@ pub struct InfoField {
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     pub id: TemplateId,
@@ -41,14 +43,21 @@ pub struct Template {
     pub name: TemplateName,
     pub description: TemplateDescription,
     pub role: RoleName,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::ttl_days))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ttl_days: Option<u32>,
     /// Calls per minute each of the template's keys may make (`null`: no limit); beyond it a
     /// call is refused with 429 and counted as denied (`rate_limited`).
     #[serde(default)]
+    /// Calls per minute a key of this template may make; `null`: no limit.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::template_rate_limit))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub rate_limit_per_minute: Option<u32>,
     pub fields: Vec<InfoField>,
     pub version: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::schema::Timestamp))]
     pub updated_at: String,
 }
 
@@ -63,44 +72,80 @@ pub fn fold(name: &str) -> String {
     name.to_lowercase()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldInput {
+    /// Unique in the template as an identifier; `token` is reserved.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::new_field_name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::field_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::field_value))]
     pub value: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewTemplate))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTemplateInput {
+    /// Unique in the project, case-insensitively (409).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::new_template_name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::template_description))]
     pub description: Option<String>,
+    /// Must exist in the project (422).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::model::ids::RoleName))]
     pub role: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::ttl_days))]
     pub ttl_days: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::rate_limit))]
     pub rate_limit_per_minute: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::template_fields))]
     pub fields: Option<Vec<FieldInput>>,
 }
 
 /// `ttl_days` distinguishes absent (keep) from `null` (clear).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "`version` and at least one change.")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::template_name))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::template_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::ids::RoleName>))]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    /// `null` removes the expiry.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::ttl_days_patch))]
     pub ttl_days: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
+    /// `null` removes the limit.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::rate_limit_patch))]
     pub rate_limit_per_minute: Option<Option<u32>>,
+    /// The version read; another one is a 412.
     pub version: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "At least one of the fields.")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldPatch {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::field_name))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::field_description))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::model::template::schemas::field_value))]
     pub value: Option<String>,
 }
 
@@ -352,4 +397,93 @@ impl TemplatePatch {
 
 pub fn not_found(p: &ProjectId, t: &TemplateId) -> Error {
     Error::NotFound(format!("template {t} in project {p}"))
+}
+
+/// The schemas of this module's input fields and of a template as answered (feature `openapi`,
+/// see `model::schema`).
+#[cfg(feature = "openapi")]
+pub mod schemas {
+
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{Ref, RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{
+        FIELD_DESCRIPTION_MAX, FIELD_NAME_MAX, FIELD_VALUE_MAX, FIELDS_MAX, FieldInput,
+        RATE_LIMIT_MAX, TEMPLATE_DESCRIPTION_MAX, TEMPLATE_NAME_MAX, TTL_DAYS_MAX,
+    };
+    use crate::model::schema::{described, nullable_integer, object, text};
+
+    pub fn template_name() -> RefOr<Schema> {
+        object(text(1, TEMPLATE_NAME_MAX))
+    }
+    pub fn new_template_name() -> RefOr<Schema> {
+        described(
+            template_name(),
+            "Unique in the project, case-insensitively (409).",
+        )
+    }
+    pub fn template_description() -> RefOr<Schema> {
+        object(text(0, TEMPLATE_DESCRIPTION_MAX))
+    }
+    pub fn ttl_days() -> RefOr<Schema> {
+        object(nullable_integer(1, TTL_DAYS_MAX.into()))
+    }
+    pub fn ttl_days_patch() -> RefOr<Schema> {
+        described(ttl_days(), "`null` removes the expiry.")
+    }
+    pub fn rate_limit() -> RefOr<Schema> {
+        object(nullable_integer(1, RATE_LIMIT_MAX.into()))
+    }
+    pub fn template_rate_limit() -> RefOr<Schema> {
+        described(
+            rate_limit(),
+            "Calls per minute a key of this template may make; `null`: no limit.",
+        )
+    }
+    pub fn rate_limit_patch() -> RefOr<Schema> {
+        described(rate_limit(), "`null` removes the limit.")
+    }
+    /// `check_field_name`: a letter, then letters, digits, spaces, `_` and `-`.
+    pub fn field_name() -> RefOr<Schema> {
+        object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!(
+                    "^[A-Za-z][A-Za-z0-9 _-]{{0,{}}}$",
+                    FIELD_NAME_MAX - 1
+                ))),
+        )
+    }
+    impl PartialSchema for super::FieldName {
+        fn schema() -> RefOr<Schema> {
+            field_name()
+        }
+    }
+    impl ToSchema for super::FieldName {
+        fn name() -> std::borrow::Cow<'static, str> {
+            std::borrow::Cow::Borrowed("FieldName")
+        }
+    }
+
+    pub fn new_field_name() -> RefOr<Schema> {
+        described(
+            field_name(),
+            "Unique in the template as an identifier; `token` is reserved.",
+        )
+    }
+    pub fn field_description() -> RefOr<Schema> {
+        object(text(0, FIELD_DESCRIPTION_MAX))
+    }
+    pub fn field_value() -> RefOr<Schema> {
+        object(text(1, FIELD_VALUE_MAX))
+    }
+    pub fn template_fields() -> RefOr<Schema> {
+        RefOr::T(Schema::Array(
+            ArrayBuilder::new()
+                .items(Ref::from_schema_name(<FieldInput as ToSchema>::name()))
+                .max_items(Some(FIELDS_MAX))
+                .build(),
+        ))
+    }
 }

@@ -21,6 +21,7 @@ pub struct UserSettings {
 }
 
 /// Where the language of a user's mail comes from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LocaleSource {
@@ -47,11 +48,14 @@ pub fn resolve(settings: Option<&UserSettings>, default: Locale) -> (Locale, Loc
 }
 
 /// `GET`/`PUT /v1/me/settings`' answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = UserSettings))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserSettingsView {
     /// The language keygate writes to the user in.
     pub locale: Locale,
-    /// Why that one.
+    /// Where `locale` comes from: the caller's setting, their console token's `locale` claim (as
+    /// last recorded), or the deployment's `DEFAULT_LOCALE`.
     pub source: LocaleSource,
 }
 
@@ -67,8 +71,12 @@ pub type UserSettingsBody = serde_json::Map<String, serde_json::Value>;
 
 /// `PUT /v1/me/settings`: `{"locale": "ru" | "en" | null}` (null clears the setting: the token's
 /// claim or the default apply again). Checked by hand so that every refusal names its field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "Exactly `locale`."))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserSettingsInput {
+    /// `null` clears the setting: the token's claim or the default apply again.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub locale: Option<Locale>,
 }
 

@@ -88,18 +88,28 @@ pub enum Target<'a> {
 pub const INTROSPECTION_ROUTE: &str = "GET /v1/token";
 
 /// The answer for one call (`POST /v1/verify`, the authorizer's context).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     pub allowed: bool,
-    /// `null` when allowed.
+    /// Why not: `invalid_token`, `expired`, `revoked`, `wrong_project`,
+    /// `permission_missing:<permission>`, `unknown_route`, `rate_limited`; `null` when allowed.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key_id: Option<KeyId>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub project_id: Option<ProjectId>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub role: Option<RoleName>,
     pub permissions: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub holder: Option<UserId>,
     /// The matched route (`null` for an unknown one).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub route: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::schema::Timestamp>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<String>,
     /// Seconds until a rate-limited key may call again (`Retry-After`); not in the body.
     #[serde(skip)]
