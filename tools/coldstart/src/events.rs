@@ -79,6 +79,22 @@ pub const SPECS: &[Spec] = &[
         event: EventSource::Inline(r#"{"hello":"world"}"#),
     },
     Spec {
+        name: "coldstart-hello-log",
+        event: EventSource::Inline(r#"{"hello":"world"}"#),
+    },
+    Spec {
+        name: "coldstart-hello-sdk",
+        event: EventSource::Inline(r#"{"hello":"world"}"#),
+    },
+    Spec {
+        name: "coldstart-hello-dynamodb",
+        event: EventSource::Inline(r#"{"hello":"world"}"#),
+    },
+    Spec {
+        name: "coldstart-hello-shutdown",
+        event: EventSource::Inline(r#"{"hello":"world"}"#),
+    },
+    Spec {
         name: "projects",
         event: EventSource::File("projects/my-projects.200.json"),
     },
