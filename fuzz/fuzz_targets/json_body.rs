@@ -15,7 +15,6 @@
 
 #![no_main]
 
-use keygate::model::ids::{Prefix, ProjectId, RoleName, SecretName};
 use keygate::domain::import::{ImportInput, NodesInput, plan};
 use keygate::domain::key::{KeyField, RollInput};
 use keygate::domain::project::{
@@ -23,10 +22,11 @@ use keygate::domain::project::{
 };
 use keygate::domain::request::{NewRequestInput, RejectInput};
 use keygate::domain::template::{
-    FIELDS_MAX, FieldInput, FieldPatch, NewTemplateInput, TEMPLATE_DESCRIPTION_MAX,
-    TEMPLATE_NAME_MAX, TTL_DAYS_MAX, TemplatePatch, check_field_name, field_identifier,
+    FIELDS_MAX, FieldInput, FieldName, FieldPatch, NewTemplateInput, TEMPLATE_DESCRIPTION_MAX,
+    TEMPLATE_NAME_MAX, TTL_DAYS_MAX, TemplatePatch, field_identifier,
 };
 use keygate::http::{PROBLEM_JSON, json_body, problem};
+use keygate::model::ids::{Prefix, ProjectId, RoleName, SecretName};
 use keygate::model::locale::Locale;
 use keygate::model::user::{UserSettingsBody, UserSettingsInput};
 use keygate::{Error, Result};
@@ -153,7 +153,7 @@ fn check_template(input: NewTemplateInput, salt: u8) {
             assert!(t.fields.len() <= FIELDS_MAX);
             let mut idents = Vec::new();
             for f in &t.fields {
-                assert_eq!(check_field_name("n", &f.name).as_ref(), Ok(&f.name));
+                assert_eq!(FieldName::parse("n", &f.name).as_ref(), Ok(&f.name));
                 assert!(!f.value.is_empty() && f.value == f.value.trim());
                 let id = field_identifier(&f.name);
                 assert!(id != "token" && !idents.contains(&id), "{:?}", t.fields);
@@ -164,7 +164,7 @@ fn check_template(input: NewTemplateInput, salt: u8) {
                 .fields
                 .iter()
                 .map(|f| KeyField {
-                    name: f.name.clone(),
+                    name: f.name.to_string(),
                     description: f.description.clone(),
                     value: f.value.clone(),
                 })
