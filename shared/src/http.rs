@@ -368,17 +368,26 @@ fn with_type(status: StatusCode, content_type: &'static str, bytes: Vec<u8>) -> 
     res
 }
 
+/// An RFC 9457 problem, sent as `application/problem+json`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize)]
-struct Problem<'a> {
+pub struct Problem<'a> {
+    /// The problem type, `urn:keygate:problem:<kind>`.
     #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^urn:keygate:problem:[a-z-]+$"))]
+    pub kind: &'a str,
+    pub title: &'a str,
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
+    pub status: u16,
+    pub detail: String,
+    /// The invalid fields (400 validation, 422 rule broken).
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub errors: Option<&'a [FieldError]>,
+    /// The stored version (412 version mismatch).
     #[serde(skip_serializing_if = "Option::is_none")]
-    current_version: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub current_version: Option<u64>,
 }
 
 /// The problem+json response for an error. Internal details are logged, never sent.

@@ -114,7 +114,10 @@ async fn a_key_signs_and_verifies_only_once_it_is_published() {
 
     // Published (beside the keys already there): both work.
     store
-        .publish_jwks(jwks::API_KEYS, &with_keys(&original, &set.jwks()))
+        .publish_jwks(
+            jwks::API_KEYS,
+            &with_keys(&original, &serde_json::json!(set.jwks())),
+        )
         .await
         .expect("publish");
     let signer = Signer::new(&sdk, store.clone(), secret_id.clone(), ttl);

@@ -142,7 +142,8 @@ async fn request_approve_reveal_and_the_token_verifies() {
         (f.member.as_str(), k.as_str(), "reader")
     );
     // And with nothing but the public JWKS.
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(keys.jwks()).expect("jwks");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&keys.jwks().to_string()).expect("jwks");
     let kid = jsonwebtoken::decode_header(&token)
         .expect("header")
         .kid

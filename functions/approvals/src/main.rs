@@ -55,10 +55,7 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
                 &r,
             )
             .await?;
-            Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({ "request": request, "key": key }),
-            ))
+            Ok(json(StatusCode::OK, &key::Approval { request, key }))
         }
         Route::Reject => {
             let (p, r) = ids(&m)?;
@@ -86,7 +83,9 @@ async fn handle(app: &'static App, req: Request) -> Result<Response<Body>> {
             let token = key::token(store, &app.secrets()?.signer, &caller, &key_id(&m)?).await?;
             let mut res = json(
                 StatusCode::OK,
-                &serde_json::json!({ "token": token.expose() }),
+                &key::KeyToken {
+                    token: token.expose(),
+                },
             );
             // A credential: no cache on the way (browser, proxy) may keep a copy.
             res.headers_mut()

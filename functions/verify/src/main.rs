@@ -5,11 +5,10 @@
 
 use keygate::http::json;
 use keygate::token::Verifier;
-use keygate::usecases::decision::{Decider, Target};
+use keygate::usecases::decision::{Decider, Target, VerifyInput};
 use keygate::{App, Error, Result};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 
 keygate::routes! {
     enum Route {
@@ -27,14 +26,6 @@ struct State {
     decider: Decider,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyInput {
-    token: String,
-    method: String,
-    path: String,
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     keygate::adapters::logging::init()?;
@@ -46,30 +37,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Counts are written in batches by a task of their own, and flushed when the container stops.
     keygate::usecases::counting::run_in_background(decider.usage()).await;
     keygate::app::run(State { app, decider }, handle).await
-}
-
-fn check(input: &VerifyInput) -> Result<()> {
-    let mut errors = Vec::new();
-    if input.token.trim().is_empty() {
-        errors.push(keygate::FieldError::new("token", "is required"));
-    }
-    if input.method.is_empty() || !input.method.chars().all(|c| c.is_ascii_alphabetic()) {
-        errors.push(keygate::FieldError::new(
-            "method",
-            "must be an HTTP method such as GET",
-        ));
-    }
-    if !input.path.starts_with('/') || input.path.len() > 2048 {
-        errors.push(keygate::FieldError::new(
-            "path",
-            "must be a path starting with / (at most 2048 characters)",
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(errors))
-    }
 }
 
 /// The decision as the answer: 200 with it, or 429 (a problem with `Retry-After`) when the key
@@ -92,11 +59,7 @@ async fn handle(state: &'static State, req: Request) -> Result<Response<Body>> {
     match route {
         Route::Verify => {
             let input: VerifyInput = state.app.body(&req)?;
-            check(&input)?;
-            let target = Target::Call {
-                method: &input.method,
-                path: &input.path,
-            };
+            let target = input.check()?;
             let decision = state.decider.decide(input.token.trim(), target).await?;
             answer(decision)
         }

@@ -6,6 +6,7 @@ pub use crate::model::audit::AuditEntry;
 use crate::model::caller::Caller;
 use crate::model::ids::{KeyId, ProjectId, RequestId, RoleName, TemplateId};
 use crate::model::project::Person;
+use crate::model::request::KeyRequest;
 use crate::model::template::{FieldDescription, TemplateName};
 use crate::model::time::{format_time, now};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,22 @@ pub struct ApiKey {
     pub exp: Option<u64>,
     /// The signing key that signed the token: re-minting uses the same one.
     pub kid: String,
+}
+
+/// `POST .../approve`'s answer: the request, now approved, and the key it made.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub request: KeyRequest,
+    pub key: KeyView,
+}
+
+/// A key's token as its holder reveals it (`GET /v1/keys/{k}/token`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Serialize)]
+pub struct KeyToken<'a> {
+    /// The API key (a JWT).
+    pub token: &'a str,
 }
 
 /// A key as its holder and its project's owner see it: the stored key with its status as of now

@@ -226,7 +226,7 @@ impl KeySet {
     }
 
     /// The public keys as a JWKS document (what `/.well-known/jwks.json` serves).
-    pub fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> Jwks {
         self.public().jwks()
     }
 
@@ -344,16 +344,20 @@ impl PublicKeys {
     }
 
     /// As a JWKS document (what `/.well-known/jwks.json` serves and what is published).
-    pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> = self
+    pub fn jwks(&self) -> Jwks {
+        let keys = self
             .keys
             .iter()
-            .map(|k| {
-                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                                   "kid": k.kid, "x": URL_SAFE_NO_PAD.encode(&k.public)})
+            .map(|k| Jwk {
+                kty: Kty::Okp,
+                crv: Crv::Ed25519,
+                usage: Use::Sig,
+                alg: Alg::EdDSA,
+                kid: k.kid.clone(),
+                x: URL_SAFE_NO_PAD.encode(&k.public),
             })
             .collect();
-        serde_json::json!({ "keys": keys })
+        Jwks { keys }
     }
 
     /// Verifies an API key: EdDSA only, our `typ`, a `kid` of this set, the signature, then
@@ -418,6 +422,64 @@ fn validation(issuer: &str) -> Validation {
 /// The `kid` of a token's header, if it has one (a lookup key into our own key set, never more).
 pub fn kid_of(token: &str) -> Option<String> {
     decode_header(token).ok().and_then(|h| h.kid)
+}
+
+/// A JWKS document (RFC 7517): the public keys API keys are signed with, as
+/// `/.well-known/jwks.json` serves them and as they are published in the table.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key (RFC 8037).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub kty: Kty,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub crv: Crv,
+    #[serde(rename = "use")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub usage: Use,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub alg: Alg,
+    pub kid: String,
+    /// The public key, base64url.
+    pub x: String,
+}
+
+// The JWK members keygate's keys always have: one value each.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kty {
+    #[serde(rename = "OKP")]
+    Okp,
+}
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Crv {
+    Ed25519,
+}
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Use {
+    Sig,
+}
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Alg {
+    EdDSA,
+}
+
+/// The document as JSON text (what is published).
+impl fmt::Display for Jwks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
 }
 
 #[cfg(test)]
@@ -590,7 +652,7 @@ mod tests {
             set.public().verify(old.expose(), ISS, AUD),
             Err(TokenError::UnknownKey)
         );
-        assert_eq!(set.jwks()["keys"].as_array().map(Vec::len), Some(1));
+        assert_eq!(set.jwks().keys.len(), 1);
     }
 
     #[test]
@@ -631,7 +693,7 @@ mod tests {
     #[test]
     fn a_published_document_is_checked_before_it_is_trusted() {
         let set = KeySet::generate().expect("set");
-        let doc = set.jwks();
+        let doc = serde_json::json!(set.jwks());
         let kid = set.active_kid().to_string();
         let with = |f: &dyn Fn(&mut serde_json::Value)| {
             let mut d = doc.clone();

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::DecisionConfig;
-use crate::error::Result;
+use crate::error::{Error, FieldError, Result};
 use crate::model::ids::{KeyId, ProjectId, RoleName, UserId};
 use crate::model::key::{ApiKey, KeyStatus};
 use crate::model::project::Role;
@@ -72,6 +72,63 @@ impl Reason {
             Reason::UnknownRoute => "unknown_route",
             Reason::RateLimited(_) => "rate_limited",
         }
+    }
+}
+
+/// The longest path `POST /v1/verify` takes.
+pub const VERIFY_PATH_MAX: usize = 2048;
+
+/// `POST /v1/verify`'s body: a service asks whether `token` may make this call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyInput {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]+$"))]
+    pub method: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = verify_path_schema))]
+    pub path: String,
+}
+
+/// `VerifyInput::path`'s rule in the contract, from the same constant.
+#[cfg(feature = "openapi")]
+fn verify_path_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::model::schema::object(
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^/"))
+            .max_length(Some(VERIFY_PATH_MAX)),
+    )
+}
+
+impl VerifyInput {
+    /// Every field's rule at once (400 naming each that breaks its rule), then the call it asks
+    /// about.
+    pub fn check(&self) -> Result<Target<'_>> {
+        let mut errors = Vec::new();
+        if self.token.trim().is_empty() {
+            errors.push(FieldError::new("token", "is required"));
+        }
+        if self.method.is_empty() || !self.method.chars().all(|c| c.is_ascii_alphabetic()) {
+            errors.push(FieldError::new(
+                "method",
+                "must be an HTTP method such as GET",
+            ));
+        }
+        if !self.path.starts_with('/') || self.path.len() > VERIFY_PATH_MAX {
+            errors.push(FieldError::new(
+                "path",
+                format!("must be a path starting with / (at most {VERIFY_PATH_MAX} characters)"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        Ok(Target::Call {
+            method: &self.method,
+            path: &self.path,
+        })
     }
 }
 
@@ -240,7 +297,7 @@ impl Decider {
     }
 
     /// The signing keys' public half (`GET /.well-known/jwks.json`).
-    pub async fn jwks(&self) -> Result<serde_json::Value> {
+    pub async fn jwks(&self) -> Result<crate::token::Jwks> {
         Ok(self.verifier.keys(None).await?.jwks())
     }
 

@@ -40,7 +40,10 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::bodies::{Approval, Jwks, KeyToken, Problem, VerifyInput};
+use keygate::http::Problem;
+use keygate::model::key::{Approval, KeyToken};
+use keygate::token::Jwks;
+use keygate::usecases::decision::VerifyInput;
 
 const JSON: &str = "application/json";
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -122,7 +125,7 @@ impl Doc {
     }
 
     fn build(mut self) -> OpenApi {
-        let problem = self.schema::<Problem>();
+        let problem = self.schema::<Problem<'static>>();
         let mut components = Components::new();
         components.schemas = std::mem::take(&mut self.schemas);
         components
@@ -987,7 +990,7 @@ fn operations(d: &mut Doc) {
             .ok(key.clone())
             .errors(&[401, 404, 503]),
     );
-    let token = d.schema::<KeyToken>();
+    let token = d.schema::<KeyToken<'static>>();
     d.op(
         Get,
         "/v1/keys/{k}/token",

@@ -3,7 +3,6 @@
 //! FILE` exits non-zero when FILE is not what the code generates, naming the first place they
 //! differ (`make test` runs it on infra/openapi.json).
 
-mod bodies;
 mod check;
 mod document;
 
