@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use keygate::adapters::sdk_calls::CallLog;
+use keygate::adapters::sdk_calls::{CallLog, HttpCallLog};
 use keygate::config::DecisionConfig;
 use keygate::store::Store;
 use keygate::token::Verifier;
@@ -56,7 +56,10 @@ async fn main() {
         path: &path,
     };
 
-    let sdk = keygate::adapters::aws::aws_config().await;
+    // Every request of any service at the HTTP client every client of this process shares (the
+    // interceptor below names DynamoDB's operations; this would also see a Secrets Manager call).
+    let http = HttpCallLog::default();
+    let sdk = http.wrap(&keygate::adapters::aws::aws_config().await);
     let calls = CallLog::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -76,11 +79,13 @@ async fn main() {
         .expect("cold decision");
     assert!(first.allowed, "{first:?}");
     let cold: Vec<String> = calls.take().into_iter().map(label).collect();
+    let cold_http = http.take();
     decider
         .decide(&key.token, target)
         .await
         .expect("warm decision");
     let warm: Vec<String> = calls.take().into_iter().map(label).collect();
+    let warm_http = http.take();
 
     // (a) bare signature verification of the same token vs a warm decision on the uncounted
     // path (`decide_warm`: no count, no log line, no metric) and on the served one (`decide`:
@@ -223,6 +228,22 @@ async fn main() {
     let limited_calls = calls.take();
     let lease_writes = limited_calls.iter().filter(|c| *c == "UpdateItem").count();
 
+    let rest_http = http.take();
+    let requests = cold_http.len() + warm_http.len() + rest_http.len();
+    let secrets_manager = [&cold_http, &warm_http, &rest_http]
+        .into_iter()
+        .flatten()
+        .filter(|r| r.starts_with("secretsmanager."))
+        .count();
+    let not_dynamodb: Vec<&String> = [&cold_http, &warm_http, &rest_http]
+        .into_iter()
+        .flatten()
+        .filter(|r| !r.starts_with("DynamoDB_20120810."))
+        .collect();
+    assert!(
+        not_dynamodb.is_empty(),
+        "a decision called another service than DynamoDB: {not_dynamodb:?}"
+    );
     println!("keygate decision bench: {n} iterations each, one core, same token and run");
     println!("bare Ed25519 verification      {bare:>9.1} µs");
     println!(
@@ -253,6 +274,12 @@ async fn main() {
         took.as_secs_f64(),
         config.usage_flush.as_secs(),
         writes as f64 * 1000.0 / steady as f64
+    );
+    println!(
+        "AWS requests of any service at the shared HTTP client (each attempt): cold decision {}, warm served decision {}, the whole bench {requests}; Secrets Manager requests {secrets_manager}, of any service but DynamoDB {}",
+        cold_http.len(),
+        warm_http.len(),
+        not_dynamodb.len()
     );
     println!(
         "rate-limited key ({LIMITED_PER_MINUTE}/min), {LIMITED_CALLS} calls in one container: {limited_allowed} allowed, {lease_writes} lease write(s) = {:.1} per 1,000 limited calls (a conditional write per call before leases); {} other call(s) (the cold reads)",
