@@ -725,6 +725,32 @@ describe('the API key flow through the console', () => {
     assert.equal(await rp.getAttribute('html', 'lang'), 'ru');
     await until('the Russian choice is sent', async () => sent.length === 2);
     assert.deepEqual(sent[1], ['PUT', { locale: 'ru' }]);
+
+    // The saved choice follows bob to another browser, one that prefers English and has no
+    // choice of its own: the sign-in reads it and the console turns Russian.
+    const other = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 900 } });
+    const op = await other.newPage();
+    op.setDefaultTimeout(TIMEOUT);
+    op.on('pageerror', (e) => pageErrors.push(e.message));
+    await op.goto(`${BASE}/console/signin`);
+    await op.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    assert.equal(await op.getAttribute('html', 'lang'), 'en');
+    await op.getByRole('button', { name: 'Sign in as bob' }).click();
+    await op.getByRole('heading', { name: 'Ваши проекты', level: 1 }).waitFor();
+    assert.equal(await op.getAttribute('html', 'lang'), 'ru');
+    assert.equal(await op.evaluate(() => localStorage.getItem('keygate.console.lang')), 'ru');
+    // Cleared again (`null`), so that bob's English walk below starts from the browser's language.
+    const cleared = await op.evaluate(async () => {
+      const token = sessionStorage.getItem('keygate.console.token');
+      const res = await fetch('/v1/me/settings', {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ locale: null }),
+      });
+      return [res.status, (await res.json()).source];
+    });
+    assert.deepEqual(cleared, [200, 'default']);
+    await other.close();
     await ru.context.close();
   });
 

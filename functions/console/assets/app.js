@@ -69,8 +69,9 @@ applyLang(pickLang(storedLang(), navigator.languages || [navigator.language]));
 
 /**
  * The user's choice of language: remembered in this browser, the page drawn again in it, and, when
- * signed in, sent to the API (`PUT /v1/me/settings`) so that mails follow it. The console does not
- * depend on that call: a 404/405 (an API without the route) or any other failure is ignored.
+ * signed in, sent to the API (`PUT /v1/me/settings`) so that mails follow it and the next sign-in
+ * in another browser starts in it (`followSavedLang`). The console does not depend on that call: a
+ * 404/405 (an API without the route) or any other failure is ignored.
  */
 function chooseLang(lang) {
   if (lang === i18n.lang) return;
@@ -438,7 +439,32 @@ function signIn(token) {
   session.token = token;
   session.user = claims(token);
   const next = new URLSearchParams(location.search).get('next');
-  go(next && next.startsWith('/console') && next !== '/console/signin' ? next : '/console');
+  const to = next && next.startsWith('/console') && next !== '/console/signin' ? next : '/console';
+  followSavedLang(token).finally(() => go(to));
+}
+
+/**
+ * At sign-in, the language the user saved (`GET /v1/me/settings`, `source: "setting"`: their last
+ * choice on the switch, in any browser) becomes this browser's too. Anything else (no saved
+ * choice, an API without the route, a failure) leaves the page as it is.
+ */
+async function followSavedLang(token) {
+  try {
+    const res = await fetch('/v1/me/settings', {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
+    if (!res.ok) return;
+    const saved = await res.json();
+    if (saved.source !== 'setting' || !LANGS.includes(saved.locale) || saved.locale === i18n.lang) return;
+    try {
+      localStorage.setItem(LANG_KEY, saved.locale);
+    } catch {
+      // Storage off: the saved language lasts until the page is left.
+    }
+    applyLang(saved.locale);
+  } catch {
+    // The console does not depend on the call.
+  }
 }
 
 function notFound() {
