@@ -2,13 +2,12 @@
 //! they record (or, for an event that changes nothing, such as a token revealed, on their own
 //! before the event's answer goes out), read back newest first.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::PROJECTS;
 use super::requests::Write;
-use super::{Scope, Store, keys, sdk_error, to_attrs};
+use super::{Scope, Store, keys, to_attrs, written};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::ids::ProjectId;
@@ -57,17 +56,10 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(Error::internal("audit id collision"))
-            }
-            Err(e) => Err(sdk_error("PutItem audit", e)),
+        if written("PutItem audit", result)? {
+            Ok(())
+        } else {
+            Err(Error::internal("audit id collision"))
         }
     }
 

@@ -4,13 +4,12 @@
 //! decision container spends from memory (`crate::usecases::leases`). The table's TTL removes a window's
 //! counter after it has passed.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::grants::{Attributes, Operation, Touch as T, op};
 use super::keys::Key;
 use super::keys::partitions::KEY_RATES;
-use super::{Store, key_attrs, s, sdk_error};
+use super::{Store, key_attrs, s, written};
 use crate::error::{Error, Result};
 
 /// One window of a limit: which counter, how many calls it allows, and when it ends.
@@ -84,18 +83,7 @@ impl Store {
         for (k, v) in values(w, n) {
             update = update.expression_attribute_values(k, v);
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error("UpdateItem rate", e)),
-        }
+        written("UpdateItem rate", update.send().await)
     }
 
     /// One call of the window as an item of a transaction: the transaction fails on this item

@@ -120,6 +120,25 @@ where
     crate::error::from_sdk(op, err)
 }
 
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` when DynamoDB refused it for its
+/// condition (`ConditionalCheckFailedException`), else the error as [`sdk_error`] makes it.
+fn written<O, E, R>(op: &str, result: std::result::Result<O, SdkError<E, R>>) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
 /// Which query a cursor belongs to: its partition and the sort-key prefix it may continue in.
 struct Scope<'a> {
     index: Option<&'static str>,

@@ -4,13 +4,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use serde::Serialize;
 
 use super::grants::{Operation, Touch as T, op};
 use super::keys::Key;
 use super::keys::partitions::{KEYS, NOTIFIED, PROJECTS};
-use super::{Store, key_attrs, keys, sdk_error, to_attrs};
+use super::{Store, key_attrs, keys, sdk_error, to_attrs, written};
 use crate::error::{Error, Result};
 use crate::model::import::Import;
 use crate::model::key::ApiKey;
@@ -111,18 +110,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error("PutItem marker", e)),
-        }
+        written("PutItem marker", result)
     }
 
     /// Removes a marker, so that work which failed after its claim is done on the next try.

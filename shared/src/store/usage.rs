@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::grants::{Attributes, Operation, Touch as T, op};
 use super::keys::partitions::{KEYS, PROJECTS};
-use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error};
+use super::{Attrs, Store, from_attrs, key_attrs, keys, s, sdk_error, written};
 use crate::error::Result;
 use crate::model::ids::{KeyId, ProjectId, RoleName};
 use crate::model::key::ApiKey;
@@ -227,18 +226,11 @@ impl Store {
             .set_expression_attribute_values(Some(update.values))
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(Applied::Now),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(Applied::Before)
-            }
-            Err(e) => Err(sdk_error("UpdateItem usage", e)),
-        }
+        Ok(if written("UpdateItem usage", sent)? {
+            Applied::Now
+        } else {
+            Applied::Before
+        })
     }
 
     /// When the key was last used: the latest `last_used_at` of the items of its most recent

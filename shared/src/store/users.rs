@@ -2,11 +2,9 @@
 //! one their console token's `locale` claim last named). The gsi1 entries that list a user's
 //! memberships, requests and keys share the name `USER#u` in the index, not in the table.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-
 use super::grants::{Operation, Touch as T, op};
 use super::keys::partitions::USERS;
-use super::{Store, key_attrs, keys, s, sdk_error};
+use super::{Store, key_attrs, keys, s, sdk_error, written};
 use crate::error::Result;
 use crate::model::ids::UserId;
 use crate::model::locale::Locale;
@@ -72,17 +70,6 @@ impl Store {
             .expression_attribute_values(":at", s(crate::model::time::now()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error("UpdateItem token locale", e)),
-        }
+        written("UpdateItem token locale", result)
     }
 }
