@@ -21,10 +21,7 @@ pub struct CallLog(Arc<Mutex<Vec<String>>>);
 impl CallLog {
     /// The calls since the last take, in call order; the log starts empty again.
     pub fn take(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
+        drain(&self.0)
     }
 
     /// [`CallLog::take`], sorted (for comparing sets of concurrent calls).
@@ -66,11 +63,15 @@ impl HttpCallLog {
 
     /// The requests since the last take, in order; the log starts empty again.
     pub fn take(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
+        drain(&self.0)
     }
+}
+
+/// A log's entries, leaving it empty.
+fn drain(log: &Mutex<Vec<String>>) -> Vec<String> {
+    log.lock()
+        .map(|mut c| std::mem::take(&mut *c))
+        .unwrap_or_default()
 }
 
 #[derive(Debug)]
